@@ -1,0 +1,86 @@
+import { type Account, isKeyAccount, isUsable } from '#shared/accounts/model.ts';
+import { loadProviderState, nextCursor } from '#shared/accounts/store.ts';
+import { AccountUnusableError, NotFoundError, ProviderNotConfiguredError } from '#shared/errors.ts';
+import type { ProviderId } from '#shared/providers/types.ts';
+
+export interface ResolveRequest {
+  provider: ProviderId;
+  /** The task's own choice. It must exist, be visible to the caller and be usable. */
+  taskPreferredAccountId?: string | undefined;
+  /** The caller's saved preference; a stale one (gone, unusable) falls through. */
+  userPreferredAccountId?: string | undefined;
+  /** The caller; their own active personal account is their preference when they saved none. */
+  callerId?: string | undefined;
+  /** Clock for usability checks (cooldowns); defaults to now. */
+  now?: number;
+}
+
+export type ResolutionStep =
+  | 'task_preferred'
+  | 'user_preferred'
+  | 'personal_active'
+  | 'active_api_key'
+  | 'round_robin'
+  | 'active_oauth';
+
+export interface Resolution {
+  account: Account;
+  step: ResolutionStep;
+}
+
+/**
+ * Chooses the account for a launch, in this order:
+ *   1. preferred — the task's choice, else the caller's saved preference, else the caller's own
+ *      active personal account;
+ *   2. the provider's active API-key (or keyless) account;
+ *   3. the next OAuth account of the round-robin pool (atomic cursor, pool in creation order);
+ *   4. the provider's active OAuth account;
+ * otherwise `provider_not_configured`. Accounts that need reconnecting or are cooling down are
+ * skipped at every step; only a task's explicit choice turns that into an error.
+ */
+export async function resolveAccount(request: ResolveRequest): Promise<Resolution> {
+  const now = request.now ?? Date.now();
+  const { provider, callerId } = request;
+  const state = await loadProviderState(provider);
+  const visible = (a: Account): boolean => a.owner === null || (callerId !== undefined && a.owner === callerId);
+  const byId = new Map(state.accounts.map((a) => [a.id, a]));
+  const find = (id: string | null | undefined): Account | undefined => {
+    const account = id ? byId.get(id) : undefined;
+    return account && visible(account) ? account : undefined;
+  };
+
+  if (request.taskPreferredAccountId !== undefined) {
+    const chosen = find(request.taskPreferredAccountId);
+    if (!chosen) throw new NotFoundError(`No ${provider} account with id "${request.taskPreferredAccountId}".`);
+    if (!isUsable(chosen, now)) {
+      throw new AccountUnusableError(
+        `The ${provider} account "${chosen.label}" cannot be used now (status: ${chosen.status}). Reconnect it or choose another.`,
+      );
+    }
+    return { account: chosen, step: 'task_preferred' };
+  }
+
+  const saved = find(request.userPreferredAccountId);
+  if (saved && isUsable(saved, now)) return { account: saved, step: 'user_preferred' };
+
+  if (callerId !== undefined) {
+    const own = find(state.personalActive.get(callerId));
+    if (own && own.owner === callerId && isUsable(own, now)) return { account: own, step: 'personal_active' };
+  }
+
+  const active = state.settings.activeAccountId ? byId.get(state.settings.activeAccountId) : undefined;
+  const activeServer = active && active.owner === null && isUsable(active, now) ? active : undefined;
+  if (activeServer && isKeyAccount(activeServer)) return { account: activeServer, step: 'active_api_key' };
+
+  const pool = state.accounts.filter((a) => a.owner === null && a.kind === 'oauth' && a.roundRobin && isUsable(a, now));
+  if (pool.length > 0) {
+    const cursor = await nextCursor(provider);
+    const index = (((cursor - 1) % pool.length) + pool.length) % pool.length;
+    const picked = pool[index];
+    if (picked) return { account: picked, step: 'round_robin' };
+  }
+
+  if (activeServer && activeServer.kind === 'oauth') return { account: activeServer, step: 'active_oauth' };
+
+  throw new ProviderNotConfiguredError(`No usable ${provider} account: connect one or mark one active.`);
+}

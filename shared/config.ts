@@ -1,0 +1,84 @@
+import { ConfigError } from '#shared/errors.ts';
+import { checkEndpointUrl } from '#shared/net/urls.ts';
+
+/** Everything a Keyfleet function reads from its environment, read once and checked at start. */
+export interface Config {
+  /** DynamoDB table holding metadata (never tokens). */
+  tableName: string;
+  /** Secrets are named `keyfleet/<stage>/<provider>/<accountId>`. */
+  stage: string;
+  /** Customer-managed KMS key for new secrets; the account's default key when absent. */
+  kmsKeyId: string | undefined;
+  /** What containers call back (tickets, task tokens, Codex refresh route). */
+  apiUrl: string | undefined;
+  /** Raw `KEYFLEET_PROVIDER_OVERRIDES` JSON, checked by the providers module. */
+  providerOverrides: unknown;
+  /** IAM principal ARN patterns (`*` wildcard) that are admins when the API uses IAM auth. */
+  adminPrincipals: string[];
+  /** JWT auth: the claim that lists the caller's groups, and the group that makes an admin. */
+  groupsClaim: string;
+  adminGroup: string;
+}
+
+type Env = Record<string, string | undefined>;
+
+const STAGE = /^[a-z0-9][a-z0-9-]{0,31}$/;
+
+/**
+ * Parses the environment. Every problem is collected and reported in one {@link ConfigError},
+ * so a misconfigured function fails at start with the full list rather than on first use.
+ */
+export function loadConfig(env: Env = process.env): Config {
+  const problems: string[] = [];
+  const required = (name: string): string => {
+    const value = env[name]?.trim();
+    if (!value) problems.push(`${name} is required`);
+    return value ?? '';
+  };
+
+  const tableName = required('KEYFLEET_TABLE_NAME');
+  const stage = env.KEYFLEET_STAGE?.trim() || 'dev';
+  if (!STAGE.test(stage)) problems.push('KEYFLEET_STAGE must be 1-32 lowercase letters, digits or dashes');
+
+  const apiUrl = env.KEYFLEET_API_URL?.trim() || undefined;
+  if (apiUrl) {
+    const checked = checkEndpointUrl(apiUrl);
+    if (!checked.ok) problems.push(`KEYFLEET_API_URL ${checked.reason}`);
+  }
+
+  let providerOverrides: unknown = {};
+  const rawOverrides = env.KEYFLEET_PROVIDER_OVERRIDES?.trim();
+  if (rawOverrides) {
+    try {
+      providerOverrides = JSON.parse(rawOverrides);
+    } catch {
+      problems.push('KEYFLEET_PROVIDER_OVERRIDES is not valid JSON');
+    }
+  }
+
+  if (problems.length > 0) {
+    throw new ConfigError(`Keyfleet configuration is invalid: ${problems.join('; ')}`);
+  }
+
+  return {
+    tableName,
+    stage,
+    kmsKeyId: env.KEYFLEET_KMS_KEY_ID?.trim() || undefined,
+    apiUrl,
+    providerOverrides,
+    adminPrincipals: (env.KEYFLEET_ADMIN_PRINCIPALS ?? '')
+      .split(',')
+      .map((p) => p.trim())
+      .filter(Boolean),
+    groupsClaim: env.KEYFLEET_GROUPS_CLAIM?.trim() || 'cognito:groups',
+    adminGroup: env.KEYFLEET_ADMIN_GROUP?.trim() || 'keyfleet-admins',
+  };
+}
+
+let cached: Config | undefined;
+
+/** The process-wide configuration, parsed on first use. */
+export function config(): Config {
+  cached ??= loadConfig();
+  return cached;
+}

@@ -1,0 +1,75 @@
+/**
+ * The error hierarchy. Each class carries the HTTP status and the stable machine code that
+ * API.md lists; the HTTP layer turns any KeyfleetError into `{ error: { code, message, details? } }`.
+ * Messages are written for the caller: they never contain a token, key or verifier.
+ */
+
+export interface ErrorDetail {
+  path: string;
+  message: string;
+}
+
+export class KeyfleetError extends Error {
+  override readonly name: string = 'KeyfleetError';
+  readonly status: number = 500;
+  readonly code: string = 'internal';
+  readonly details: ErrorDetail[] | undefined;
+
+  constructor(message: string, options?: { cause?: unknown; details?: ErrorDetail[] }) {
+    super(message, options?.cause === undefined ? undefined : { cause: options.cause });
+    this.details = options?.details;
+  }
+}
+
+function errorClass(status: number, code: string, className: string) {
+  return class extends KeyfleetError {
+    override readonly name = className;
+    override readonly status = status;
+    override readonly code = code;
+  };
+}
+
+export class BadRequestError extends errorClass(400, 'bad_request', 'BadRequestError') {}
+export class ValidationError extends errorClass(400, 'validation_failed', 'ValidationError') {
+  constructor(message: string, details: ErrorDetail[], options?: { cause?: unknown }) {
+    super(message, { ...options, details });
+  }
+}
+export class UnauthorizedError extends errorClass(401, 'unauthorized', 'UnauthorizedError') {}
+export class ForbiddenError extends errorClass(403, 'forbidden', 'ForbiddenError') {}
+export class NotFoundError extends errorClass(404, 'not_found', 'NotFoundError') {}
+export class UnknownProviderError extends errorClass(404, 'unknown_provider', 'UnknownProviderError') {
+  constructor(providerId: string) {
+    super(`Unknown provider "${printable(providerId)}". Known providers: claude, codex, gemini, bob, grok.`);
+  }
+}
+export class ConflictError extends errorClass(409, 'conflict', 'ConflictError') {}
+export class ProviderNotConfiguredError extends errorClass(
+  409,
+  'provider_not_configured',
+  'ProviderNotConfiguredError',
+) {}
+export class AccountUnusableError extends errorClass(409, 'account_unusable', 'AccountUnusableError') {}
+export class SignInExpiredError extends errorClass(410, 'sign_in_expired', 'SignInExpiredError') {}
+export class TicketUsedError extends errorClass(410, 'ticket_used', 'TicketUsedError') {}
+export class PayloadTooLargeError extends errorClass(413, 'payload_too_large', 'PayloadTooLargeError') {}
+export class SignInFailedError extends errorClass(422, 'sign_in_failed', 'SignInFailedError') {}
+export class RateLimitedError extends errorClass(429, 'rate_limited', 'RateLimitedError') {}
+export class UpstreamError extends errorClass(502, 'upstream_error', 'UpstreamError') {}
+export class InternalError extends errorClass(500, 'internal', 'InternalError') {}
+
+/** Configuration that cannot work; thrown at start-up, never mapped to a client response as-is. */
+export class ConfigError extends Error {
+  override readonly name = 'ConfigError';
+}
+
+/** A conditional write lost: someone else changed the item first. Store-internal; callers translate it. */
+export class ConditionFailedError extends Error {
+  override readonly name = 'ConditionFailedError';
+}
+
+/** Keep caller-supplied text safe to echo in a message: printable, short. */
+export function printable(value: string, max = 40): string {
+  const clean = value.replace(/[^\x20-\x7e]/g, '?');
+  return clean.length > max ? `${clean.slice(0, max)}…` : clean;
+}

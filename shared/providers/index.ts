@@ -1,0 +1,101 @@
+import { z } from 'zod';
+import { config } from '#shared/config.ts';
+import { ConfigError, UnknownProviderError } from '#shared/errors.ts';
+import { checkEndpointUrl } from '#shared/net/urls.ts';
+import { bob } from '#shared/providers/bob.ts';
+import { claude } from '#shared/providers/claude.ts';
+import { codex } from '#shared/providers/codex.ts';
+import { gemini } from '#shared/providers/gemini.ts';
+import { grok } from '#shared/providers/grok.ts';
+import { PROVIDER_IDS, type ProviderDefinition, type ProviderId } from '#shared/providers/types.ts';
+
+export * from '#shared/providers/types.ts';
+
+const BUILT_IN: Readonly<Record<ProviderId, ProviderDefinition>> = { claude, codex, gemini, bob, grok };
+
+const endpoint = z.string().superRefine((value, ctx) => {
+  const checked = checkEndpointUrl(value);
+  if (!checked.ok) ctx.addIssue({ code: 'custom', message: `URL ${checked.reason}` });
+});
+
+/** One provider's override: any OAuth field, plus a few provider-level ones. Unknown keys are errors. */
+const overrideSchema = z.strictObject({
+  name: z.string().min(1).max(60).optional(),
+  refreshLeadMinutes: z
+    .number()
+    .int()
+    .min(1)
+    .max(7 * 24 * 60)
+    .optional(),
+  apiBaseUrl: endpoint.optional(),
+  issuer: endpoint.optional(),
+  authorizationEndpoint: endpoint.optional(),
+  tokenEndpoint: endpoint.optional(),
+  deviceAuthorizationEndpoint: endpoint.optional(),
+  userinfoEndpoint: endpoint.optional(),
+  clientId: z.string().min(1).max(256).optional(),
+  clientSecret: z.string().min(1).max(512).optional(),
+  redirectUri: z.string().url().max(2048).optional(),
+  scopes: z.array(z.string().min(1).max(200)).max(50).optional(),
+  extraAuthorizeParams: z.record(z.string(), z.string().max(500)).optional(),
+  tokenRequestFormat: z.enum(['json', 'form']).optional(),
+  userAgent: z.string().min(1).max(200).optional(),
+  emailSource: z.enum(['token_response', 'id_token', 'userinfo', 'none']).optional(),
+});
+const overridesSchema = z.partialRecord(z.enum(PROVIDER_IDS), overrideSchema);
+export type ProviderOverride = z.infer<typeof overrideSchema>;
+
+/** Applies `overrides` (the parsed `KEYFLEET_PROVIDER_OVERRIDES`) to the built-in definitions. */
+export function buildProviders(overrides: unknown): ReadonlyMap<ProviderId, ProviderDefinition> {
+  const parsed = overridesSchema.safeParse(overrides ?? {});
+  if (!parsed.success) {
+    const problems = parsed.error.issues.map((i) => `${i.path.join('.') || '(root)'}: ${i.message}`);
+    throw new ConfigError(`KEYFLEET_PROVIDER_OVERRIDES is invalid: ${problems.join('; ')}`);
+  }
+  const result = new Map<ProviderId, ProviderDefinition>();
+  for (const id of PROVIDER_IDS) {
+    const base = BUILT_IN[id];
+    const { name, refreshLeadMinutes, apiBaseUrl, ...oauth } = parsed.data[id] ?? {};
+    result.set(id, {
+      ...base,
+      name: name ?? base.name,
+      refreshLeadMinutes: refreshLeadMinutes ?? base.refreshLeadMinutes,
+      apiBaseUrl: apiBaseUrl ?? base.apiBaseUrl,
+      oauth: { ...base.oauth, ...oauth },
+    });
+  }
+  return result;
+}
+
+let registry: ReadonlyMap<ProviderId, ProviderDefinition> | undefined;
+
+function providers(): ReadonlyMap<ProviderId, ProviderDefinition> {
+  registry ??= buildProviders(config().providerOverrides);
+  return registry;
+}
+
+export function isProviderId(value: string): value is ProviderId {
+  return (PROVIDER_IDS as readonly string[]).includes(value);
+}
+
+/** The effective definition of `id`, or `unknown_provider`. */
+export function getProvider(id: string): ProviderDefinition {
+  if (!isProviderId(id)) throw new UnknownProviderError(id);
+  const found = providers().get(id);
+  if (!found) throw new UnknownProviderError(id);
+  return found;
+}
+
+/** All five, in API order. */
+export function listProviders(): ProviderDefinition[] {
+  return PROVIDER_IDS.map((id) => getProvider(id));
+}
+
+/** Whether OAuth sign-in can start: endpoints known (directly or via discovery) and a client id. */
+export function oauthConfigured(provider: ProviderDefinition): boolean {
+  const o = provider.oauth;
+  if (!o.clientId) return false;
+  if (o.issuer) return true;
+  if (provider.signIn === 'device') return Boolean(o.deviceAuthorizationEndpoint && o.tokenEndpoint);
+  return Boolean(o.authorizationEndpoint && o.tokenEndpoint && o.redirectUri);
+}

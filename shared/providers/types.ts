@@ -1,0 +1,71 @@
+/** The five providers Keyfleet knows. The order is the order the API lists them in. */
+export const PROVIDER_IDS = ['claude', 'codex', 'gemini', 'bob', 'grok'] as const;
+export type ProviderId = (typeof PROVIDER_IDS)[number];
+
+/** How a person signs in: paste `code#state`, paste the redirected URL, or approve a device code. */
+export type SignInFlow = 'code' | 'redirect_url' | 'device';
+
+/** Where the account's email (used for its default label) comes from after sign-in. */
+export type EmailSource = 'token_response' | 'id_token' | 'userinfo' | 'none';
+
+/**
+ * The OAuth side of a provider. Every field can be replaced through `KEYFLEET_PROVIDER_OVERRIDES`,
+ * which is how tests point a provider at a local server and how a team follows an upstream move.
+ */
+export interface OAuthSettings {
+  /** OIDC issuer; when the endpoints below are absent they are discovered from it. */
+  issuer: string | undefined;
+  authorizationEndpoint: string | undefined;
+  tokenEndpoint: string | undefined;
+  deviceAuthorizationEndpoint: string | undefined;
+  userinfoEndpoint: string | undefined;
+  clientId: string | undefined;
+  /** Only for providers whose installed-app client has a (public by design) secret. */
+  clientSecret: string | undefined;
+  redirectUri: string | undefined;
+  scopes: string[];
+  /** Added to the authorize URL as the provider's own CLI does. */
+  extraAuthorizeParams: Record<string, string>;
+  /** Body encoding of token requests (Claude's endpoint takes JSON; the others take forms). */
+  tokenRequestFormat: 'json' | 'form';
+  /** Sent on token requests; Claude's endpoint rejects unknown clients. */
+  userAgent: string | undefined;
+  emailSource: EmailSource;
+}
+
+export interface ProviderDefinition {
+  id: ProviderId;
+  name: string;
+  /** The agent CLI this provider's accounts are used with. */
+  cli: string;
+  signIn: SignInFlow;
+  oauth: OAuthSettings;
+  /** Single-use refresh tokens: a lost or doubled refresh kills the account. `null` = unknown. */
+  refreshTokenRotates: boolean | null;
+  /** Refresh ahead of expiry by at least this much (keep-alive lead time). */
+  refreshLeadMinutes: number;
+  /** The provider's public API for API-key accounts (used by the test action and helpers). */
+  apiBaseUrl: string | undefined;
+  /** The commit-message and task-name helpers can use this provider. */
+  helpers: boolean;
+  /** Effort levels the CLI accepts (per model where the provider varies it by model). */
+  efforts: readonly string[] | Readonly<Record<string, readonly string[]>>;
+}
+
+/** Fields an override may replace. */
+export const OVERRIDABLE_OAUTH_FIELDS = [
+  'issuer',
+  'authorizationEndpoint',
+  'tokenEndpoint',
+  'deviceAuthorizationEndpoint',
+  'userinfoEndpoint',
+  'clientId',
+  'clientSecret',
+  'redirectUri',
+  'scopes',
+  'extraAuthorizeParams',
+  'tokenRequestFormat',
+  'userAgent',
+  'emailSource',
+] as const;
+export const OVERRIDABLE_PROVIDER_FIELDS = ['name', 'refreshLeadMinutes', 'apiBaseUrl'] as const;

@@ -1,0 +1,138 @@
+import {
+  CreateSecretCommand,
+  DeleteSecretCommand,
+  GetSecretValueCommand,
+  PutSecretValueCommand,
+  SecretsManagerClient,
+} from '@aws-sdk/client-secrets-manager';
+import { config } from '#shared/config.ts';
+import { UpstreamError } from '#shared/errors.ts';
+import { registerSecret } from '#shared/log/redact.ts';
+import type { ProviderId } from '#shared/providers/types.ts';
+
+/**
+ * The vault: one Secrets Manager secret per account, named `keyfleet/<stage>/<provider>/<accountId>`,
+ * encrypted with the stack's KMS key. Values are JSON objects of strings (tokens, keys, expiry).
+ * Every value read or written is registered with the log redactor.
+ */
+export type SecretValue = Record<string, string | number | null>;
+
+export class SecretNotFoundError extends Error {
+  override readonly name = 'SecretNotFoundError';
+}
+
+/** A write with a ClientRequestToken already used for a different value (AWS refuses to edit a version). */
+export class SecretVersionConflictError extends Error {
+  override readonly name = 'SecretVersionConflictError';
+}
+
+let client: SecretsManagerClient | undefined;
+
+/** Built from the SDK's standard configuration (`AWS_ENDPOINT_URL_SECRETS_MANAGER` in local mode). */
+function secrets(): SecretsManagerClient {
+  client ??= new SecretsManagerClient({});
+  return client;
+}
+
+export function secretName(provider: ProviderId, accountId: string): string {
+  return `keyfleet/${config().stage}/${provider}/${accountId}`;
+}
+
+function register(value: SecretValue): void {
+  for (const v of Object.values(value)) if (typeof v === 'string') registerSecret(v);
+}
+
+function translate(error: unknown): never {
+  const name = (error as { name?: string } | null)?.name;
+  if (name === 'ResourceNotFoundException') throw new SecretNotFoundError('secret not found', { cause: error });
+  if (name === 'ResourceExistsException') {
+    throw new SecretVersionConflictError('secret or version already exists', { cause: error });
+  }
+  throw new UpstreamError('Secrets Manager request failed; try again.', { cause: error });
+}
+
+async function call<T>(run: () => Promise<T>): Promise<T> {
+  try {
+    return await run();
+  } catch (error) {
+    translate(error);
+  }
+}
+
+/**
+ * Creates the secret with its first value. `requestToken` makes a retried create idempotent.
+ * Tags name the provider and account so the secret can be traced without opening it.
+ */
+export async function createSecret(
+  name: string,
+  value: SecretValue,
+  options: { requestToken?: string; tags?: Record<string, string> } = {},
+): Promise<{ arn: string; versionId: string }> {
+  register(value);
+  const out = await call(() =>
+    secrets().send(
+      new CreateSecretCommand({
+        Name: name,
+        SecretString: JSON.stringify(value),
+        ClientRequestToken: options.requestToken,
+        KmsKeyId: config().kmsKeyId,
+        Description: 'Keyfleet account credential',
+        Tags: Object.entries(options.tags ?? {}).map(([Key, Value]) => ({ Key, Value })),
+      }),
+    ),
+  );
+  return { arn: out.ARN ?? '', versionId: out.VersionId ?? '' };
+}
+
+/** Reads the current value (or the version `versionId`). */
+export async function readSecret(name: string, versionId?: string): Promise<{ value: SecretValue; versionId: string }> {
+  const out = await call(() => secrets().send(new GetSecretValueCommand({ SecretId: name, VersionId: versionId })));
+  let value: SecretValue;
+  try {
+    value = JSON.parse(out.SecretString ?? '{}') as SecretValue;
+  } catch (error) {
+    throw new UpstreamError('Stored credential is not readable.', { cause: error });
+  }
+  register(value);
+  return { value, versionId: out.VersionId ?? '' };
+}
+
+/**
+ * Writes a new current version. `requestToken` (32–64 characters) becomes the version id:
+ * repeating a write with the same token and value is a no-op, so a retry after a lost response
+ * cannot create a second version or lose the first.
+ */
+export async function writeSecret(
+  name: string,
+  value: SecretValue,
+  requestToken: string,
+): Promise<{ versionId: string }> {
+  register(value);
+  const out = await call(() =>
+    secrets().send(
+      new PutSecretValueCommand({
+        SecretId: name,
+        SecretString: JSON.stringify(value),
+        ClientRequestToken: requestToken,
+      }),
+    ),
+  );
+  return { versionId: out.VersionId ?? requestToken };
+}
+
+/**
+ * Deletes the secret: at once (`ForceDeleteWithoutRecovery`) or after a recovery window of
+ * 7–30 days. An already missing secret counts as deleted.
+ */
+export async function deleteSecret(name: string, options: { recoveryWindowDays?: number } = {}): Promise<void> {
+  const input =
+    options.recoveryWindowDays === undefined
+      ? { SecretId: name, ForceDeleteWithoutRecovery: true }
+      : { SecretId: name, RecoveryWindowInDays: options.recoveryWindowDays };
+  try {
+    await call(() => secrets().send(new DeleteSecretCommand(input)));
+  } catch (error) {
+    if (error instanceof SecretNotFoundError) return;
+    throw error;
+  }
+}

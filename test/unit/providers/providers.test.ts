@@ -1,0 +1,83 @@
+import { describe, expect, it } from 'vitest';
+import { ConfigError } from '#shared/errors.ts';
+import { buildProviders, oauthConfigured } from '#shared/providers/index.ts';
+
+describe('built-in providers', () => {
+  const providers = buildProviders({});
+
+  it('lists the five providers in API order with their sign-in flows', () => {
+    expect([...providers.values()].map((p) => [p.id, p.signIn])).toEqual([
+      ['claude', 'code'],
+      ['codex', 'redirect_url'],
+      ['gemini', 'redirect_url'],
+      ['bob', 'redirect_url'],
+      ['grok', 'device'],
+    ]);
+  });
+
+  it('carries the token body format and rotation facts that keep accounts alive', () => {
+    const claude = providers.get('claude');
+    expect(claude?.oauth.tokenRequestFormat).toBe('json');
+    expect(claude?.oauth.userAgent).toMatch(/^claude-cli\//);
+    expect(claude?.oauth.extraAuthorizeParams).toEqual({ code: 'true' });
+    expect(providers.get('codex')?.oauth.redirectUri).toBe('http://localhost:1455/auth/callback');
+    expect(providers.get('gemini')?.oauth.clientSecret).toMatch(/^GOCSPX-/);
+    expect([...providers.values()].map((p) => [p.id, p.refreshTokenRotates])).toEqual([
+      ['claude', true],
+      ['codex', true],
+      ['gemini', false],
+      ['bob', null],
+      ['grok', true],
+    ]);
+  });
+
+  it('treats Bob as unconfigured for OAuth until endpoints are given', () => {
+    expect(oauthConfigured(providers.get('bob') ?? (undefined as never))).toBe(false);
+    expect(oauthConfigured(providers.get('grok') ?? (undefined as never))).toBe(true);
+  });
+});
+
+describe('provider overrides', () => {
+  it('replaces only the fields given and keeps the rest', () => {
+    const providers = buildProviders({
+      claude: { tokenEndpoint: 'http://127.0.0.1:4010/token', scopes: ['user:inference'] },
+    });
+    const claude = providers.get('claude');
+    expect(claude?.oauth.tokenEndpoint).toBe('http://127.0.0.1:4010/token');
+    expect(claude?.oauth.scopes).toEqual(['user:inference']);
+    expect(claude?.oauth.authorizationEndpoint).toBe('https://claude.ai/oauth/authorize');
+    expect(providers.get('codex')?.oauth.tokenEndpoint).toBe('https://auth.openai.com/oauth/token');
+  });
+
+  it('configures Bob completely from overrides', () => {
+    const bob = buildProviders({
+      bob: {
+        authorizationEndpoint: 'https://sso.example.com/authorize',
+        tokenEndpoint: 'https://sso.example.com/token',
+        clientId: 'bob-client',
+        redirectUri: 'http://localhost:7777/callback',
+        refreshLeadMinutes: 30,
+      },
+    }).get('bob');
+    expect(bob && oauthConfigured(bob)).toBe(true);
+    expect(bob?.refreshLeadMinutes).toBe(30);
+  });
+
+  it.each([
+    [{ claude: { tokenEndpoint: 'http://auth.example.com/token' } }, /claude\.tokenEndpoint: URL must use https/],
+    [{ claude: { tokenEndpoint: 'ftp://example.com' } }, /must use https/],
+    [{ claude: { tokenEndpont: 'https://x.example' } }, /Unrecognized key/],
+    [{ mistral: { clientId: 'x' } }, /mistral/],
+    [{ grok: { refreshLeadMinutes: 0 } }, /grok\.refreshLeadMinutes/],
+    [[], /expected record/i],
+  ])('refuses %j loudly', (overrides, message) => {
+    expect(() => buildProviders(overrides)).toThrow(ConfigError);
+    expect(() => buildProviders(overrides)).toThrow(message);
+  });
+
+  it('accepts http:// only for loopback hosts', () => {
+    for (const host of ['127.0.0.1:9000', 'localhost:9000', '[::1]:9000']) {
+      expect(buildProviders({ grok: { issuer: `http://${host}` } }).get('grok')?.oauth.issuer).toBe(`http://${host}`);
+    }
+  });
+});
