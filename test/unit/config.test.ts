@@ -4,7 +4,10 @@ import { ConfigError } from '#shared/errors.ts';
 
 describe('loadConfig', () => {
   it('reads the documented variables with their defaults', () => {
-    const config = loadConfig({ KEYFLEET_TABLE_NAME: 'kf', KEYFLEET_ADMIN_PRINCIPALS: 'arn:aws:iam::1:role/A, arn:aws:iam::1:role/B*' });
+    const config = loadConfig({
+      KEYFLEET_TABLE_NAME: 'kf',
+      KEYFLEET_ADMIN_PRINCIPALS: 'arn:aws:iam::1:role/A, arn:aws:iam::1:role/B*',
+    });
     expect(config).toEqual({
       tableName: 'kf',
       stage: 'dev',
@@ -19,7 +22,11 @@ describe('loadConfig', () => {
 
   it('reports every problem at once', () => {
     const attempt = () =>
-      loadConfig({ KEYFLEET_STAGE: 'Prod!', KEYFLEET_API_URL: 'http://api.example.com', KEYFLEET_PROVIDER_OVERRIDES: '{' });
+      loadConfig({
+        KEYFLEET_STAGE: 'Prod!',
+        KEYFLEET_API_URL: 'http://api.example.com',
+        KEYFLEET_PROVIDER_OVERRIDES: '{',
+      });
     expect(attempt).toThrow(ConfigError);
     expect(attempt).toThrow(
       'Keyfleet configuration is invalid: KEYFLEET_TABLE_NAME is required; KEYFLEET_STAGE must be 1-32 lowercase letters, digits or dashes; KEYFLEET_API_URL must use https:// (http:// is accepted only for loopback hosts); KEYFLEET_PROVIDER_OVERRIDES is not valid JSON',

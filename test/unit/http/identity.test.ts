@@ -15,20 +15,36 @@ const event = (authorizer: unknown): APIGatewayProxyEventV2 =>
 
 describe('callerFromEvent', () => {
   it('reads IAM principals and matches admin patterns', () => {
-    expect(callerFromEvent(event({ iam: { userArn: 'arn:aws:sts::111122223333:assumed-role/KeyfleetAdmin/alice' } }), config)).toEqual({
+    expect(
+      callerFromEvent(
+        event({ iam: { userArn: 'arn:aws:sts::111122223333:assumed-role/KeyfleetAdmin/alice' } }),
+        config,
+      ),
+    ).toEqual({
       id: 'arn:aws:sts::111122223333:assumed-role/KeyfleetAdmin/alice',
       role: 'admin',
     });
-    expect(callerFromEvent(event({ iam: { userArn: 'arn:aws:sts::111122223333:assumed-role/Dev/bob' } }), config)?.role).toBe('member');
+    expect(
+      callerFromEvent(event({ iam: { userArn: 'arn:aws:sts::111122223333:assumed-role/Dev/bob' } }), config)?.role,
+    ).toBe('member');
   });
 
   it('reads JWT claims, with HTTP API style group lists', () => {
-    expect(callerFromEvent(event({ jwt: { claims: { sub: 'u1', groups: '[dev platform]' } } }), config)).toEqual({ id: 'u1', role: 'admin' });
-    expect(callerFromEvent(event({ jwt: { claims: { sub: 'u2', groups: ['dev'] } } }), config)).toEqual({ id: 'u2', role: 'member' });
+    expect(callerFromEvent(event({ jwt: { claims: { sub: 'u1', groups: '[dev platform]' } } }), config)).toEqual({
+      id: 'u1',
+      role: 'admin',
+    });
+    expect(callerFromEvent(event({ jwt: { claims: { sub: 'u2', groups: ['dev'] } } }), config)).toEqual({
+      id: 'u2',
+      role: 'member',
+    });
   });
 
   it('reads the local authorizer context', () => {
-    expect(callerFromEvent(event({ lambda: { callerId: 'admin', role: 'admin' } }), config)).toEqual({ id: 'admin', role: 'admin' });
+    expect(callerFromEvent(event({ lambda: { callerId: 'admin', role: 'admin' } }), config)).toEqual({
+      id: 'admin',
+      role: 'admin',
+    });
   });
 
   it('returns null without an authorizer', () => {

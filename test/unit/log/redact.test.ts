@@ -30,7 +30,9 @@ describe('redaction', () => {
 
   it('scrubs registered secrets wherever they appear in text', () => {
     registerSecret('opaque-value-0123456789');
-    expect(redactText('upstream said: token opaque-value-0123456789 is bad')).toBe(`upstream said: token ${REDACTED} is bad`);
+    expect(redactText('upstream said: token opaque-value-0123456789 is bad')).toBe(
+      `upstream said: token ${REDACTED} is bad`,
+    );
   });
 
   it('scrubs credential shapes it was never told about', () => {

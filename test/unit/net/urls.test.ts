@@ -24,7 +24,16 @@ describe('address classes', () => {
   });
 
   it('flags metadata, link-local and private addresses', () => {
-    for (const address of ['169.254.169.254', '10.1.2.3', '172.16.0.1', '192.168.1.1', '0.0.0.0', 'fe80::1', 'fd00:ec2::254', '::ffff:169.254.169.254']) {
+    for (const address of [
+      '169.254.169.254',
+      '10.1.2.3',
+      '172.16.0.1',
+      '192.168.1.1',
+      '0.0.0.0',
+      'fe80::1',
+      'fd00:ec2::254',
+      '::ffff:169.254.169.254',
+    ]) {
       expect(isPrivateOrLinkLocalAddress(address), address).toBe(true);
     }
     for (const address of ['8.8.8.8', '172.32.0.1', '2001:4860:4860::8888']) {
