@@ -92,6 +92,8 @@ export async function startLocalMode(options: LocalModeOptions = {}): Promise<Lo
     embedded = true;
   }
   env.AWS_REGION ??= 'us-east-1';
+  // Local mode calls endpoints on this machine (LM Studio, Ollama, fakes); a Lambda never may.
+  env.KEYFLEET_ALLOW_LOOPBACK_CALLS ??= 'true';
   env.AWS_EC2_METADATA_DISABLED ??= 'true';
   if (embedded && !env.AWS_ACCESS_KEY_ID) {
     // The embedded endpoints check no signature; the SDK still wants credentials to sign with.

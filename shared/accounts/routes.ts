@@ -1,30 +1,270 @@
-import { loadProviderState } from '#shared/accounts/store.ts';
+import { z } from 'zod';
+import { type Account, toAccountView } from '#shared/accounts/model.ts';
+import {
+  activateAccount,
+  createKeyAccount,
+  patchAccount,
+  removeAccount,
+  type Scope,
+  testAccount,
+} from '#shared/accounts/service.ts';
+import { getActiveAccountId, loadProviderState } from '#shared/accounts/store.ts';
 import { type AccountScope, providerView } from '#shared/accounts/views.ts';
+import { listAudit } from '#shared/audit/audit.ts';
+import { NotFoundError } from '#shared/errors.ts';
+import { listFinanceRecords, updateFinanceRecord } from '#shared/finance/finance.ts';
+import * as schemas from '#shared/http/schemas.ts';
 import type { ApiRequest, ApiResponse, Route } from '#shared/http/types.ts';
 import { callerOf } from '#shared/http/types.ts';
+import { parseInput } from '#shared/http/validate.ts';
+import { cancelSignIn, completeSignIn, startSignIn } from '#shared/oauth/signin.ts';
 import { getProvider, listProviders } from '#shared/providers/index.ts';
+import type { ProviderDefinition } from '#shared/providers/types.ts';
 
 /** Members see the team's accounts; admins also see members' personal accounts (read-only). */
-function scopeFor(request: ApiRequest): AccountScope {
+function viewScope(request: ApiRequest): AccountScope {
   return callerOf(request).role === 'admin' ? { kind: 'all' } : { kind: 'server' };
 }
 
-async function listProvidersRoute(request: ApiRequest): Promise<ApiResponse> {
-  const scope = scopeFor(request);
-  const providers = await Promise.all(
-    listProviders().map(async (definition) => providerView(definition, await loadProviderState(definition.id), scope)),
-  );
-  return { status: 200, body: { providers } };
+/** Team routes act on server accounts; `/v1/me/…` routes on the caller's own. */
+type Mode = 'team' | 'personal';
+const scopeOf = (request: ApiRequest, mode: Mode): Scope => ({ owner: mode === 'team' ? null : callerOf(request).id });
+
+function providerParam(request: ApiRequest): ProviderDefinition {
+  return getProvider(request.params.provider ?? '');
 }
 
-async function getProviderRoute(request: ApiRequest): Promise<ApiResponse> {
-  const definition = getProvider(request.params.provider ?? '');
-  const state = await loadProviderState(definition.id);
-  return { status: 200, body: { provider: providerView(definition, state, scopeFor(request)) } };
+function accountParam(request: ApiRequest, provider: ProviderDefinition): string {
+  const id = request.params.id ?? '';
+  if (!schemas.accountIdParam.safeParse(id).success)
+    throw new NotFoundError(`No ${provider.id} account with id "${id.slice(0, 40)}".`);
+  return id;
 }
+
+async function accountView(account: Account): Promise<ReturnType<typeof toAccountView>> {
+  return toAccountView(account, (await getActiveAccountId(account.provider, account.owner)) === account.id);
+}
+
+async function providerResponse(definition: ProviderDefinition, scope: AccountScope): Promise<ApiResponse> {
+  return { status: 200, body: { provider: providerView(definition, await loadProviderState(definition.id), scope) } };
+}
+
+const signInStartBody = z.strictObject({ label: schemas.label.optional() });
+const accountCreateBody = z.discriminatedUnion('kind', [
+  z.strictObject({
+    kind: z.literal('api_key'),
+    label: schemas.label,
+    apiKey: schemas.apiKey,
+    endpoint: schemas.endpoint.optional(),
+  }),
+  z.strictObject({ kind: z.literal('none'), label: schemas.label, endpoint: schemas.endpoint }),
+]);
+const accountPatchBody = z
+  .strictObject({
+    label: schemas.label.optional(),
+    roundRobin: z.boolean().optional(),
+    endpoint: schemas.endpoint.nullable().optional(),
+    effort: z.string().max(20).nullable().optional(),
+  })
+  .refine(
+    (b) => Object.values(b).some((v) => v !== undefined),
+    'must change at least one of label, roundRobin, endpoint, effort',
+  );
+const activeBody = z.strictObject({ accountId: z.string().max(64).nullable() });
+
+function routesFor(mode: Mode): Route[] {
+  const base = mode === 'team' ? '/v1/providers/{provider}' : '/v1/me/providers/{provider}';
+  const access = mode === 'team' ? 'admin' : 'member';
+  return [
+    {
+      method: 'POST',
+      path: `${base}/sign-ins`,
+      access,
+      handler: async (request) => {
+        const provider = providerParam(request);
+        const body = parseInput(signInStartBody, schemas.optionalBody(request.body), 'body');
+        const signIn = await startSignIn(provider.id, callerOf(request), scopeOf(request, mode), body.label ?? null);
+        return { status: 201, body: { signIn } };
+      },
+    },
+    {
+      method: 'POST',
+      path: `${base}/accounts`,
+      access,
+      handler: async (request) => {
+        const provider = providerParam(request);
+        const body = parseInput(accountCreateBody, request.body, 'body');
+        const { account, active } = await createKeyAccount({
+          provider: provider.id,
+          scope: scopeOf(request, mode),
+          kind: body.kind,
+          label: body.label,
+          apiKey: body.kind === 'api_key' ? body.apiKey : null,
+          endpoint: body.endpoint,
+          actor: callerOf(request).id,
+        });
+        return { status: 201, body: { account: toAccountView(account, active) } };
+      },
+    },
+    {
+      method: 'PATCH',
+      path: `${base}/accounts/{id}`,
+      access,
+      handler: async (request) => {
+        const provider = providerParam(request);
+        const id = accountParam(request, provider);
+        const body = parseInput(accountPatchBody, request.body, 'body');
+        const account = await patchAccount(provider.id, id, scopeOf(request, mode), body, callerOf(request).id);
+        return { status: 200, body: { account: await accountView(account) } };
+      },
+    },
+    {
+      method: 'DELETE',
+      path: `${base}/accounts/{id}`,
+      access,
+      handler: async (request) => {
+        const provider = providerParam(request);
+        await removeAccount(provider.id, accountParam(request, provider), scopeOf(request, mode), callerOf(request).id);
+        return { status: 204 };
+      },
+    },
+    {
+      method: 'POST',
+      path: `${base}/accounts/{id}/test`,
+      access,
+      handler: async (request) => {
+        const provider = providerParam(request);
+        const result = await testAccount(
+          provider.id,
+          accountParam(request, provider),
+          scopeOf(request, mode),
+          callerOf(request).id,
+        );
+        return { status: 200, body: result };
+      },
+    },
+    {
+      method: 'PUT',
+      path: `${base}/active`,
+      access,
+      handler: async (request) => {
+        const provider = providerParam(request);
+        const { accountId } = parseInput(activeBody, request.body, 'body');
+        if (accountId !== null && !schemas.accountIdParam.safeParse(accountId).success) {
+          throw new NotFoundError(`No ${provider.id} account with id "${accountId.slice(0, 40)}".`);
+        }
+        await activateAccount(provider.id, accountId, scopeOf(request, mode), callerOf(request).id);
+        const scope: AccountScope =
+          mode === 'team' ? { kind: 'server' } : { kind: 'personal', owner: callerOf(request).id };
+        return providerResponse(provider, scope);
+      },
+    },
+  ];
+}
+
+function signInParam(request: ApiRequest): string {
+  const id = request.params.id ?? '';
+  if (!schemas.signInIdParam.safeParse(id).success) throw new NotFoundError('No such sign-in.');
+  return id;
+}
+
+const auditQuery = z.strictObject({
+  limit: z
+    .string()
+    .regex(/^\d{1,3}$/, 'must be a whole number')
+    .transform(Number)
+    .pipe(z.number().int().min(1).max(100))
+    .optional(),
+  before: z.string().min(1).max(200).optional(),
+});
+
+const financeBody = z
+  .strictObject({
+    billing: z.enum(['subscription', 'usage', 'none']).optional(),
+    status: z.enum(['incomplete', 'complete']).optional(),
+    plan: z.string().trim().min(1).max(100).nullable().optional(),
+    monthlyBudgetUsd: z.number().min(0).max(10_000_000).nullable().optional(),
+    costCenter: z.string().trim().min(1).max(100).nullable().optional(),
+    owner: z.string().trim().min(1).max(200).nullable().optional(),
+  })
+  .refine((b) => Object.values(b).some((v) => v !== undefined), 'must change at least one field');
 
 /** Routes served by `functions/accounts.ts`. */
 export const accountRoutes: Route[] = [
-  { method: 'GET', path: '/v1/providers', access: 'member', handler: listProvidersRoute },
-  { method: 'GET', path: '/v1/providers/{provider}', access: 'member', handler: getProviderRoute },
+  {
+    method: 'GET',
+    path: '/v1/providers',
+    access: 'member',
+    handler: async (request) => {
+      const scope = viewScope(request);
+      const providers = await Promise.all(
+        listProviders().map(async (d) => providerView(d, await loadProviderState(d.id), scope)),
+      );
+      return { status: 200, body: { providers } };
+    },
+  },
+  {
+    method: 'GET',
+    path: '/v1/providers/{provider}',
+    access: 'member',
+    handler: async (request) => providerResponse(providerParam(request), viewScope(request)),
+  },
+  {
+    method: 'GET',
+    path: '/v1/me/providers',
+    access: 'member',
+    handler: async (request) => {
+      const scope: AccountScope = { kind: 'personal', owner: callerOf(request).id };
+      const providers = await Promise.all(
+        listProviders().map(async (d) => providerView(d, await loadProviderState(d.id), scope)),
+      );
+      return { status: 200, body: { providers } };
+    },
+  },
+  ...routesFor('team'),
+  ...routesFor('personal'),
+  {
+    method: 'POST',
+    path: '/v1/sign-ins/{id}/complete',
+    access: 'member',
+    handler: async (request) => {
+      const result = await completeSignIn(signInParam(request), callerOf(request), request.body);
+      return 'status' in result ? { status: 202, body: result } : { status: 201, body: result };
+    },
+  },
+  {
+    method: 'DELETE',
+    path: '/v1/sign-ins/{id}',
+    access: 'member',
+    handler: async (request) => {
+      await cancelSignIn(signInParam(request), callerOf(request));
+      return { status: 204 };
+    },
+  },
+  {
+    method: 'GET',
+    path: '/v1/audit',
+    access: 'admin',
+    handler: async (request) => {
+      const query = parseInput(auditQuery, request.query, 'query');
+      return { status: 200, body: await listAudit(query.limit ?? 50, query.before) };
+    },
+  },
+  {
+    method: 'GET',
+    path: '/v1/finance',
+    access: 'admin',
+    handler: async () => ({ status: 200, body: { records: await listFinanceRecords() } }),
+  },
+  {
+    method: 'PATCH',
+    path: '/v1/finance/{provider}',
+    access: 'admin',
+    handler: async (request) => {
+      const provider = providerParam(request);
+      const body = parseInput(financeBody, request.body, 'body');
+      const record = await updateFinanceRecord(provider.id, body);
+      return { status: 200, body: { record } };
+    },
+  },
 ];

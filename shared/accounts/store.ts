@@ -5,6 +5,7 @@ import {
   QueryCommand,
   type QueryCommandOutput,
   UpdateCommand,
+  type UpdateCommandInput,
 } from '@aws-sdk/lib-dynamodb';
 import type { Account } from '#shared/accounts/model.ts';
 import { defaultProviderSettings, type ProviderSettings } from '#shared/accounts/settings.ts';
@@ -253,6 +254,17 @@ export async function updateProviderSettings(
   return toSettings(out.Attributes);
 }
 
+/** Sends a conditional update; false when the condition did not hold (nothing changed). */
+async function conditionalUpdate(input: Omit<UpdateCommandInput, 'TableName'>): Promise<boolean> {
+  try {
+    await dynamo(() => documentClient().send(new UpdateCommand({ TableName: table(), ...input })));
+    return true;
+  } catch (error) {
+    if (error instanceof ConditionFailedError) return false;
+    throw error;
+  }
+}
+
 function activeKeyFor(provider: ProviderId, owner: string | null): Key {
   return owner === null ? providerSettingsKey(provider) : personalActiveKey(provider, owner);
 }
@@ -307,4 +319,92 @@ export async function nextCursor(provider: ProviderId): Promise<number> {
     ),
   );
   return Number(out.Attributes?.cursor);
+}
+
+/** The refresh lease on an account item (see `shared/oauth/refresh.ts`). */
+export interface LeaseState {
+  leaseUntil: number | null;
+  leaseOwner: string | null;
+  lastRefreshAt: string | null;
+  status: Account['status'] | null;
+  exists: boolean;
+}
+
+export async function readLease(provider: ProviderId, accountId: string): Promise<LeaseState> {
+  const out = await dynamo(() =>
+    documentClient().send(
+      new GetCommand({
+        TableName: table(),
+        Key: accountKey(provider, accountId),
+        ConsistentRead: true,
+        ProjectionExpression: 'leaseUntil, leaseOwner, lastRefreshAt, #s',
+        ExpressionAttributeNames: { '#s': 'status' },
+      }),
+    ),
+  );
+  const item = out.Item;
+  return {
+    exists: item !== undefined,
+    leaseUntil: typeof item?.leaseUntil === 'number' ? item.leaseUntil : null,
+    leaseOwner: typeof item?.leaseOwner === 'string' ? item.leaseOwner : null,
+    lastRefreshAt: typeof item?.lastRefreshAt === 'string' ? item.lastRefreshAt : null,
+    status: (item?.status as Account['status'] | undefined) ?? null,
+  };
+}
+
+/**
+ * Takes the refresh lease: succeeds only if no lease is held or the holder's has run out.
+ *
+ *   now ──────────────► now + durationMs
+ *   [ this caller may refresh ]  after that, anyone may take over (the holder crashed)
+ */
+export async function acquireLease(
+  provider: ProviderId,
+  accountId: string,
+  owner: string,
+  durationMs: number,
+  now = Date.now(),
+): Promise<boolean> {
+  return conditionalUpdate({
+    Key: accountKey(provider, accountId),
+    UpdateExpression: 'SET leaseUntil = :until, leaseOwner = :owner',
+    ConditionExpression: 'attribute_exists(#pk) AND (attribute_not_exists(leaseUntil) OR leaseUntil < :now)',
+    ExpressionAttributeNames: { '#pk': 'pk' },
+    ExpressionAttributeValues: { ':until': now + durationMs, ':owner': owner, ':now': now },
+  });
+}
+
+/** Gives the lease back, if this owner still holds it. */
+export async function releaseLease(provider: ProviderId, accountId: string, owner: string): Promise<void> {
+  await conditionalUpdate({
+    Key: accountKey(provider, accountId),
+    UpdateExpression: 'REMOVE leaseUntil, leaseOwner',
+    ConditionExpression: 'leaseOwner = :owner',
+    ExpressionAttributeValues: { ':owner': owner },
+  });
+}
+
+/**
+ * Makes `accountId` the active account of its scope if the scope has none yet (the first account
+ * of a provider becomes active).
+ */
+export async function setActiveIfNone(provider: ProviderId, owner: string | null, accountId: string): Promise<boolean> {
+  return conditionalUpdate({
+    Key: activeKeyFor(provider, owner),
+    UpdateExpression: 'SET #a = :id, updatedAt = :now',
+    ConditionExpression: 'attribute_not_exists(#a) OR #a = :null',
+    ExpressionAttributeNames: { '#a': activeAttribute(owner) },
+    ExpressionAttributeValues: { ':id': accountId, ':now': new Date().toISOString(), ':null': null },
+  });
+}
+
+/** The active account id of a scope (the team's, or one member's own). */
+export async function getActiveAccountId(provider: ProviderId, owner: string | null): Promise<string | null> {
+  const out = await dynamo(() =>
+    documentClient().send(
+      new GetCommand({ TableName: table(), Key: activeKeyFor(provider, owner), ConsistentRead: true }),
+    ),
+  );
+  const value = out.Item?.[activeAttribute(owner)];
+  return typeof value === 'string' ? value : null;
 }

@@ -31,3 +31,14 @@ export const personalActiveKey = (provider: ProviderId, ownerId: string): Key =>
   sk: `${ACTIVE_PREFIX}${ownerId}`,
 });
 export const serverSettingsKey = (): Key => ({ pk: 'SERVER', sk: 'SETTINGS' });
+
+/**
+ *   SIGNIN#<id>             SIGNIN                  a sign-in in progress (TTL 15 min)
+ *   AUDIT                   <iso time>#<id>         audit events, newest last
+ *   FINANCE                 <provider>              a provider's finance record
+ */
+export const signInKey = (id: string): Key => ({ pk: `SIGNIN#${id}`, sk: 'SIGNIN' });
+export const AUDIT_PARTITION = 'AUDIT';
+export const auditKey = (sortKey: string): Key => ({ pk: AUDIT_PARTITION, sk: sortKey });
+export const FINANCE_PARTITION = 'FINANCE';
+export const financeKey = (provider: ProviderId): Key => ({ pk: FINANCE_PARTITION, sk: provider });

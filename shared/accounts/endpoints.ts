@@ -1,0 +1,94 @@
+import { isIP } from 'node:net';
+import type { AccountEndpoint, AccountKind, EndpointType } from '#shared/accounts/model.ts';
+import { type ErrorDetail, ValidationError } from '#shared/errors.ts';
+import { checkEndpointUrl, isPrivateOrLinkLocalAddress } from '#shared/net/urls.ts';
+import type { ProviderDefinition } from '#shared/providers/types.ts';
+
+/** What a client may send as `endpoint`. */
+export interface EndpointInput {
+  type: EndpointType;
+  baseUrl?: string | undefined;
+  apiVersion?: string | null | undefined;
+}
+
+/** LM Studio's default OpenAI-compatible server. */
+export const LM_STUDIO_BASE_URL = 'http://127.0.0.1:1234/v1';
+
+const CODEX_ONLY: EndpointType[] = ['responses_hosted', 'responses_local', 'azure'];
+const API_VERSION = /^[A-Za-z0-9._-]{1,40}$/;
+
+function fail(path: string, message: string): never {
+  const details: ErrorDetail[] = [{ path: `body.endpoint.${path}`, message }];
+  throw new ValidationError(`Invalid endpoint: ${path} ${message}`, details);
+}
+
+/** Checks a base URL and returns it without trailing slashes, query or fragment. */
+function cleanBaseUrl(raw: string | undefined, allowQuery = false): URL {
+  if (!raw) fail('baseUrl', 'is required for this endpoint type');
+  if (raw.length > 2048) fail('baseUrl', 'is longer than 2048 characters');
+  const checked = checkEndpointUrl(raw);
+  if (!checked.ok) fail('baseUrl', checked.reason);
+  const url = checked.url;
+  const host = url.hostname.replace(/^\[|\]$/g, '');
+  if (host === 'metadata.google.internal' || (isIP(host) && isPrivateOrLinkLocalAddress(host))) {
+    fail('baseUrl', 'points at a private, link-local or metadata address');
+  }
+  if (url.hash || (url.search && !allowQuery)) fail('baseUrl', 'must not have a query or fragment');
+  return url;
+}
+
+function withoutTrailingSlash(url: URL): string {
+  return `${url.origin}${url.pathname.replace(/\/+$/, '')}`;
+}
+
+/**
+ * Normalises a custom endpoint for an API-key or keyless account. `default` (or no endpoint) means
+ * the CLI's built-in endpoint and is stored as null. The Codex presets follow PROVIDERS.md: Azure
+ * URLs are rewritten to the `/openai/v1` Responses shape, LM Studio gets its default port.
+ */
+export function normalizeEndpoint(
+  provider: ProviderDefinition,
+  kind: AccountKind,
+  input: EndpointInput | null | undefined,
+): AccountEndpoint | null {
+  if (!input || input.type === 'default') {
+    if (kind === 'none') fail('type', 'a keyless account needs a base URL (type custom, or a Codex preset)');
+    if (input?.baseUrl !== undefined) fail('baseUrl', 'is not used with type default');
+    if (input?.apiVersion) fail('apiVersion', 'is not used with type default');
+    return null;
+  }
+  if (CODEX_ONLY.includes(input.type) && provider.id !== 'codex') {
+    fail('type', `${input.type} is a Codex endpoint preset; use custom for ${provider.name}`);
+  }
+  if (input.apiVersion !== undefined && input.apiVersion !== null) {
+    if (provider.id !== 'codex' && provider.id !== 'gemini') fail('apiVersion', `is not used by ${provider.name}`);
+    if (!API_VERSION.test(input.apiVersion))
+      fail('apiVersion', 'must be 1-40 letters, digits, dots, dashes or underscores');
+  }
+  let apiVersion = input.apiVersion ?? null;
+
+  switch (input.type) {
+    case 'responses_local':
+      return {
+        type: 'responses_local',
+        baseUrl: withoutTrailingSlash(cleanBaseUrl(input.baseUrl ?? LM_STUDIO_BASE_URL)),
+        apiVersion,
+      };
+    case 'azure': {
+      const url = cleanBaseUrl(input.baseUrl, true);
+      if (url.protocol !== 'https:') fail('baseUrl', 'Azure endpoints use https://');
+      const fromQuery = url.searchParams.get('api-version');
+      if (fromQuery) {
+        if (!API_VERSION.test(fromQuery)) fail('baseUrl', 'has an invalid api-version');
+        apiVersion = apiVersion ?? fromQuery;
+      }
+      // Whatever deployment path was pasted, Codex speaks Responses at <resource>/openai/v1.
+      return { type: 'azure', baseUrl: `${url.origin}/openai/v1`, apiVersion };
+    }
+    case 'responses_hosted':
+    case 'custom':
+      return { type: input.type, baseUrl: withoutTrailingSlash(cleanBaseUrl(input.baseUrl)), apiVersion };
+    default:
+      fail('type', 'is not a known endpoint type');
+  }
+}

@@ -1,0 +1,331 @@
+import { randomBytes } from 'node:crypto';
+import { type EndpointInput, normalizeEndpoint } from '#shared/accounts/endpoints.ts';
+import type { Account, AccountKind } from '#shared/accounts/model.ts';
+import { probeAccount, type TestResult } from '#shared/accounts/probe.ts';
+import {
+  type AccountChanges,
+  deleteAccount,
+  getAccount,
+  loadProviderState,
+  putNewAccount,
+  setActiveAccount,
+  setActiveIfNone,
+  updateAccount,
+} from '#shared/accounts/store.ts';
+import { audit } from '#shared/audit/audit.ts';
+import { ConflictError, ForbiddenError, NotFoundError, ValidationError } from '#shared/errors.ts';
+import { seedFinanceRecord } from '#shared/finance/finance.ts';
+import { registerSecret } from '#shared/log/redact.ts';
+import { refreshAccount } from '#shared/oauth/refresh.ts';
+import { type StoredTokens, toSecretValue } from '#shared/oauth/tokens.ts';
+import { getProvider } from '#shared/providers/index.ts';
+import type { ProviderDefinition, ProviderId } from '#shared/providers/types.ts';
+import { createSecret, deleteSecret, readSecret, secretName } from '#shared/vault/vault.ts';
+
+/** Whose accounts an operation acts on: the team's (owner null) or one member's own. */
+export interface Scope {
+  owner: string | null;
+}
+
+/** `acc_` + 80 random bits. */
+export function newAccountId(): string {
+  return `acc_${randomBytes(10).toString('hex')}`;
+}
+
+/** `…a1b2`: the last four characters, nothing more. */
+export function keyHint(apiKey: string): string {
+  return `…${apiKey.slice(-4)}`;
+}
+
+/** `Claude account 2026-11-22 08:40 UTC`, for sign-ins that reveal no email. */
+export function defaultLabel(provider: ProviderDefinition, now = new Date()): string {
+  const short = provider.name.replace(/\s*\(.*\)$/, '');
+  return `${short} account ${now.toISOString().slice(0, 16).replace('T', ' ')} UTC`;
+}
+
+/** An account of `scope`, or `not_found` (another member's accounts are not revealed). */
+export async function accountInScope(provider: ProviderId, accountId: string, scope: Scope): Promise<Account> {
+  const account = await getAccount(provider, accountId);
+  if (!account || account.owner !== scope.owner) {
+    // Admin routes on a member's personal account: it exists, but only its owner may change it.
+    if (account && scope.owner === null) {
+      throw new ForbiddenError('This is a member’s personal account; only its owner can change it.');
+    }
+    throw new NotFoundError(`No ${provider} account with id "${accountId}".`);
+  }
+  return account;
+}
+
+/** A new account's metadata: fields common to every kind, then the kind's own. */
+function newAccount(
+  provider: ProviderDefinition,
+  scope: Scope,
+  fields: Pick<Account, 'kind' | 'label' | 'email' | 'keyHint' | 'endpoint' | 'tokenExpiresAt' | 'lastRefreshAt'> & {
+    secret: boolean;
+  },
+): Account {
+  const id = newAccountId();
+  const now = new Date().toISOString();
+  const { secret, ...own } = fields;
+  return {
+    id,
+    provider: provider.id,
+    owner: scope.owner,
+    roundRobin: false,
+    status: 'connected',
+    effort: null,
+    lastError: null,
+    cooldownUntil: null,
+    secretName: secret ? secretName(provider.id, id) : null,
+    createdAt: now,
+    updatedAt: now,
+    ...own,
+  };
+}
+
+async function afterAccountAdded(account: Account, hadAccounts: boolean): Promise<boolean> {
+  const activated = hadAccounts ? false : await setActiveIfNone(account.provider, account.owner, account.id);
+  const billing = account.kind === 'oauth' ? 'subscription' : account.kind === 'api_key' ? 'usage' : 'none';
+  await seedFinanceRecord(account.provider, billing);
+  return activated;
+}
+
+async function hasAccounts(provider: ProviderId, owner: string | null): Promise<boolean> {
+  const state = await loadProviderState(provider);
+  return state.accounts.some((a) => a.owner === owner);
+}
+
+/**
+ * Stores a new account: the secret first, then the metadata. If the metadata write fails the
+ * secret is removed again, so no orphan credential stays behind.
+ */
+async function storeNewAccount(account: Account, secret: Record<string, string | number | null> | null): Promise<void> {
+  if (secret && account.secretName) {
+    await createSecret(account.secretName, secret, {
+      tags: { provider: account.provider, account: account.id, ...(account.owner ? { owner: account.owner } : {}) },
+    });
+  }
+  try {
+    await putNewAccount(account);
+  } catch (error) {
+    if (account.secretName) await deleteSecret(account.secretName).catch(() => undefined);
+    throw error;
+  }
+}
+
+export interface NewOAuthAccount {
+  provider: ProviderId;
+  scope: Scope;
+  tokens: StoredTokens;
+  label: string | null;
+  email: string | null;
+  actor: string;
+}
+
+export async function createOAuthAccount(input: NewOAuthAccount): Promise<{ account: Account; active: boolean }> {
+  const provider = getProvider(input.provider);
+  const hadAccounts = await hasAccounts(provider.id, input.scope.owner);
+  const account = newAccount(provider, input.scope, {
+    kind: 'oauth',
+    label: input.label ?? input.email ?? defaultLabel(provider),
+    email: input.email,
+    keyHint: null,
+    endpoint: null,
+    tokenExpiresAt: input.tokens.expires_at === null ? null : new Date(input.tokens.expires_at).toISOString(),
+    lastRefreshAt: new Date().toISOString(),
+    secret: true,
+  });
+  const id = account.id;
+  await storeNewAccount(account, toSecretValue(input.tokens));
+  const active = await afterAccountAdded(account, hadAccounts);
+  await audit({
+    actor: input.actor,
+    action: 'account.signed_in',
+    provider: provider.id,
+    accountId: id,
+    detail: { owner: account.owner },
+  });
+  return { account, active };
+}
+
+export interface NewKeyAccount {
+  provider: ProviderId;
+  scope: Scope;
+  kind: Exclude<AccountKind, 'oauth'>;
+  label: string;
+  apiKey: string | null;
+  endpoint: EndpointInput | null | undefined;
+  actor: string;
+}
+
+export async function createKeyAccount(input: NewKeyAccount): Promise<{ account: Account; active: boolean }> {
+  const provider = getProvider(input.provider);
+  const endpoint = normalizeEndpoint(provider, input.kind, input.endpoint);
+  if (input.kind === 'api_key') registerSecret(input.apiKey);
+  const hadAccounts = await hasAccounts(provider.id, input.scope.owner);
+  const account = newAccount(provider, input.scope, {
+    kind: input.kind,
+    label: input.label,
+    email: null,
+    keyHint: input.apiKey ? keyHint(input.apiKey) : null,
+    endpoint,
+    tokenExpiresAt: null,
+    lastRefreshAt: null,
+    secret: input.kind === 'api_key',
+  });
+  const id = account.id;
+  await storeNewAccount(account, input.apiKey ? { api_key: input.apiKey } : null);
+  const active = await afterAccountAdded(account, hadAccounts);
+  await audit({
+    actor: input.actor,
+    action: 'account.added',
+    provider: provider.id,
+    accountId: id,
+    detail: { kind: input.kind, owner: account.owner, endpointType: endpoint?.type ?? 'default' },
+  });
+  return { account, active };
+}
+
+export interface AccountPatch {
+  label?: string | undefined;
+  roundRobin?: boolean | undefined;
+  endpoint?: EndpointInput | null | undefined;
+  effort?: string | null | undefined;
+}
+
+function allowedEfforts(provider: ProviderDefinition): string[] {
+  return Array.isArray(provider.efforts)
+    ? [...provider.efforts]
+    : [...new Set(Object.values(provider.efforts as Record<string, readonly string[]>).flat())];
+}
+
+export async function patchAccount(
+  providerId: ProviderId,
+  accountId: string,
+  scope: Scope,
+  patch: AccountPatch,
+  actor: string,
+): Promise<Account> {
+  const provider = getProvider(providerId);
+  const account = await accountInScope(provider.id, accountId, scope);
+  const changes: AccountChanges = {};
+  if (patch.label !== undefined) changes.label = patch.label;
+  if (patch.roundRobin !== undefined) {
+    if (patch.roundRobin && account.kind !== 'oauth') {
+      throw new ConflictError(
+        'Only OAuth accounts can be in the round-robin pool; API-key and keyless accounts cannot.',
+      );
+    }
+    if (patch.roundRobin && account.owner !== null) {
+      throw new ConflictError('Personal accounts are never in the round-robin pool.');
+    }
+    changes.roundRobin = patch.roundRobin;
+  }
+  if (patch.endpoint !== undefined) {
+    if (account.kind === 'oauth')
+      throw new ConflictError(
+        'OAuth accounts use the provider’s own endpoint; only API-key and keyless accounts take a custom endpoint.',
+      );
+    changes.endpoint = normalizeEndpoint(provider, account.kind, patch.endpoint);
+  }
+  if (patch.effort !== undefined) {
+    const efforts = allowedEfforts(provider);
+    if (patch.effort !== null && !efforts.includes(patch.effort)) {
+      throw new ValidationError(`effort must be one of: ${efforts.join(', ') || '(none for this provider)'}`, [
+        { path: 'body.effort', message: `must be one of: ${efforts.join(', ') || '(none)'}` },
+      ]);
+    }
+    changes.effort = patch.effort;
+  }
+  const updated = await updateAccount(provider.id, accountId, changes);
+  const actions: string[] = [];
+  if (changes.label !== undefined && changes.label !== account.label) actions.push('account.renamed');
+  if (changes.roundRobin !== undefined && changes.roundRobin !== account.roundRobin)
+    actions.push('account.pool_changed');
+  if (changes.endpoint !== undefined || changes.effort !== undefined) actions.push('account.updated');
+  for (const action of actions.length ? actions : ['account.updated']) {
+    await audit({
+      actor,
+      action,
+      provider: provider.id,
+      accountId,
+      detail:
+        action === 'account.renamed'
+          ? { from: account.label, to: updated.label }
+          : action === 'account.pool_changed'
+            ? { roundRobin: updated.roundRobin }
+            : { endpointType: updated.endpoint?.type ?? 'default', effort: updated.effort },
+    });
+  }
+  return updated;
+}
+
+/**
+ * Removes an account: the secret first (at once, no recovery window; a missing one counts as
+ * gone, so a retried delete finishes), then the metadata, then the active pointer if it named it.
+ */
+export async function removeAccount(
+  providerId: ProviderId,
+  accountId: string,
+  scope: Scope,
+  actor: string,
+): Promise<void> {
+  const account = await accountInScope(providerId, accountId, scope);
+  if (account.secretName) await deleteSecret(account.secretName);
+  await deleteAccount(providerId, accountId);
+  await setActiveAccount(providerId, account.owner, null, accountId);
+  await audit({
+    actor,
+    action: 'account.removed',
+    provider: providerId,
+    accountId,
+    detail: { label: account.label, owner: account.owner },
+  });
+}
+
+export async function activateAccount(
+  providerId: ProviderId,
+  accountId: string | null,
+  scope: Scope,
+  actor: string,
+): Promise<void> {
+  if (accountId !== null) await accountInScope(providerId, accountId, scope);
+  await setActiveAccount(providerId, scope.owner, accountId);
+  await audit({
+    actor,
+    action: 'account.activated',
+    provider: providerId,
+    ...(accountId ? { accountId } : {}),
+    detail: { owner: scope.owner },
+  });
+}
+
+/**
+ * The test action: OAuth accounts refresh through the shared refresh routine; API-key accounts
+ * make the provider's cheapest authenticated call; keyless ones check reachability.
+ */
+export async function testAccount(
+  providerId: ProviderId,
+  accountId: string,
+  scope: Scope,
+  actor: string,
+): Promise<TestResult> {
+  const provider = getProvider(providerId);
+  const account = await accountInScope(provider.id, accountId, scope);
+  let result: TestResult;
+  if (account.kind === 'oauth') {
+    const outcome = await refreshAccount(provider.id, accountId, { force: true });
+    result =
+      outcome.result === 'ok'
+        ? {
+            ok: true,
+            detail: outcome.refreshed ? 'Refreshed the access token.' : 'Tokens are fresh (refreshed moments ago).',
+          }
+        : { ok: false, detail: outcome.account.lastError ?? `Account status: ${outcome.account.status}.` };
+  } else {
+    const apiKey = account.secretName ? String((await readSecret(account.secretName)).value.api_key ?? '') : null;
+    result = await probeAccount(provider, account, apiKey);
+  }
+  await audit({ actor, action: 'account.tested', provider: provider.id, accountId, detail: { ok: result.ok } });
+  return result;
+}

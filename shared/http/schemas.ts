@@ -1,0 +1,33 @@
+import { z } from 'zod';
+
+/** Shared input rules. Messages name the rule, never the rejected value. */
+
+// biome-ignore lint/suspicious/noControlCharactersInRegex: the point is to find control characters
+const CONTROL = /[\u0000-\u001f\u007f-\u009f]/;
+
+export const label = z
+  .string()
+  .max(100, 'must be at most 100 characters')
+  .refine((s) => !CONTROL.test(s), 'must not contain control characters')
+  .refine((s) => s.trim().length > 0, 'must not be empty')
+  .transform((s) => s.trim());
+
+export const apiKey = z
+  .string()
+  .min(8, 'must be at least 8 characters')
+  .max(4096, 'must be at most 4096 characters')
+  .refine((s) => !/\s/.test(s) && !CONTROL.test(s), 'must not contain spaces or control characters');
+
+export const endpoint = z.strictObject({
+  type: z.enum(['default', 'responses_hosted', 'responses_local', 'azure', 'custom']),
+  baseUrl: z.string().max(2048).optional(),
+  apiVersion: z.string().max(40).nullable().optional(),
+});
+
+export const accountIdParam = z.string().regex(/^acc_[a-f0-9]{20}$/);
+export const signInIdParam = z.string().regex(/^si_[A-Za-z0-9_-]{43}$/);
+
+/** A body that may be absent: `undefined` counts as `{}`. */
+export function optionalBody(value: unknown): unknown {
+  return value === undefined ? {} : value;
+}

@@ -1,0 +1,130 @@
+import { AsyncLocalStorage } from 'node:async_hooks';
+import * as oidc from 'openid-client';
+import { ConflictError } from '#shared/errors.ts';
+import { oauthConfigured, type ProviderDefinition } from '#shared/providers/index.ts';
+
+/** Per-call record of the last HTTP exchange with the provider, used to classify failures. */
+export interface ExchangeRecord {
+  status: number | undefined;
+  retryAfterSeconds: number | undefined;
+  /** The OAuth `error` (or OpenAI-style `error.code`) of an error response. */
+  errorCode: string | undefined;
+}
+
+const exchanges = new AsyncLocalStorage<ExchangeRecord>();
+
+/** Runs `call` and returns its result together with what the provider last answered. */
+export async function withExchangeRecord<T>(
+  call: () => Promise<T>,
+): Promise<{ result?: T; error?: unknown; record: ExchangeRecord }> {
+  const record: ExchangeRecord = { status: undefined, retryAfterSeconds: undefined, errorCode: undefined };
+  try {
+    return { result: await exchanges.run(record, call), record };
+  } catch (error) {
+    return { error, record };
+  }
+}
+
+const REQUEST_TIMEOUT_MS = 15_000;
+
+/**
+ * The fetch every provider call goes through: a timeout, the provider's User-Agent, JSON bodies
+ * for providers whose token endpoint takes JSON (Claude), and a note of the response status.
+ */
+function providerFetch(provider: ProviderDefinition): typeof fetch {
+  return (async (input: string | URL | Request, init?: RequestInit) => {
+    const headers = new Headers(init?.headers);
+    if (provider.oauth.userAgent) headers.set('user-agent', provider.oauth.userAgent);
+    let body = init?.body;
+    if (provider.oauth.tokenRequestFormat === 'json' && body instanceof URLSearchParams) {
+      body = JSON.stringify(Object.fromEntries(body));
+      headers.set('content-type', 'application/json');
+    }
+    const response = await fetch(input, { ...init, headers, body, signal: AbortSignal.timeout(REQUEST_TIMEOUT_MS) });
+    const record = exchanges.getStore();
+    if (record) {
+      record.status = response.status;
+      const retryAfter = Number(response.headers.get('retry-after'));
+      record.retryAfterSeconds = Number.isFinite(retryAfter) && retryAfter >= 0 ? retryAfter : undefined;
+      record.errorCode = response.status >= 400 ? await errorCodeOf(response.clone()) : undefined;
+    }
+    return response;
+  }) as typeof fetch;
+}
+
+async function errorCodeOf(response: Response): Promise<string | undefined> {
+  try {
+    const body = (await response.json()) as { error?: unknown };
+    if (typeof body.error === 'string') return body.error;
+    const code = (body.error as { code?: unknown } | undefined)?.code;
+    return typeof code === 'string' ? code : undefined;
+  } catch {
+    return undefined;
+  }
+}
+
+function usesHttp(provider: ProviderDefinition): boolean {
+  const o = provider.oauth;
+  return [o.issuer, o.authorizationEndpoint, o.tokenEndpoint, o.deviceAuthorizationEndpoint, o.userinfoEndpoint].some(
+    (u) => u?.startsWith('http:'),
+  );
+}
+
+const cache = new Map<string, Promise<oidc.Configuration>>();
+
+async function build(provider: ProviderDefinition): Promise<oidc.Configuration> {
+  const o = provider.oauth;
+  const clientId = o.clientId ?? '';
+  const auth = o.clientSecret ? oidc.ClientSecretPost(o.clientSecret) : oidc.None();
+  const insecure = usesHttp(provider);
+  const customFetch = providerFetch(provider);
+  let configuration: oidc.Configuration;
+  const explicit = o.tokenEndpoint && (o.authorizationEndpoint || o.deviceAuthorizationEndpoint);
+  if (o.issuer && !explicit) {
+    configuration = await oidc.discovery(new URL(o.issuer), clientId, undefined, auth, {
+      execute: insecure ? [oidc.allowInsecureRequests] : [],
+      [oidc.customFetch]: customFetch,
+    });
+  } else {
+    const issuer = o.issuer ?? new URL(o.authorizationEndpoint ?? o.tokenEndpoint ?? '').origin;
+    configuration = new oidc.Configuration(
+      {
+        issuer,
+        authorization_endpoint: o.authorizationEndpoint,
+        token_endpoint: o.tokenEndpoint,
+        device_authorization_endpoint: o.deviceAuthorizationEndpoint,
+        userinfo_endpoint: o.userinfoEndpoint,
+      },
+      clientId,
+      undefined,
+      auth,
+    );
+    if (insecure) oidc.allowInsecureRequests(configuration);
+  }
+  configuration[oidc.customFetch] = customFetch;
+  return configuration;
+}
+
+/**
+ * The openid-client configuration of a provider (discovered once per process when only an issuer
+ * is known). Throws `conflict` naming what to configure when the provider has no endpoints.
+ */
+export function oauthConfiguration(provider: ProviderDefinition): Promise<oidc.Configuration> {
+  if (!oauthConfigured(provider)) {
+    throw new ConflictError(
+      `${provider.name} sign-in is not configured: set authorizationEndpoint, tokenEndpoint, clientId and redirectUri (or an issuer) for "${provider.id}" in KEYFLEET_PROVIDER_OVERRIDES, or add an API-key account instead.`,
+    );
+  }
+  const key = `${provider.id}:${JSON.stringify(provider.oauth)}`;
+  let found = cache.get(key);
+  if (!found) {
+    found = build(provider).catch((error: unknown) => {
+      cache.delete(key);
+      throw error;
+    });
+    cache.set(key, found);
+  }
+  return found;
+}
+
+export { oidc };

@@ -1,0 +1,80 @@
+import type { Server } from 'node:http';
+import { ScanCommand } from '@aws-sdk/lib-dynamodb';
+import { localFunctions } from '#infra/local/functions.ts';
+import { createLocalApi, listen } from '#infra/local/server.ts';
+import { config } from '#shared/config.ts';
+import type { Caller } from '#shared/http/types.ts';
+import { documentClient } from '#shared/store/dynamo.ts';
+import { type LocalAws, startLocalAws } from '#test/helpers/local-aws.ts';
+
+export const TOKENS = {
+  admin: 'test-admin-token-0123456789',
+  alice: 'test-member-alice-0123456789',
+  bob: 'test-member-bob-0123456789',
+} as const;
+
+export interface ApiResult<T = Record<string, unknown>> {
+  status: number;
+  body: T;
+}
+
+export interface TestApi {
+  aws: LocalAws;
+  base: string;
+  /** Every response body the API gave during the test file, for leak checks. */
+  responses: string[];
+  call: <T = Record<string, unknown>>(
+    method: string,
+    path: string,
+    options?: { as?: keyof typeof TOKENS; body?: unknown; rawBody?: string; headers?: Record<string, string> },
+  ) => Promise<ApiResult<T>>;
+  /** Every item in the table, as JSON text, for leak checks. */
+  tableDump: () => Promise<string>;
+  stop: () => Promise<void>;
+}
+
+/**
+ * The whole API as local mode serves it, over real HTTP on loopback, against embedded endpoints.
+ * Callers: `admin`, and members `alice` and `bob`.
+ */
+export async function startTestApi(env: Record<string, string> = {}): Promise<TestApi> {
+  const aws = await startLocalAws({ KEYFLEET_ALLOW_LOOPBACK_CALLS: 'true', ...env });
+  const tokens = new Map<string, Caller>([
+    [TOKENS.admin, { id: 'admin', role: 'admin' }],
+    [TOKENS.alice, { id: 'alice', role: 'member' }],
+    [TOKENS.bob, { id: 'bob', role: 'member' }],
+  ]);
+  const server: Server = createLocalApi(localFunctions, { tokens });
+  const base = await listen(server, 0);
+  const responses: string[] = [];
+  return {
+    aws,
+    base,
+    responses,
+    call: async (method, path, options = {}) => {
+      const response = await fetch(`${base}${path}`, {
+        method,
+        headers: {
+          authorization: `Bearer ${TOKENS[options.as ?? 'admin']}`,
+          ...(options.body !== undefined || options.rawBody !== undefined
+            ? { 'content-type': 'application/json' }
+            : {}),
+          ...options.headers,
+        },
+        body: options.rawBody ?? (options.body === undefined ? undefined : JSON.stringify(options.body)),
+      });
+      const text = await response.text();
+      responses.push(text);
+      return { status: response.status, body: text ? JSON.parse(text) : undefined };
+    },
+    tableDump: async () => {
+      const out = await documentClient().send(new ScanCommand({ TableName: config().tableName }));
+      return JSON.stringify(out.Items ?? []);
+    },
+    stop: async () => {
+      server.closeAllConnections();
+      server.close();
+      await aws.stop();
+    },
+  };
+}

@@ -1,0 +1,484 @@
+import {
+  DescribeSecretCommand,
+  ResourceNotFoundException,
+  SecretsManagerClient,
+} from '@aws-sdk/client-secrets-manager';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { readSecret } from '#shared/vault/vault.ts';
+import { startTestApi, type TestApi } from '#test/helpers/api.ts';
+import { type FakeProviderApi, startFakeProviderApi } from '#test/helpers/fake-provider-api.ts';
+import { capturedLogs } from '#test/helpers/logs.ts';
+import { type OAuthServer, startOAuthServer } from '#test/helpers/oauth-server.ts';
+
+let api: TestApi;
+let fake: FakeProviderApi;
+let oauth: OAuthServer;
+
+interface Account {
+  id: string;
+  provider: string;
+  kind: string;
+  label: string;
+  owner: string | null;
+  active: boolean;
+  roundRobin: boolean;
+  keyHint: string | null;
+  endpoint: { type: string; baseUrl: string; apiVersion: string | null } | null;
+  effort: string | null;
+  status: string;
+}
+type Err = { error: { code: string; message: string; details?: { path: string; message: string }[] } };
+
+const KEYS = {
+  claude: 'sk-ant-api03-claude-test-key-a1b2',
+  codex: 'sk-proj-codex-test-key-c3d4',
+  gemini: 'AIzaSy-gemini-test-key-e5f6',
+  bob: 'bob_prod_test-key-g7h8',
+  grok: 'xai-grok-test-key-i9j0',
+} as const;
+
+beforeAll(async () => {
+  fake = await startFakeProviderApi();
+  oauth = await startOAuthServer();
+  for (const key of Object.values(KEYS)) fake.validKeys.add(key);
+  const overrides = oauth.overrides() as Record<string, Record<string, unknown>>;
+  const withApi = {
+    claude: { ...overrides.claude, apiBaseUrl: fake.base },
+    codex: { ...overrides.codex, apiBaseUrl: `${fake.base}/v1` },
+    gemini: { ...overrides.gemini, apiBaseUrl: fake.base },
+    grok: { ...overrides.grok, apiBaseUrl: `${fake.base}/v1` },
+  };
+  api = await startTestApi({ KEYFLEET_PROVIDER_OVERRIDES: JSON.stringify(withApi) });
+});
+afterAll(async () => {
+  await api.stop();
+  await fake.close();
+  await oauth.close();
+});
+
+const addKey = (
+  provider: string,
+  body: Record<string, unknown>,
+  as: 'admin' | 'alice' | 'bob' = 'admin',
+  personal = false,
+) =>
+  api.call<{ account: Account } & Err>('POST', `${personal ? '/v1/me' : '/v1'}/providers/${provider}/accounts`, {
+    body,
+    as,
+  });
+
+describe('API-key accounts', () => {
+  it.each(Object.entries(KEYS))(
+    'adds a %s key: the secret goes to the vault, only its last four characters are shown',
+    async (provider, key) => {
+      const res = await addKey(provider, { kind: 'api_key', label: `${provider} key`, apiKey: key });
+      expect(res.status).toBe(201);
+      expect(res.body.account).toMatchObject({
+        provider,
+        kind: 'api_key',
+        label: `${provider} key`,
+        keyHint: `…${key.slice(-4)}`,
+        active: true,
+        roundRobin: false,
+        endpoint: null,
+        owner: null,
+      });
+      expect(JSON.stringify(res.body)).not.toContain(key);
+      expect((await readSecret(`keyfleet/test/${provider}/${res.body.account.id}`)).value).toEqual({ api_key: key });
+    },
+  );
+
+  it('makes only the first account of a provider active, and keeps several per provider', async () => {
+    const second = await addKey('claude', { kind: 'api_key', label: 'Second', apiKey: 'sk-ant-api03-second-key-zzzz' });
+    expect(second.body.account.active).toBe(false);
+    const provider = await api.call<{ provider: { accounts: Account[]; activeAccountId: string } }>(
+      'GET',
+      '/v1/providers/claude',
+    );
+    expect(provider.body.provider.accounts.length).toBeGreaterThanOrEqual(2);
+    expect(provider.body.provider.activeAccountId).not.toBe(second.body.account.id);
+  });
+
+  it('seeds the finance record from the first account', async () => {
+    const res = await api.call<{ records: { provider: string; billing: string; status: string }[] }>(
+      'GET',
+      '/v1/finance',
+    );
+    expect(res.body.records).toContainEqual({ provider: 'claude', billing: 'usage', status: 'incomplete' });
+  });
+
+  it.each([
+    [{ kind: 'api_key', label: 'x', apiKey: 'short' }, 'body.apiKey'],
+    [{ kind: 'api_key', label: 'x', apiKey: 'has a space inside' }, 'body.apiKey'],
+    [{ kind: 'api_key', label: '', apiKey: 'sk-valid-key-123' }, 'body.label'],
+    [{ kind: 'api_key', label: 'tab\there', apiKey: 'sk-valid-key-123' }, 'body.label'],
+    [{ kind: 'oauth', label: 'x' }, 'body.kind'],
+    [{ kind: 'api_key', label: 'x', apiKey: 'sk-valid-key-123', extra: 1 }, 'body'],
+    [{ kind: 'none', label: 'x' }, 'body.endpoint'],
+  ])('refuses %j with validation_failed and stores nothing', async (body, path) => {
+    const before = await api.tableDump();
+    const res = await addKey('codex', body);
+    expect(res.status).toBe(400);
+    expect(res.body.error.code).toBe('validation_failed');
+    expect(res.body.error.details?.map((d) => d.path)).toContain(path);
+    expect(res.body.error.message).not.toContain('sk-valid-key-123');
+    expect(await api.tableDump()).toBe(before);
+  });
+});
+
+describe('custom endpoints', () => {
+  const endpointOf = async (provider: string, endpoint: unknown, kind = 'api_key') =>
+    addKey(
+      provider,
+      kind === 'none'
+        ? { kind, label: 'ep', endpoint }
+        : { kind, label: 'ep', apiKey: 'sk-endpoint-key-0000', endpoint },
+    );
+
+  it('rewrites Azure URLs to the /openai/v1 Responses shape and keeps the api-version', async () => {
+    const res = await endpointOf('codex', {
+      type: 'azure',
+      baseUrl:
+        'https://contoso.openai.azure.com/openai/deployments/gpt-5/chat/completions?api-version=2025-04-01-preview',
+    });
+    expect(res.body.account.endpoint).toEqual({
+      type: 'azure',
+      baseUrl: 'https://contoso.openai.azure.com/openai/v1',
+      apiVersion: '2025-04-01-preview',
+    });
+  });
+
+  it('defaults LM Studio’s address for a local Responses server and normalises trailing slashes', async () => {
+    expect((await endpointOf('codex', { type: 'responses_local' }, 'none')).body.account.endpoint).toEqual({
+      type: 'responses_local',
+      baseUrl: 'http://127.0.0.1:1234/v1',
+      apiVersion: null,
+    });
+    expect(
+      (await endpointOf('codex', { type: 'responses_hosted', baseUrl: 'https://litellm.example.com/v1/' })).body.account
+        .endpoint,
+    ).toEqual({
+      type: 'responses_hosted',
+      baseUrl: 'https://litellm.example.com/v1',
+      apiVersion: null,
+    });
+  });
+
+  it('accepts a keyless account for a local model server', async () => {
+    const res = await endpointOf('claude', { type: 'custom', baseUrl: 'http://localhost:11434' }, 'none');
+    expect(res.status).toBe(201);
+    expect(res.body.account).toMatchObject({
+      kind: 'none',
+      keyHint: null,
+      endpoint: { baseUrl: 'http://localhost:11434' },
+    });
+  });
+
+  it.each([
+    ['codex', { type: 'custom', baseUrl: 'http://api.example.com/v1' }, 'https'],
+    ['codex', { type: 'custom', baseUrl: 'https://169.254.169.254/latest' }, 'link-local'],
+    ['codex', { type: 'custom', baseUrl: 'http://169.254.169.254/' }, 'https'],
+    ['codex', { type: 'custom', baseUrl: 'https://10.0.0.8/v1' }, 'private'],
+    ['codex', { type: 'custom', baseUrl: 'https://user:pw@example.com' }, 'credentials'],
+    ['codex', { type: 'custom' }, 'required'],
+    ['claude', { type: 'azure', baseUrl: 'https://x.openai.azure.com' }, 'Codex endpoint preset'],
+    ['claude', { type: 'custom', baseUrl: 'https://gw.example.com', apiVersion: 'v1' }, 'not used by'],
+    ['codex', { type: 'azure', baseUrl: 'http://localhost:9/openai' }, 'https'],
+  ])('refuses a %s endpoint %j', async (provider, endpoint, message) => {
+    const res = await endpointOf(provider, endpoint);
+    expect(res.status).toBe(400);
+    expect(res.body.error.code).toBe('validation_failed');
+    expect(res.body.error.message).toContain(message);
+  });
+});
+
+describe('changing accounts', () => {
+  let keyAccount: Account;
+  let oauthAccount: Account;
+
+  beforeAll(async () => {
+    keyAccount = (await addKey('grok', { kind: 'api_key', label: 'Grok key 2', apiKey: 'xai-second-key-0000' })).body
+      .account;
+    const signIn = await api.call<{ signIn: { id: string; authorizeUrl: string } }>(
+      'POST',
+      '/v1/providers/codex/sign-ins',
+      { body: {} },
+    );
+    const pasted = await oauth.authorize(signIn.body.signIn.authorizeUrl, 'pool1');
+    oauthAccount = (
+      await api.call<{ account: Account }>('POST', `/v1/sign-ins/${signIn.body.signIn.id}/complete`, {
+        body: { redirectUrl: pasted },
+      })
+    ).body.account;
+  });
+
+  it('renames, and audits the rename', async () => {
+    const res = await api.call<{ account: Account }>('PATCH', `/v1/providers/grok/accounts/${keyAccount.id}`, {
+      body: { label: 'Renamed' },
+    });
+    expect(res.body.account.label).toBe('Renamed');
+    const audit = await api.call<{ events: { action: string; accountId?: string; detail?: unknown }[] }>(
+      'GET',
+      '/v1/audit?limit=5',
+    );
+    expect(audit.body.events[0]).toMatchObject({
+      action: 'account.renamed',
+      accountId: keyAccount.id,
+      detail: { from: 'Grok key 2', to: 'Renamed' },
+    });
+  });
+
+  it('puts OAuth accounts in the round-robin pool but refuses API-key accounts', async () => {
+    const refused = await api.call<Err>('PATCH', `/v1/providers/grok/accounts/${keyAccount.id}`, {
+      body: { roundRobin: true },
+    });
+    expect(refused.status).toBe(409);
+    expect(refused.body.error.code).toBe('conflict');
+    const pooled = await api.call<{ account: Account }>('PATCH', `/v1/providers/codex/accounts/${oauthAccount.id}`, {
+      body: { roundRobin: true },
+    });
+    expect(pooled.body.account.roundRobin).toBe(true);
+    const provider = await api.call<{ provider: { roundRobinAccountIds: string[] } }>('GET', '/v1/providers/codex');
+    expect(provider.body.provider.roundRobinAccountIds).toEqual([oauthAccount.id]);
+  });
+
+  it('validates effort per provider', async () => {
+    const ok = await api.call<{ account: Account }>('PATCH', `/v1/providers/codex/accounts/${oauthAccount.id}`, {
+      body: { effort: 'xhigh' },
+    });
+    expect(ok.body.account.effort).toBe('xhigh');
+    const bad = await api.call<Err>('PATCH', `/v1/providers/codex/accounts/${oauthAccount.id}`, {
+      body: { effort: 'max' },
+    });
+    expect(bad.status).toBe(400);
+    const empty = await api.call<Err>('PATCH', `/v1/providers/codex/accounts/${oauthAccount.id}`, { body: {} });
+    expect(empty.status).toBe(400);
+  });
+
+  it('sets and clears the active account', async () => {
+    const set = await api.call<{ provider: { activeAccountId: string | null; accounts: Account[] } }>(
+      'PUT',
+      '/v1/providers/grok/active',
+      {
+        body: { accountId: keyAccount.id },
+      },
+    );
+    expect(set.body.provider.activeAccountId).toBe(keyAccount.id);
+    expect(set.body.provider.accounts.find((a) => a.id === keyAccount.id)?.active).toBe(true);
+    const cleared = await api.call<{ provider: { activeAccountId: string | null } }>(
+      'PUT',
+      '/v1/providers/grok/active',
+      {
+        body: { accountId: null },
+      },
+    );
+    expect(cleared.body.provider.activeAccountId).toBeNull();
+    expect(
+      (await api.call('PUT', '/v1/providers/grok/active', { body: { accountId: 'acc_00000000000000000000' } })).status,
+    ).toBe(404);
+  });
+
+  it('removes an account with its secret, immediately, and leaves no active account', async () => {
+    await api.call('PUT', '/v1/providers/grok/active', { body: { accountId: keyAccount.id } });
+    const res = await api.call('DELETE', `/v1/providers/grok/accounts/${keyAccount.id}`);
+    expect(res.status).toBe(204);
+    const described = await new SecretsManagerClient({})
+      .send(new DescribeSecretCommand({ SecretId: `keyfleet/test/grok/${keyAccount.id}` }))
+      .catch((e: unknown) => e);
+    expect(described).toBeInstanceOf(ResourceNotFoundException);
+    const provider = await api.call<{ provider: { activeAccountId: string | null; accounts: Account[] } }>(
+      'GET',
+      '/v1/providers/grok',
+    );
+    expect(provider.body.provider.activeAccountId).toBeNull();
+    expect(provider.body.provider.accounts.map((a) => a.id)).not.toContain(keyAccount.id);
+    expect((await api.call('DELETE', `/v1/providers/grok/accounts/${keyAccount.id}`)).status).toBe(404);
+  });
+});
+
+describe('test action', () => {
+  it.each([
+    ['claude', '/v1/models', { 'x-api-key': KEYS.claude, 'anthropic-version': '2023-06-01' }],
+    ['codex', '/v1/models', { authorization: `Bearer ${KEYS.codex}` }],
+    ['gemini', '/v1beta/models', { 'x-goog-api-key': KEYS.gemini }],
+    ['grok', '/v1/models', { authorization: `Bearer ${KEYS.grok}` }],
+  ])('makes %s’s cheapest authenticated call with the stored key', async (provider, path, headers) => {
+    const res = await addKey(provider, {
+      kind: 'api_key',
+      label: 'probe',
+      apiKey: KEYS[provider as keyof typeof KEYS],
+    });
+    const before = fake.seen.length;
+    const test = await api.call<{ ok: boolean; detail: string }>(
+      'POST',
+      `/v1/providers/${provider}/accounts/${res.body.account.id}/test`,
+    );
+    expect(test.body.ok).toBe(true);
+    expect(test.body.detail).toContain('HTTP 200');
+    const seen = fake.seen.slice(before);
+    expect(seen).toHaveLength(1);
+    expect(seen[0]?.path).toBe(path);
+    expect(seen[0]?.headers).toMatchObject(headers);
+  });
+
+  it('calls an Azure endpoint with api-key and api-version', async () => {
+    const res = await addKey('codex', {
+      kind: 'api_key',
+      label: 'azure',
+      apiKey: KEYS.codex,
+      endpoint: { type: 'custom', baseUrl: `${fake.base}/openai/v1`, apiVersion: 'preview' },
+    });
+    const before = fake.seen.length;
+    await api.call('POST', `/v1/providers/codex/accounts/${res.body.account.id}/test`);
+    expect(fake.seen[before]).toMatchObject({ path: '/openai/v1/models', query: { 'api-version': 'preview' } });
+  });
+
+  it('reports a refused key without echoing it', async () => {
+    const res = await addKey('codex', { kind: 'api_key', label: 'bad', apiKey: 'sk-proj-revoked-key-9999' });
+    const test = await api.call<{ ok: boolean; detail: string }>(
+      'POST',
+      `/v1/providers/codex/accounts/${res.body.account.id}/test`,
+    );
+    expect(test.body).toEqual({
+      ok: false,
+      detail: `The endpoint refused the key: GET ${fake.base}/v1/models answered HTTP 401.`,
+    });
+  });
+
+  it('checks that a keyless endpoint answers', async () => {
+    const res = await addKey('codex', {
+      kind: 'none',
+      label: 'local',
+      endpoint: { type: 'responses_local', baseUrl: `${fake.base}/v1` },
+    });
+    const test = await api.call<{ ok: boolean; detail: string }>(
+      'POST',
+      `/v1/providers/codex/accounts/${res.body.account.id}/test`,
+    );
+    expect(test.body.ok).toBe(true);
+    expect(test.body.detail).toMatch(/^Reachable/);
+  });
+
+  it('refreshes an OAuth account through the refresh routine, rotating the stored refresh token', async () => {
+    const signIn = await api.call<{ signIn: { id: string; authorizeUrl: string } }>(
+      'POST',
+      '/v1/providers/codex/sign-ins',
+      { body: {} },
+    );
+    const pasted = await oauth.authorize(signIn.body.signIn.authorizeUrl, 'tester');
+    const account = (
+      await api.call<{ account: Account }>('POST', `/v1/sign-ins/${signIn.body.signIn.id}/complete`, {
+        body: { redirectUrl: pasted },
+      })
+    ).body.account;
+    const before = (await readSecret(`keyfleet/test/codex/${account.id}`)).value.refresh_token;
+    const test = await api.call<{ ok: boolean; detail: string }>(
+      'POST',
+      `/v1/providers/codex/accounts/${account.id}/test`,
+    );
+    expect(test.body).toEqual({ ok: true, detail: 'Refreshed the access token.' });
+    const after = (await readSecret(`keyfleet/test/codex/${account.id}`)).value.refresh_token;
+    expect(after).not.toBe(before);
+    expect(oauth.requests.at(-1)?.body).toMatchObject({ grant_type: 'refresh_token', refresh_token: before });
+  });
+});
+
+describe('Bob without OAuth configuration', () => {
+  it('answers conflict explaining what to configure, and still takes API keys', async () => {
+    const res = await api.call<Err>('POST', '/v1/providers/bob/sign-ins', { body: {} });
+    expect(res.status).toBe(409);
+    expect(res.body.error.message).toContain('KEYFLEET_PROVIDER_OVERRIDES');
+  });
+});
+
+describe('personal accounts and roles', () => {
+  it('lets a member manage their own accounts but not others’, and never pool them', async () => {
+    const mine = await addKey('gemini', { kind: 'api_key', label: 'Alice key', apiKey: KEYS.gemini }, 'alice', true);
+    expect(mine.status).toBe(201);
+    expect(mine.body.account).toMatchObject({ owner: 'alice', active: true });
+    const id = mine.body.account.id;
+
+    expect(
+      (await api.call('PATCH', `/v1/me/providers/gemini/accounts/${id}`, { as: 'bob', body: { label: 'x' } })).status,
+    ).toBe(404);
+    expect((await api.call('DELETE', `/v1/me/providers/gemini/accounts/${id}`, { as: 'bob' })).status).toBe(404);
+    expect((await api.call('POST', `/v1/me/providers/gemini/accounts/${id}/test`, { as: 'bob' })).status).toBe(404);
+    expect(
+      (await api.call('PUT', '/v1/me/providers/gemini/active', { as: 'bob', body: { accountId: id } })).status,
+    ).toBe(404);
+    expect(
+      (await api.call('PATCH', `/v1/providers/gemini/accounts/${id}`, { body: { label: 'admin edit' } })).status,
+    ).toBe(403);
+
+    const renamed = await api.call<{ account: Account }>('PATCH', `/v1/me/providers/gemini/accounts/${id}`, {
+      as: 'alice',
+      body: { label: 'Mine' },
+    });
+    expect(renamed.body.account.label).toBe('Mine');
+    expect((await api.call('DELETE', `/v1/me/providers/gemini/accounts/${id}`, { as: 'alice' })).status).toBe(204);
+  });
+
+  it.each([
+    ['POST', '/v1/providers/claude/accounts'],
+    ['PUT', '/v1/providers/claude/active'],
+    ['GET', '/v1/audit'],
+    ['GET', '/v1/finance'],
+    ['PATCH', '/v1/finance/claude'],
+  ])('refuses members on %s %s', async (method, path) => {
+    const res = await api.call<Err>(method, path, { as: 'alice', body: method === 'GET' ? undefined : {} });
+    expect(res.status).toBe(403);
+  });
+});
+
+describe('audit and finance', () => {
+  it('pages through audit events newest first', async () => {
+    const first = await api.call<{ events: { at: string; action: string }[]; next?: string }>(
+      'GET',
+      '/v1/audit?limit=2',
+    );
+    expect(first.body.events).toHaveLength(2);
+    expect(first.body.next).toEqual(expect.any(String));
+    const second = await api.call<{ events: { at: string }[] }>(
+      'GET',
+      `/v1/audit?limit=2&before=${encodeURIComponent(first.body.next ?? '')}`,
+    );
+    expect(second.body.events).toHaveLength(2);
+    expect((second.body.events[0]?.at ?? '') <= (first.body.events[1]?.at ?? '')).toBe(true);
+    for (const bad of ['limit=0', 'limit=101', 'limit=abc', 'unknown=1']) {
+      expect((await api.call('GET', `/v1/audit?${bad}`)).status, bad).toBe(400);
+    }
+  });
+
+  it('updates finance records partially and validates them', async () => {
+    const res = await api.call<{ record: Record<string, unknown> }>('PATCH', '/v1/finance/claude', {
+      body: { status: 'complete', plan: 'API', monthlyBudgetUsd: 500, costCenter: 'RND-42' },
+    });
+    expect(res.body.record).toEqual({
+      provider: 'claude',
+      billing: 'usage',
+      status: 'complete',
+      plan: 'API',
+      monthlyBudgetUsd: 500,
+      costCenter: 'RND-42',
+    });
+    const cleared = await api.call<{ record: Record<string, unknown> }>('PATCH', '/v1/finance/claude', {
+      body: { plan: null },
+    });
+    expect(cleared.body.record.plan).toBeUndefined();
+    expect((await api.call('PATCH', '/v1/finance/claude', { body: { monthlyBudgetUsd: -1 } })).status).toBe(400);
+    expect((await api.call('PATCH', '/v1/finance/mistral', { body: { plan: 'x' } })).status).toBe(404);
+  });
+});
+
+describe('secrets stay secret', () => {
+  it('no API key used in this file reaches logs, the table, audit events or a response', async () => {
+    const table = await api.tableDump();
+    const logs = capturedLogs();
+    const responses = api.responses.join('\n');
+    for (const key of [...Object.values(KEYS), 'sk-proj-revoked-key-9999', 'xai-second-key-0000']) {
+      expect(table.includes(key), key).toBe(false);
+      expect(logs.includes(key), key).toBe(false);
+      expect(responses.includes(key), key).toBe(false);
+    }
+  });
+});

@@ -1,0 +1,328 @@
+import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
+import { readSecret } from '#shared/vault/vault.ts';
+import { startTestApi, type TestApi } from '#test/helpers/api.ts';
+import { capturedLogs } from '#test/helpers/logs.ts';
+import { type OAuthServer, REDIRECTS, startOAuthServer } from '#test/helpers/oauth-server.ts';
+
+let oauth: OAuthServer;
+let api: TestApi;
+
+beforeAll(async () => {
+  oauth = await startOAuthServer();
+  api = await startTestApi({ KEYFLEET_PROVIDER_OVERRIDES: JSON.stringify(oauth.overrides()) });
+});
+afterAll(async () => {
+  await api.stop();
+  await oauth.close();
+});
+
+interface SignIn {
+  id: string;
+  flow: string;
+  authorizeUrl?: string;
+  verificationUri?: string;
+  verificationUriComplete?: string;
+  userCode?: string;
+  intervalSeconds?: number;
+  expiresAt: string;
+  instructions: string;
+}
+interface Account {
+  id: string;
+  kind: string;
+  label: string;
+  email: string | null;
+  owner: string | null;
+  active: boolean;
+  status: string;
+  tokenExpiresAt: string | null;
+}
+
+async function start(provider: string, body?: unknown, as: 'admin' | 'alice' | 'bob' = 'admin', personal = false) {
+  const path = personal ? `/v1/me/providers/${provider}/sign-ins` : `/v1/providers/${provider}/sign-ins`;
+  const res = await api.call<{ signIn: SignIn }>('POST', path, { body, as });
+  expect(res.status).toBe(201);
+  return res.body.signIn;
+}
+
+const complete = (id: string, body: unknown, as: 'admin' | 'alice' | 'bob' = 'admin') =>
+  api.call<{ account: Account; status?: string; error?: { code: string; message: string } }>(
+    'POST',
+    `/v1/sign-ins/${id}/complete`,
+    { body, as },
+  );
+
+async function secretOf(provider: string, accountId: string) {
+  return (await readSecret(`keyfleet/test/${provider}/${accountId}`)).value;
+}
+
+describe('Claude: code flow (paste code#state), JSON token body', () => {
+  it('signs in, stores the tokens in the vault only, and makes the first account active', async () => {
+    const signIn = await start('claude');
+    expect(signIn.flow).toBe('code');
+    const authorize = new URL(signIn.authorizeUrl ?? '');
+    expect(authorize.origin + authorize.pathname).toBe(`${oauth.issuer}/auth`);
+    expect(Object.fromEntries(authorize.searchParams)).toMatchObject({
+      code: 'true',
+      client_id: 'claude-client',
+      response_type: 'code',
+      redirect_uri: REDIRECTS.claude,
+      scope: 'org:create_api_key user:profile user:inference',
+      code_challenge_method: 'S256',
+    });
+    expect(authorize.searchParams.get('nonce')).toBeNull();
+
+    const callback = new URL(await oauth.authorize(authorize.href, 'carol'));
+    const pasted = `${callback.searchParams.get('code')}#${callback.searchParams.get('state')}`;
+    const res = await complete(signIn.id, { code: pasted });
+    expect(res.status).toBe(201);
+    expect(res.body.account).toMatchObject({
+      kind: 'oauth',
+      email: 'carol@example.test',
+      label: 'carol@example.test',
+      owner: null,
+      active: true,
+      status: 'connected',
+    });
+
+    const tokenCall = oauth.requests.filter((r) => r.path === '/token').at(-1);
+    expect(tokenCall?.contentType).toBe('application/json');
+    expect(tokenCall?.userAgent).toMatch(/^claude-cli\//);
+    expect(tokenCall?.body).toMatchObject({
+      grant_type: 'authorization_code',
+      client_id: 'claude-client',
+      redirect_uri: REDIRECTS.claude,
+      state: callback.searchParams.get('state'),
+    });
+    expect(String(tokenCall?.body.code_verifier)).toMatch(/^[A-Za-z0-9_-]{43,128}$/);
+
+    const stored = await secretOf('claude', res.body.account.id);
+    expect(stored.access_token).toEqual(expect.any(String));
+    expect(stored.refresh_token).toEqual(expect.any(String));
+    expect(JSON.stringify(res.body)).not.toContain(String(stored.access_token));
+  });
+
+  it('refuses a pasted state that does not match and keeps the sign-in usable', async () => {
+    const signIn = await start('claude', { label: 'Team Max' });
+    const callback = new URL(await oauth.authorize(signIn.authorizeUrl ?? '', 'erin'));
+    const code = callback.searchParams.get('code');
+    const wrong = await complete(signIn.id, { code: `${code}#not-the-state` });
+    expect(wrong.status).toBe(422);
+    expect(wrong.body.error?.code).toBe('sign_in_failed');
+
+    const right = await complete(signIn.id, { code: `${code}#${callback.searchParams.get('state')}` });
+    expect(right.status).toBe(201);
+    expect(right.body.account.label).toBe('Team Max');
+    expect(right.body.account.active).toBe(false);
+
+    const again = await complete(signIn.id, { code: `${code}#${callback.searchParams.get('state')}` });
+    expect(again.status).toBe(404);
+  });
+
+  it('checks the shape of what is pasted', async () => {
+    const signIn = await start('claude');
+    const res = await complete(signIn.id, { code: 'no-state-here' });
+    expect(res.status).toBe(400);
+    expect(res.body.error?.code).toBe('validation_failed');
+    const wrongField = await complete(signIn.id, { redirectUrl: 'http://x' });
+    expect(wrongField.status).toBe(400);
+  });
+});
+
+describe('Codex: redirect URL flow, email from the id_token', () => {
+  it('signs in from the pasted localhost:1455 URL', async () => {
+    const signIn = await start('codex');
+    const authorize = new URL(signIn.authorizeUrl ?? '');
+    expect(Object.fromEntries(authorize.searchParams)).toMatchObject({
+      id_token_add_organizations: 'true',
+      codex_cli_simplified_flow: 'true',
+      originator: 'codex_cli_rs',
+      redirect_uri: REDIRECTS.codex,
+    });
+    expect(authorize.searchParams.get('nonce')).toBeTruthy();
+    const pasted = await oauth.authorize(authorize.href, 'frank');
+    expect(pasted.startsWith(`${REDIRECTS.codex}?`)).toBe(true);
+    const res = await complete(signIn.id, { redirectUrl: pasted });
+    expect(res.status).toBe(201);
+    expect(res.body.account).toMatchObject({ email: 'frank@example.test', label: 'frank@example.test', active: true });
+    const tokenCall = oauth.requests.filter((r) => r.path === '/token').at(-1);
+    expect(tokenCall?.contentType).toMatch(/^application\/x-www-form-urlencoded/);
+    expect((await secretOf('codex', res.body.account.id)).id_token).toEqual(expect.any(String));
+  });
+
+  it('reports a provider error carried in the pasted URL', async () => {
+    const signIn = await start('codex');
+    const res = await complete(signIn.id, { redirectUrl: `${REDIRECTS.codex}?error=access_denied&state=x` });
+    expect(res.status).toBe(422);
+    expect(res.body.error?.message).toContain('access_denied');
+  });
+
+  it('answers sign_in_failed when the provider refuses the code, and leaves the sign-in in place', async () => {
+    const signIn = await start('codex');
+    const pasted = new URL(await oauth.authorize(signIn.authorizeUrl ?? '', 'gina'));
+    pasted.searchParams.set('code', 'forged-code-value');
+    const res = await complete(signIn.id, { redirectUrl: pasted.href });
+    expect(res.status).toBe(422);
+    expect(res.body.error?.code).toBe('sign_in_failed');
+    const list = await api.call<{ provider: { accounts: Account[] } }>('GET', '/v1/providers/codex');
+    expect(list.body.provider.accounts.map((a) => a.email)).not.toContain('gina@example.test');
+  });
+});
+
+describe('Gemini: redirect URL flow with the client secret, email from userinfo', () => {
+  it('sends the client secret in the form body and labels the account with the userinfo email', async () => {
+    const signIn = await start('gemini');
+    const pasted = await oauth.authorize(signIn.authorizeUrl ?? '', 'hana');
+    const res = await complete(signIn.id, { redirectUrl: pasted });
+    expect(res.status).toBe(201);
+    expect(res.body.account.email).toBe('hana@example.test');
+    const tokenCall = oauth.requests.filter((r) => r.path === '/token').at(-1);
+    expect(tokenCall?.body).toMatchObject({ client_id: 'gemini-client', client_secret: 'gemini-test-client-secret' });
+  });
+});
+
+describe('Grok: device flow', () => {
+  it('answers pending until approved, honours the poll interval, then creates the account', async () => {
+    const signIn = await start('grok');
+    expect(signIn).toMatchObject({ flow: 'device', intervalSeconds: 5 });
+    expect(signIn.verificationUri).toBe(`${oauth.issuer}/device`);
+    expect(signIn.userCode).toMatch(/^[A-Z]{4}-[A-Z]{4}$/);
+    expect(signIn.verificationUriComplete).toContain('user_code=');
+
+    const first = await complete(signIn.id, {});
+    expect(first).toMatchObject({ status: 202, body: { status: 'pending' } });
+    const deviceCalls = () =>
+      oauth.requests.filter((r) => r.body.grant_type === 'urn:ietf:params:oauth:grant-type:device_code').length;
+    const afterFirst = deviceCalls();
+
+    // Within the interval Keyfleet does not poll the provider again.
+    expect((await complete(signIn.id, {})).status).toBe(202);
+    expect(deviceCalls()).toBe(afterFirst);
+
+    await oauth.approveDevice(signIn.verificationUriComplete ?? '', 'dana');
+    vi.useFakeTimers({ toFake: ['Date'], now: Date.now() + 6_000 });
+    try {
+      const done = await complete(signIn.id, {});
+      expect(done.status).toBe(201);
+      expect(done.body.account).toMatchObject({ kind: 'oauth', email: 'dana@example.test', active: true });
+    } finally {
+      vi.useRealTimers();
+    }
+    expect(deviceCalls()).toBe(afterFirst + 1);
+  });
+
+  it('slows down when the provider says slow_down', async () => {
+    const signIn = await start('grok');
+    oauth.injectTokenFailures({ status: 400, body: { error: 'slow_down' } });
+    expect((await complete(signIn.id, {})).status).toBe(202);
+    vi.useFakeTimers({ toFake: ['Date'], now: Date.now() + 6_000 });
+    try {
+      const polls = oauth.requests.length;
+      expect((await complete(signIn.id, {})).status).toBe(202);
+      expect(oauth.requests.length).toBe(polls);
+    } finally {
+      vi.useRealTimers();
+    }
+  });
+});
+
+describe('sessions', () => {
+  it('expire after 15 minutes whatever TTL has done, and nothing is created', async () => {
+    const signIn = await start('codex');
+    const pasted = await oauth.authorize(signIn.authorizeUrl ?? '', 'ivan');
+    vi.useFakeTimers({ toFake: ['Date'], now: Date.parse(signIn.expiresAt) + 1 });
+    try {
+      const res = await complete(signIn.id, { redirectUrl: pasted });
+      expect(res.status).toBe(410);
+      expect(res.body.error?.code).toBe('sign_in_expired');
+    } finally {
+      vi.useRealTimers();
+    }
+    const list = await api.call<{ provider: { accounts: Account[] } }>('GET', '/v1/providers/codex');
+    expect(list.body.provider.accounts.map((a) => a.email)).not.toContain('ivan@example.test');
+  });
+
+  it('can be cancelled, after which they are gone', async () => {
+    const signIn = await start('claude');
+    expect((await api.call('DELETE', `/v1/sign-ins/${signIn.id}`)).status).toBe(204);
+    expect((await complete(signIn.id, { code: 'a#b' })).status).toBe(404);
+  });
+
+  it('belong to the caller who started them', async () => {
+    const signIn = await start('claude');
+    expect((await complete(signIn.id, { code: 'a#b' }, 'alice')).status).toBe(404);
+    expect((await api.call('DELETE', `/v1/sign-ins/${signIn.id}`, { as: 'alice' })).status).toBe(404);
+    expect((await api.call('POST', '/v1/sign-ins/si_not-a-real-id/complete', { body: {} })).status).toBe(404);
+  });
+
+  it('are refused to members on team routes', async () => {
+    const res = await api.call('POST', '/v1/providers/claude/sign-ins', { as: 'alice', body: {} });
+    expect(res.status).toBe(403);
+  });
+
+  it('validate labels and refuse unknown providers', async () => {
+    for (const label of ['', 'x'.repeat(101), 'bad\u0007label', 'two\nlines']) {
+      const res = await api.call('POST', '/v1/providers/claude/sign-ins', { body: { label } });
+      expect(res.status, JSON.stringify(label)).toBe(400);
+      expect((res.body.error as { code: string }).code).toBe('validation_failed');
+    }
+    expect((await api.call('POST', '/v1/providers/mistral/sign-ins', { body: {} })).status).toBe(404);
+  });
+});
+
+describe('personal sign-ins', () => {
+  it('give a member an account only they (and admins, read-only) see', async () => {
+    const signIn = await start('codex', { label: 'Alice own' }, 'alice', true);
+    const pasted = await oauth.authorize(signIn.authorizeUrl ?? '', 'alice');
+    expect((await complete(signIn.id, { redirectUrl: pasted }, 'bob')).status).toBe(404);
+    const res = await complete(signIn.id, { redirectUrl: pasted }, 'alice');
+    expect(res.status).toBe(201);
+    expect(res.body.account).toMatchObject({ owner: 'alice', active: true, label: 'Alice own' });
+
+    const mine = await api.call<{ providers: { id: string; accounts: Account[]; activeAccountId: string | null }[] }>(
+      'GET',
+      '/v1/me/providers',
+      { as: 'alice' },
+    );
+    const codex = mine.body.providers.find((p) => p.id === 'codex');
+    expect(codex?.accounts.map((a) => a.id)).toEqual([res.body.account.id]);
+    expect(codex?.activeAccountId).toBe(res.body.account.id);
+
+    const bobs = await api.call<{ providers: { id: string; accounts: Account[] }[] }>('GET', '/v1/me/providers', {
+      as: 'bob',
+    });
+    expect(bobs.body.providers.flatMap((p) => p.accounts)).toEqual([]);
+    const team = await api.call<{ provider: { accounts: Account[] } }>('GET', '/v1/providers/codex', { as: 'bob' });
+    expect(team.body.provider.accounts.map((a) => a.id)).not.toContain(res.body.account.id);
+    const admin = await api.call<{ provider: { accounts: Account[] } }>('GET', '/v1/providers/codex');
+    expect(admin.body.provider.accounts.find((a) => a.id === res.body.account.id)?.owner).toBe('alice');
+  });
+});
+
+describe('secrets stay secret', () => {
+  it('no token, refresh token or verifier used in this file reaches logs, the table or a response', async () => {
+    const secrets = new Set<string>();
+    for (const request of oauth.requests) {
+      for (const key of ['code_verifier', 'refresh_token', 'device_code', 'code']) {
+        const value = request.body[key];
+        if (typeof value === 'string' && value.length >= 8) secrets.add(value);
+      }
+    }
+    const stored = await api.aws.secrets.store.dispatch('ListSecrets', { MaxResults: 100 }, 'eu-west-1');
+    for (const entry of (stored as { SecretList: { Name: string }[] }).SecretList) {
+      if (!entry.Name.includes('/internal/')) {
+        const value = (await readSecret(entry.Name)).value;
+        for (const v of Object.values(value)) if (typeof v === 'string' && v.length >= 8) secrets.add(v);
+      }
+    }
+    expect(secrets.size).toBeGreaterThan(10);
+    const table = await api.tableDump();
+    const logs = capturedLogs();
+    const responses = api.responses.join('\n');
+    for (const secret of secrets) {
+      expect(table.includes(secret), 'table').toBe(false);
+      expect(logs.includes(secret), 'logs').toBe(false);
+      expect(responses.includes(secret), 'responses').toBe(false);
+    }
+  });
+});
