@@ -59,8 +59,23 @@ export interface SecretsServerOptions {
   now?: () => number;
 }
 
+/** A failure to inject, for tests of callers' retry paths. */
+export interface InjectedFault {
+  operation: string;
+  /** `before`: fail without doing anything; `after`: do the work, then lose the answer. */
+  when: 'before' | 'after';
+}
+
 export class LocalSecretsManager {
   private secrets = new Map<string, Secret>();
+  private faults: InjectedFault[] = [];
+  /** Every operation received, with its input (tests read it; it holds secret values). */
+  readonly received: { operation: string; input: Input }[] = [];
+
+  /** Makes the next calls of `fault.operation` fail with a 500, once per entry. */
+  injectFaults(...faults: InjectedFault[]): void {
+    this.faults.push(...faults);
+  }
   private readonly now: () => number;
   private saving: Promise<void> = Promise.resolve();
 
@@ -95,6 +110,16 @@ export class LocalSecretsManager {
 
   /** Handles one operation; exported for direct use in tests of the emulator itself. */
   async dispatch(operation: string, input: Input, region: string): Promise<unknown> {
+    this.received.push({ operation, input });
+    const index = this.faults.findIndex((f) => f.operation === operation);
+    const fault = index >= 0 ? this.faults.splice(index, 1)[0] : undefined;
+    if (fault?.when === 'before') throw new AwsError('InternalServiceError', 'Injected failure.', 500);
+    const result = await this.run(operation, input, region);
+    if (fault?.when === 'after') throw new AwsError('InternalServiceError', 'Injected failure after the change.', 500);
+    return result;
+  }
+
+  private async run(operation: string, input: Input, region: string): Promise<unknown> {
     this.purgeExpired();
     switch (operation) {
       case 'CreateSecret':

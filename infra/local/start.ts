@@ -7,6 +7,8 @@ import { localFunctions } from '#infra/local/functions.ts';
 import { startSecretsServer } from '#infra/local/secrets-server.ts';
 import { createLocalApi, listen } from '#infra/local/server.ts';
 import type { Caller } from '#shared/http/types.ts';
+import { sweep } from '#shared/keepalive/sweeper.ts';
+import { logger } from '#shared/log/logger.ts';
 
 export interface LocalModeOptions {
   /** Where data lives between runs (`.keyfleet/` by default). */
@@ -110,11 +112,29 @@ export async function startLocalMode(options: LocalModeOptions = {}): Promise<Lo
   const url = await listen(server, port);
   env.KEYFLEET_API_URL ??= url;
 
+  // The keep-alive sweeper, as EventBridge Scheduler runs it in the cloud (every 5 minutes).
+  const sweepSeconds = Number(env.KEYFLEET_SWEEP_SECONDS ?? 300);
+  let sweeping = false;
+  const timer =
+    sweepSeconds > 0
+      ? setInterval(() => {
+          if (sweeping) return;
+          sweeping = true;
+          sweep()
+            .catch((error: unknown) => logger.error('local keep-alive sweep failed', { error }))
+            .finally(() => {
+              sweeping = false;
+            });
+        }, sweepSeconds * 1000)
+      : undefined;
+  timer?.unref();
+
   return {
     url,
     adminToken: token,
     server,
     stop: async () => {
+      if (timer) clearInterval(timer);
       await new Promise<void>((done) => {
         server.closeAllConnections();
         server.close(() => done());

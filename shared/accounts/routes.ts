@@ -10,7 +10,7 @@ import {
 } from '#shared/accounts/service.ts';
 import { getActiveAccountId, loadProviderState } from '#shared/accounts/store.ts';
 import { type AccountScope, providerView } from '#shared/accounts/views.ts';
-import { listAudit } from '#shared/audit/audit.ts';
+import { audit, listAudit } from '#shared/audit/audit.ts';
 import { NotFoundError } from '#shared/errors.ts';
 import { listFinanceRecords, updateFinanceRecord } from '#shared/finance/finance.ts';
 import * as schemas from '#shared/http/schemas.ts';
@@ -20,6 +20,7 @@ import { parseInput } from '#shared/http/validate.ts';
 import { cancelSignIn, completeSignIn, startSignIn } from '#shared/oauth/signin.ts';
 import { getProvider, listProviders } from '#shared/providers/index.ts';
 import type { ProviderDefinition } from '#shared/providers/types.ts';
+import { applySettings, readSettings, settingsPatch } from '#shared/settings/settings.ts';
 
 /** Members see the team's accounts; admins also see members' personal accounts (read-only). */
 function viewScope(request: ApiRequest): AccountScope {
@@ -239,6 +240,23 @@ export const accountRoutes: Route[] = [
     handler: async (request) => {
       await cancelSignIn(signInParam(request), callerOf(request));
       return { status: 204 };
+    },
+  },
+  {
+    method: 'GET',
+    path: '/v1/settings',
+    access: 'admin',
+    handler: async () => ({ status: 200, body: await readSettings() }),
+  },
+  {
+    method: 'PATCH',
+    path: '/v1/settings',
+    access: 'admin',
+    handler: async (request) => {
+      const patch = parseInput(settingsPatch, request.body, 'body');
+      const settings = await applySettings(patch);
+      await audit({ actor: callerOf(request).id, action: 'settings.changed', detail: patch });
+      return { status: 200, body: settings };
     },
   },
   {

@@ -5,8 +5,8 @@ import type { ProviderId } from '#shared/providers/types.ts';
 
 let sequence = 0;
 
-/** Stores an account built from `overrides`, with creation times that increase per call. */
-export async function seedAccount(provider: ProviderId, overrides: Partial<Account> = {}): Promise<Account> {
+/** An account's metadata from `overrides`, with creation times that increase per call. */
+export function buildAccount(provider: ProviderId, overrides: Partial<Account> = {}): Account {
   sequence += 1;
   const created = new Date(Date.UTC(2026, 0, 1, 0, 0, sequence)).toISOString();
   const id = overrides.id ?? `acc_${randomBytes(10).toString('hex')}`;
@@ -31,6 +31,12 @@ export async function seedAccount(provider: ProviderId, overrides: Partial<Accou
     updatedAt: created,
     ...overrides,
   };
+  return account;
+}
+
+/** Stores {@link buildAccount}'s account. */
+export async function seedAccount(provider: ProviderId, overrides: Partial<Account> = {}): Promise<Account> {
+  const account = buildAccount(provider, overrides);
   await putNewAccount(account);
   return account;
 }

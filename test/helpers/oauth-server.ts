@@ -27,6 +27,8 @@ export interface RecordedRequest {
 }
 
 export interface Injected {
+  /** Runs before the answer is sent (e.g. another writer rotating the token meanwhile). */
+  before?: () => Promise<void>;
   status: number;
   headers?: Record<string, string>;
   body?: unknown;
@@ -207,6 +209,7 @@ export async function startOAuthServer(): Promise<OAuthServer> {
       });
       const failure = url.pathname === '/token' ? injected.shift() : undefined;
       if (failure) {
+        await failure.before?.();
         res.writeHead(failure.status, { 'content-type': 'application/json', ...failure.headers });
         res.end(JSON.stringify(failure.body ?? { error: 'server_error' }));
         return;

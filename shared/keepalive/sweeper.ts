@@ -1,0 +1,116 @@
+import type { Account } from '#shared/accounts/model.ts';
+import { loadProviderState, updateProviderSettings } from '#shared/accounts/store.ts';
+import { dueAccounts, providerNextRefreshAt } from '#shared/keepalive/schedule.ts';
+import { logger } from '#shared/log/logger.ts';
+import { refreshAccount } from '#shared/oauth/refresh.ts';
+import { listProviders } from '#shared/providers/index.ts';
+
+export interface SweepOptions {
+  /** Refreshes running at once (each ends in one Secrets Manager write). */
+  concurrency?: number;
+  /** Refreshes started per second at most, shared by all providers of this sweep. */
+  startsPerSecond?: number;
+  now?: number;
+}
+
+export interface SweepSummary {
+  due: number;
+  refreshed: number;
+  failed: number;
+  providers: Record<string, { enabled: boolean; due: number; failed: number }>;
+}
+
+/**
+ * Runs `tasks` with at most `concurrency` in flight and at most `perSecond` started each second,
+ * so a sweep stays far below Secrets Manager's 50 writes a second per region (which other
+ * writers share).
+ */
+export async function paced<T>(tasks: (() => Promise<T>)[], concurrency: number, perSecond: number): Promise<T[]> {
+  const results: T[] = new Array(tasks.length);
+  const gap = 1000 / perSecond;
+  let nextStart = Date.now();
+  let index = 0;
+  const worker = async () => {
+    while (index < tasks.length) {
+      const mine = index++;
+      const wait = nextStart - Date.now();
+      nextStart = Math.max(nextStart, Date.now()) + gap;
+      if (wait > 0) await new Promise((resolve) => setTimeout(resolve, wait));
+      const task = tasks[mine];
+      if (task) results[mine] = await task();
+    }
+  };
+  await Promise.all(Array.from({ length: Math.max(1, Math.min(concurrency, tasks.length)) }, worker));
+  return results;
+}
+
+function limits(): { concurrency: number; startsPerSecond: number } {
+  const read = (name: string, fallback: number, max: number) => {
+    const value = Number(process.env[name]);
+    return Number.isInteger(value) && value >= 1 && value <= max ? value : fallback;
+  };
+  return {
+    concurrency: read('KEYFLEET_REFRESH_CONCURRENCY', 4, 25),
+    startsPerSecond: read('KEYFLEET_REFRESH_PER_SECOND', 10, 40),
+  };
+}
+
+/**
+ * One keep-alive sweep (EventBridge Scheduler, every 5 minutes): for each provider whose keep-alive
+ * is on, refresh the OAuth accounts that are due, then record the provider's status.
+ */
+export async function sweep(options: SweepOptions = {}): Promise<SweepSummary> {
+  const now = options.now ?? Date.now();
+  const { concurrency, startsPerSecond } = { ...limits(), ...options };
+  const summary: SweepSummary = { due: 0, refreshed: 0, failed: 0, providers: {} };
+  const work: { provider: string; account: Account }[] = [];
+  const states = await Promise.all(
+    listProviders().map(async (p) => ({ provider: p, state: await loadProviderState(p.id) })),
+  );
+  for (const { provider, state } of states) {
+    const due = dueAccounts(state.accounts, state.settings.keepalive, provider.refreshLeadMinutes, now);
+    summary.providers[provider.id] = { enabled: state.settings.keepalive.enabled, due: due.length, failed: 0 };
+    for (const account of due) work.push({ provider: provider.id, account });
+  }
+  summary.due = work.length;
+
+  const outcomes = await paced(
+    work.map(({ account }) => async () => {
+      try {
+        const outcome = await refreshAccount(account.provider, account.id);
+        return outcome.result === 'ok';
+      } catch (error) {
+        logger.error('keep-alive refresh failed', { provider: account.provider, accountId: account.id, error });
+        return false;
+      }
+    }),
+    concurrency,
+    startsPerSecond,
+  );
+  outcomes.forEach((ok, i) => {
+    const item = work[i];
+    if (!item) return;
+    if (ok) summary.refreshed += 1;
+    else {
+      summary.failed += 1;
+      const entry = summary.providers[item.provider];
+      if (entry) entry.failed += 1;
+    }
+  });
+
+  for (const { provider } of states) {
+    const entry = summary.providers[provider.id];
+    if (!entry?.enabled) continue;
+    const after = await loadProviderState(provider.id);
+    await updateProviderSettings(provider.id, {
+      keepalive: {
+        ...(entry.due > 0
+          ? { lastRefreshAt: new Date(now).toISOString(), lastResult: entry.failed > 0 ? 'failed' : 'ok' }
+          : {}),
+        nextRefreshAt: providerNextRefreshAt(after.accounts, after.settings.keepalive, provider.refreshLeadMinutes),
+      },
+    });
+  }
+  logger.info('keep-alive sweep finished', { summary });
+  return summary;
+}

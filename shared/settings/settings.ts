@@ -1,0 +1,88 @@
+import { GetCommand, UpdateCommand } from '@aws-sdk/lib-dynamodb';
+import { z } from 'zod';
+import type { KeepaliveSettings } from '#shared/accounts/settings.ts';
+import { getProviderSettings, updateProviderSettings } from '#shared/accounts/store.ts';
+import { config } from '#shared/config.ts';
+import { PROVIDER_IDS, type ProviderId } from '#shared/providers/types.ts';
+import { documentClient, dynamo } from '#shared/store/dynamo.ts';
+import { serverSettingsKey } from '#shared/store/keys.ts';
+
+/** API.md "Server settings". */
+export interface ServerSettings {
+  defaultAgent: ProviderId;
+  models: Record<ProviderId, string | null>;
+  keepalive: Record<ProviderId, KeepaliveSettings>;
+}
+
+const provider = z.enum(PROVIDER_IDS);
+const model = z
+  .string()
+  .trim()
+  .min(1)
+  .max(200)
+  .regex(/^[A-Za-z0-9._:/@-]+$/, 'must be a model id (letters, digits and ._:/@-)');
+
+/** A PATCH body: every part optional, unknown keys refused, interval a whole number of hours 1–24. */
+export const settingsPatch = z
+  .strictObject({
+    defaultAgent: provider.optional(),
+    models: z.partialRecord(provider, model.nullable()).optional(),
+    keepalive: z
+      .partialRecord(
+        provider,
+        z.strictObject({
+          enabled: z.boolean().optional(),
+          intervalHours: z.number().int('must be a whole number of hours').min(1).max(24).optional(),
+        }),
+      )
+      .optional(),
+  })
+  .refine((b) => Object.values(b).some((v) => v !== undefined), 'must change at least one setting');
+export type SettingsPatch = z.infer<typeof settingsPatch>;
+
+async function defaultAgent(): Promise<ProviderId> {
+  const out = await dynamo(() =>
+    documentClient().send(
+      new GetCommand({ TableName: config().tableName, Key: serverSettingsKey(), ConsistentRead: true }),
+    ),
+  );
+  const value = out.Item?.defaultAgent;
+  return typeof value === 'string' && (PROVIDER_IDS as readonly string[]).includes(value)
+    ? (value as ProviderId)
+    : 'claude';
+}
+
+export async function readSettings(): Promise<ServerSettings> {
+  const all = await Promise.all(PROVIDER_IDS.map(async (id) => [id, await getProviderSettings(id)] as const));
+  return {
+    defaultAgent: await defaultAgent(),
+    models: Object.fromEntries(all.map(([id, s]) => [id, s.model])) as Record<ProviderId, string | null>,
+    keepalive: Object.fromEntries(all.map(([id, s]) => [id, s.keepalive])) as Record<ProviderId, KeepaliveSettings>,
+  };
+}
+
+/** Applies an already validated patch. */
+export async function applySettings(patch: SettingsPatch): Promise<ServerSettings> {
+  if (patch.defaultAgent) {
+    await dynamo(() =>
+      documentClient().send(
+        new UpdateCommand({
+          TableName: config().tableName,
+          Key: serverSettingsKey(),
+          UpdateExpression: 'SET defaultAgent = :a, updatedAt = :now',
+          ExpressionAttributeValues: { ':a': patch.defaultAgent, ':now': new Date().toISOString() },
+        }),
+      ),
+    );
+  }
+  for (const id of PROVIDER_IDS) {
+    const modelChange = patch.models?.[id];
+    const keepalive = patch.keepalive?.[id];
+    if (modelChange === undefined && !keepalive) continue;
+    await updateProviderSettings(id, {
+      ...(modelChange !== undefined ? { model: modelChange } : {}),
+      ...(keepalive ? { keepalive } : {}),
+    });
+  }
+  return readSettings();
+}

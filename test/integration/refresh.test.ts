@@ -1,0 +1,164 @@
+import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
+import { getAccount } from '#shared/accounts/store.ts';
+import { refreshAccount, refreshRequestToken } from '#shared/oauth/refresh.ts';
+import { readSecret, writeSecret } from '#shared/vault/vault.ts';
+import { startTestApi, type TestApi } from '#test/helpers/api.ts';
+import { capturedLogs } from '#test/helpers/logs.ts';
+import { type OAuthServer, startOAuthServer } from '#test/helpers/oauth-server.ts';
+import { type SignedInAccount, signIn } from '#test/helpers/sign-in.ts';
+
+let oauth: OAuthServer;
+let api: TestApi;
+
+beforeAll(async () => {
+  oauth = await startOAuthServer();
+  api = await startTestApi({ KEYFLEET_PROVIDER_OVERRIDES: JSON.stringify(oauth.overrides()) });
+});
+afterAll(async () => {
+  await api.stop();
+  await oauth.close();
+});
+
+const refreshCalls = () => oauth.requests.filter((r) => r.path === '/token' && r.body.grant_type === 'refresh_token');
+const vault = async (account: SignedInAccount) =>
+  (await readSecret(`keyfleet/test/${account.provider}/${account.id}`)).value;
+const FAST = { backoffMs: 5 };
+
+describe('refresh routine against rotating refresh tokens with reuse detection', () => {
+  let account: SignedInAccount;
+  beforeEach(async () => {
+    account = await signIn(api, oauth, 'codex', `user${Math.random().toString(36).slice(2, 8)}`);
+  });
+
+  it('lets exactly one of 20 concurrent refreshes call the token endpoint; all end with the new token', async () => {
+    const before = refreshCalls().length;
+    const old = (await vault(account)).refresh_token;
+    const outcomes = await Promise.all(Array.from({ length: 20 }, () => refreshAccount('codex', account.id, FAST)));
+    expect(refreshCalls().length - before).toBe(1);
+    const fresh = (await vault(account)).refresh_token;
+    expect(fresh).not.toBe(old);
+    expect(outcomes.filter((o) => o.refreshed)).toHaveLength(1);
+    for (const outcome of outcomes) {
+      expect(outcome.result).toBe('ok');
+      expect(outcome.tokens?.refresh_token).toBe(fresh);
+    }
+    expect((await getAccount('codex', account.id))?.status).toBe('connected');
+    // The new refresh token still works: nothing reused the old one.
+    expect((await refreshAccount('codex', account.id, FAST)).result).toBe('ok');
+  });
+
+  it('retries transient failures: 500, 500, then success is three calls and connected', async () => {
+    const before = refreshCalls().length;
+    oauth.injectTokenFailures({ status: 500 }, { status: 500 });
+    const outcome = await refreshAccount('codex', account.id, FAST);
+    expect(refreshCalls().length - before).toBe(3);
+    expect(outcome).toMatchObject({ result: 'ok', refreshed: true, account: { status: 'connected', lastError: null } });
+  });
+
+  it('honours Retry-After on 429', async () => {
+    oauth.injectTokenFailures({ status: 429, headers: { 'retry-after': '0' }, body: { error: 'rate_limited' } });
+    expect((await refreshAccount('codex', account.id, FAST)).result).toBe('ok');
+  });
+
+  it('gives up after three attempts and marks the account refresh_failed, keeping the stored token', async () => {
+    const before = refreshCalls().length;
+    const stored = await vault(account);
+    oauth.injectTokenFailures({ status: 500 }, { status: 500 }, { status: 500 });
+    const outcome = await refreshAccount('codex', account.id, FAST);
+    expect(refreshCalls().length - before).toBe(3);
+    expect(outcome.account).toMatchObject({
+      status: 'refresh_failed',
+      lastError: 'Refresh failed: the token endpoint answered HTTP 500 after 3 attempts.',
+    });
+    expect(await vault(account)).toEqual(stored);
+  });
+
+  it('stays connected on invalid_grant when another writer already stored a newer token', async () => {
+    const stored = await vault(account);
+    oauth.injectTokenFailures({
+      status: 400,
+      body: { error: 'invalid_grant' },
+      before: () =>
+        writeSecret(
+          `keyfleet/test/codex/${account.id}`,
+          { ...stored, refresh_token: 'rotated-by-someone-else-1234' },
+          'x'.repeat(40),
+        ).then(() => undefined),
+    });
+    const outcome = await refreshAccount('codex', account.id, FAST);
+    expect(outcome.result).toBe('ok');
+    expect(outcome.tokens?.refresh_token).toBe('rotated-by-someone-else-1234');
+    expect((await getAccount('codex', account.id))?.status).toBe('connected');
+  });
+
+  it('marks the account needs_reconnect when the stored token itself is rejected, without retrying', async () => {
+    const before = refreshCalls().length;
+    oauth.injectTokenFailures({ status: 400, body: { error: 'invalid_grant' } });
+    const outcome = await refreshAccount('codex', account.id, FAST);
+    expect(refreshCalls().length - before).toBe(1);
+    expect(outcome.account).toMatchObject({
+      status: 'needs_reconnect',
+      lastError: 'Codex (OpenAI) rejected the refresh token (invalid_grant); sign in again.',
+    });
+  });
+
+  it('recognises OpenAI’s refresh_token_reused error shape', async () => {
+    oauth.injectTokenFailures({ status: 401, body: { error: { code: 'refresh_token_reused', message: 'reused' } } });
+    expect((await refreshAccount('codex', account.id, FAST)).account.status).toBe('needs_reconnect');
+  });
+
+  it('retries a failed vault write with the same ClientRequestToken, so the new token is not lost', async () => {
+    const spent = String((await vault(account)).refresh_token);
+    const expectedVersion = refreshRequestToken(account.id, spent);
+    // Four failures outlast the SDK's own three attempts, so the routine's retry is exercised too;
+    // the last one is a write that succeeded but whose answer was lost.
+    api.aws.secrets.store.injectFaults(
+      { operation: 'PutSecretValue', when: 'before' },
+      { operation: 'PutSecretValue', when: 'before' },
+      { operation: 'PutSecretValue', when: 'before' },
+      { operation: 'PutSecretValue', when: 'after' },
+    );
+    const seen = api.aws.secrets.store.received.length;
+    const outcome = await refreshAccount('codex', account.id, FAST);
+    expect(outcome.result).toBe('ok');
+    const writes = api.aws.secrets.store.received.slice(seen).filter((r) => r.operation === 'PutSecretValue');
+    expect(writes.length).toBe(5);
+    expect(new Set(writes.map((w) => w.input.ClientRequestToken))).toEqual(new Set([expectedVersion]));
+    const current = await readSecret(`keyfleet/test/codex/${account.id}`);
+    expect(current.versionId).toBe(expectedVersion);
+    expect(current.value.refresh_token).toBe(outcome.tokens?.refresh_token);
+    // The provider's new token really is the one stored: it refreshes again.
+    expect((await refreshAccount('codex', account.id, FAST)).result).toBe('ok');
+  });
+
+  it('takes over the lease of a holder that crashed once the lease runs out', async () => {
+    const { acquireLease } = await import('#shared/accounts/store.ts');
+    expect(await acquireLease('codex', account.id, 'crashed-holder', 300)).toBe(true);
+    const outcome = await refreshAccount('codex', account.id, { ...FAST, leaseMs: 300 });
+    expect(outcome.result).toBe('ok');
+  });
+});
+
+describe('Claude refresh', () => {
+  it('sends the refresh as JSON with the CLI-like User-Agent', async () => {
+    const account = await signIn(api, oauth, 'claude', 'claudia');
+    await refreshAccount('claude', account.id, { ...FAST, force: true });
+    const call = refreshCalls().at(-1);
+    expect(call?.contentType).toBe('application/json');
+    expect(call?.userAgent).toMatch(/^claude-cli\//);
+    expect(call?.body).toMatchObject({ grant_type: 'refresh_token', client_id: 'claude-client' });
+  });
+});
+
+describe('secrets stay secret', () => {
+  it('keeps every refresh token used here out of logs and the table', async () => {
+    const tokens = new Set(refreshCalls().map((r) => String(r.body.refresh_token)));
+    expect(tokens.size).toBeGreaterThan(5);
+    const logs = capturedLogs();
+    const table = await api.tableDump();
+    for (const token of tokens) {
+      expect(logs.includes(token)).toBe(false);
+      expect(table.includes(token)).toBe(false);
+    }
+  });
+});
