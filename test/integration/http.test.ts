@@ -4,9 +4,10 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { handler as accountsHandler } from '#functions/accounts.ts';
 import { localFunctions } from '#infra/local/functions.ts';
 import { createLocalApi, listen } from '#infra/local/server.ts';
-import { type HttpEvent, httpHandler } from '#shared/http/handler.ts';
+import { httpHandler } from '#shared/http/handler.ts';
 import type { Route } from '#shared/http/types.ts';
 import { registerSecret } from '#shared/log/redact.ts';
+import { httpEvent } from '#test/helpers/events.ts';
 import { type LocalAws, startLocalAws } from '#test/helpers/local-aws.ts';
 import { capturedLogs } from '#test/helpers/logs.ts';
 
@@ -173,32 +174,16 @@ describe('error mapping', () => {
 });
 
 describe('the Lambda handler on its own (as API Gateway invokes it)', () => {
-  const event = (overrides: Record<string, unknown>): HttpEvent =>
-    ({
-      version: '2.0',
-      routeKey: '$default',
-      rawPath: '/v1/providers',
-      rawQueryString: '',
-      headers: {},
-      isBase64Encoded: false,
-      requestContext: {
-        http: { method: 'GET', path: '/v1/providers' },
-        authorizer: { jwt: { claims: { sub: 'user-1' } } },
-      },
-      ...overrides,
-    }) as unknown as HttpEvent;
+  const jwt = { jwt: { claims: { sub: 'user-1' } } };
 
   it('serves a JWT-authenticated caller', async () => {
-    const result = await accountsHandler(event({}), {} as Context);
+    const result = await accountsHandler(httpEvent('GET', '/v1/providers', jwt), {} as Context);
     expect(result.statusCode).toBe(200);
     expect(result.headers).toEqual({ 'content-type': 'application/json', 'cache-control': 'no-store' });
   });
 
   it('refuses a request with no authorizer output', async () => {
-    const result = await accountsHandler(
-      event({ requestContext: { http: { method: 'GET', path: '/v1/providers' } } }),
-      {} as Context,
-    );
+    const result = await accountsHandler(httpEvent('GET', '/v1/providers', undefined), {} as Context);
     expect(result.statusCode).toBe(401);
   });
 
@@ -206,13 +191,12 @@ describe('the Lambda handler on its own (as API Gateway invokes it)', () => {
     const fixture = httpHandler(fixtureRoutes);
     const big = Buffer.from(JSON.stringify({ pad: 'y'.repeat(70_000) })).toString('base64');
     const result = await fixture(
-      event({
-        rawPath: '/v1/test/echo',
-        body: big,
-        isBase64Encoded: true,
-        headers: json,
-        requestContext: { http: { method: 'POST', path: '/v1/test/echo' }, authorizer: { lambda: { callerId: 'm' } } },
-      }),
+      httpEvent(
+        'POST',
+        '/v1/test/echo',
+        { lambda: { callerId: 'm' } },
+        { body: big, isBase64Encoded: true, headers: json },
+      ),
       {} as Context,
     );
     expect(result.statusCode).toBe(413);

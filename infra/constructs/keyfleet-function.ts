@@ -1,0 +1,150 @@
+import { dirname, join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { ArnFormat, Duration, type RemovalPolicy, Stack } from 'aws-cdk-lib';
+import type { ITableV2 } from 'aws-cdk-lib/aws-dynamodb';
+import { PolicyStatement, Role, ServicePrincipal } from 'aws-cdk-lib/aws-iam';
+import type { IKey } from 'aws-cdk-lib/aws-kms';
+import { Architecture, Runtime } from 'aws-cdk-lib/aws-lambda';
+import { NodejsFunction, OutputFormat } from 'aws-cdk-lib/aws-lambda-nodejs';
+import { LogGroup, RetentionDays } from 'aws-cdk-lib/aws-logs';
+import { Construct } from 'constructs';
+
+const ROOT = join(dirname(fileURLToPath(import.meta.url)), '..', '..');
+
+/** CloudWatch only accepts these retention periods; a requested one is rounded up to the next. */
+const RETENTIONS = Object.values(RetentionDays)
+  .filter((v): v is number => typeof v === 'number' && v > 0)
+  .sort((a, b) => a - b);
+
+function retention(days: number): RetentionDays {
+  return (RETENTIONS.find((r) => r >= days) ?? RETENTIONS.at(-1)) as RetentionDays;
+}
+
+export interface KeyfleetFunctionProps {
+  /** `functions/<name>.ts`. */
+  name: string;
+  description: string;
+  environment: Record<string, string>;
+  logRetentionDays: number;
+  removalPolicy: RemovalPolicy;
+  timeout?: Duration;
+  memorySize?: number;
+}
+
+/** Secrets Manager actions by need. */
+const VAULT_ACTIONS = {
+  read: ['secretsmanager:GetSecretValue', 'secretsmanager:DescribeSecret'],
+  /** Refresh: new versions of existing secrets only. */
+  rotate: ['secretsmanager:GetSecretValue', 'secretsmanager:DescribeSecret', 'secretsmanager:PutSecretValue'],
+  /** Accounts: the whole life of a secret. */
+  manage: [
+    'secretsmanager:GetSecretValue',
+    'secretsmanager:DescribeSecret',
+    'secretsmanager:PutSecretValue',
+    'secretsmanager:CreateSecret',
+    'secretsmanager:DeleteSecret',
+    'secretsmanager:TagResource',
+  ],
+} as const;
+
+const TABLE_ACTIONS = {
+  read: ['dynamodb:GetItem', 'dynamodb:Query'],
+  write: ['dynamodb:GetItem', 'dynamodb:Query', 'dynamodb:PutItem', 'dynamodb:UpdateItem', 'dynamodb:DeleteItem'],
+} as const;
+
+/**
+ * Every Keyfleet function is one of these: the newest Node.js runtime aws-cdk-lib offers, arm64,
+ * an ESM bundle with the AWS SDK inside (pinned, and faster to load than the runtime's copy),
+ * minified with source maps, its own log group with retention, and its own role with nothing on it
+ * until a `bind…` call adds an environment variable together with the permission that goes with it.
+ */
+export class KeyfleetFunction extends Construct {
+  readonly fn: NodejsFunction;
+  readonly role: Role;
+  readonly logGroup: LogGroup;
+
+  constructor(scope: Construct, id: string, props: KeyfleetFunctionProps) {
+    super(scope, id);
+    this.logGroup = new LogGroup(this, 'Logs', {
+      retention: retention(props.logRetentionDays),
+      removalPolicy: props.removalPolicy,
+    });
+    this.role = new Role(this, 'Role', {
+      assumedBy: new ServicePrincipal('lambda.amazonaws.com'),
+      description: `Keyfleet ${props.name} function`,
+    });
+    this.logGroup.grantWrite(this.role);
+    this.fn = new NodejsFunction(this, 'Function', {
+      entry: join(ROOT, 'functions', `${props.name}.ts`),
+      projectRoot: ROOT,
+      depsLockFilePath: join(ROOT, 'package-lock.json'),
+      handler: 'handler',
+      description: props.description,
+      runtime: Runtime.NODEJS_24_X,
+      architecture: Architecture.ARM_64,
+      memorySize: props.memorySize ?? 512,
+      timeout: props.timeout ?? Duration.seconds(29),
+      role: this.role,
+      logGroup: this.logGroup,
+      environment: {
+        NODE_OPTIONS: '--enable-source-maps',
+        POWERTOOLS_SERVICE_NAME: `keyfleet-${props.name}`,
+        ...props.environment,
+      },
+      bundling: {
+        format: OutputFormat.ESM,
+        target: 'node22',
+        platform: 'node',
+        minify: true,
+        sourceMap: true,
+        mainFields: ['module', 'main'],
+        externalModules: [],
+        banner: "import{createRequire}from'module';const require=createRequire(import.meta.url);",
+      },
+    });
+  }
+
+  /** The table's name, and the item actions for `access` on that table only (no index wildcard). */
+  bindTable(table: ITableV2, access: keyof typeof TABLE_ACTIONS): this {
+    this.fn.addEnvironment('KEYFLEET_TABLE_NAME', table.tableName);
+    this.role.addToPolicy(new PolicyStatement({ actions: [...TABLE_ACTIONS[access]], resources: [table.tableArn] }));
+    return this;
+  }
+
+  /**
+   * The vault: secrets named `keyfleet/<stage>/…` only, and the KMS key that encrypts them
+   * (through Secrets Manager only).
+   */
+  bindVault(stage: string, key: IKey, access: keyof typeof VAULT_ACTIONS): this {
+    const stack = Stack.of(this);
+    this.fn.addEnvironment('KEYFLEET_STAGE', stage);
+    this.fn.addEnvironment('KEYFLEET_KMS_KEY_ID', key.keyArn);
+    this.role.addToPolicy(
+      new PolicyStatement({
+        actions: [...VAULT_ACTIONS[access]],
+        resources: [
+          stack.formatArn({
+            service: 'secretsmanager',
+            resource: 'secret',
+            resourceName: `keyfleet/${stage}/*`,
+            arnFormat: ArnFormat.COLON_RESOURCE_NAME,
+          }),
+        ],
+      }),
+    );
+    this.role.addToPolicy(
+      new PolicyStatement({
+        actions: access === 'read' ? ['kms:Decrypt'] : ['kms:Decrypt', 'kms:GenerateDataKey'],
+        resources: [key.keyArn],
+        conditions: { StringEquals: { 'kms:ViaService': `secretsmanager.${stack.region}.amazonaws.com` } },
+      }),
+    );
+    return this;
+  }
+
+  /** Any other setting, without a permission. */
+  setEnvironment(name: string, value: string): this {
+    this.fn.addEnvironment(name, value);
+    return this;
+  }
+}

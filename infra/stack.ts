@@ -1,0 +1,89 @@
+import { type CfnElement, CfnOutput, Duration, RemovalPolicy, Stack, type StackProps, Validations } from 'aws-cdk-lib';
+import { FilterPattern } from 'aws-cdk-lib/aws-logs';
+import { Schedule, ScheduleExpression } from 'aws-cdk-lib/aws-scheduler';
+import { LambdaInvoke } from 'aws-cdk-lib/aws-scheduler-targets';
+import type { Construct } from 'constructs';
+import { Alarms } from '#infra/constructs/alarms.ts';
+import { Api } from '#infra/constructs/api.ts';
+import { KeyfleetFunction } from '#infra/constructs/keyfleet-function.ts';
+import { Store } from '#infra/constructs/store.ts';
+import type { KeyfleetContext } from '#infra/context.ts';
+import { accountRoutes } from '#shared/accounts/routes.ts';
+
+export interface KeyfleetStackProps extends StackProps {
+  context: KeyfleetContext;
+}
+
+/** All of Keyfleet in one stack: store, API, keep-alive, alarms. */
+export class KeyfleetStack extends Stack {
+  constructor(scope: Construct, id: string, props: KeyfleetStackProps) {
+    super(scope, id, props);
+    const { context } = props;
+    const removalPolicy = context.removalPolicy === 'destroy' ? RemovalPolicy.DESTROY : RemovalPolicy.RETAIN;
+
+    const store = new Store(this, 'Store', { removalPolicy, deletionProtection: context.deletionProtection });
+    const api = new Api(this, 'Api', { context, removalPolicy });
+    const alarms = new Alarms(this, 'Alarms', { key: store.key, email: context.alarmEmail });
+
+    const common = {
+      KEYFLEET_ADMIN_PRINCIPALS: context.adminPrincipals.join(','),
+      KEYFLEET_GROUPS_CLAIM: context.groupsClaim,
+      KEYFLEET_ADMIN_GROUP: context.adminGroup,
+      ...(context.providerOverrides ? { KEYFLEET_PROVIDER_OVERRIDES: JSON.stringify(context.providerOverrides) } : {}),
+    };
+    const functionProps = { logRetentionDays: context.logRetentionDays, removalPolicy };
+
+    // Sign-in, accounts, settings, audit, finance: writes secrets, never runs tasks.
+    const accounts = new KeyfleetFunction(this, 'Accounts', {
+      name: 'accounts',
+      description: 'Keyfleet sign-in, account, settings, audit and finance routes',
+      environment: { ...common, KEYFLEET_API_URL: api.url },
+      ...functionProps,
+    })
+      .bindTable(store.table, 'write')
+      .bindVault(context.stage, store.key, 'manage');
+    api.addFunctionRoutes(accounts, accountRoutes);
+
+    // Keep-alive sweeper: the other writer of secrets.
+    const refresh = new KeyfleetFunction(this, 'Refresh', {
+      name: 'refresh',
+      description: 'Keyfleet keep-alive sweeper: refreshes OAuth tokens that are due',
+      environment: common,
+      timeout: Duration.minutes(5),
+      ...functionProps,
+    })
+      .bindTable(store.table, 'write')
+      .bindVault(context.stage, store.key, 'rotate');
+    const sweep = new Schedule(this, 'KeepAliveSchedule', {
+      description: 'Keyfleet keep-alive sweep',
+      schedule: ScheduleExpression.rate(Duration.minutes(5)),
+      target: new LambdaInvoke(refresh.fn, { retryAttempts: 0 }),
+    });
+
+    for (const fn of [accounts, refresh]) alarms.functionErrors(fn);
+    alarms.logAlarm(
+      'RefreshFailures',
+      refresh.logGroup,
+      FilterPattern.numberValue('$.summary.failed', '>', 0),
+      'A keep-alive sweep could not refresh at least one account; see the accounts’ lastError.',
+    );
+
+    for (const fn of [accounts, refresh]) {
+      Validations.of(fn.role).acknowledge({
+        id: `AwsSolutions-IAM5[Resource::arn:<AWS::Partition>:secretsmanager:<AWS::Region>:<AWS::AccountId>:secret:keyfleet/${context.stage}/*]`,
+        reason:
+          'Secrets are created at run time, one per account, so their names are not known at deploy time; access is limited to this stage’s keyfleet/<stage>/ prefix.',
+      });
+    }
+    // The scheduler's role may invoke the sweeper and its versions (`<arn>:*`, added by grantInvoke).
+    const sweeperId = this.getLogicalId(refresh.fn.node.defaultChild as CfnElement);
+    Validations.of(this).acknowledge({
+      id: `AwsSolutions-IAM5[Resource::<${sweeperId}.Arn>:*]`,
+      reason: `The keep-alive schedule (${sweep.node.path}) may invoke only the refresh function; the :* covers that function's own versions and aliases.`,
+    });
+
+    new CfnOutput(this, 'ApiUrl', { value: api.url, description: 'Keyfleet API base URL' });
+    new CfnOutput(this, 'TableName', { value: store.table.tableName });
+    new CfnOutput(this, 'AlarmTopicArn', { value: alarms.topic.topicArn });
+  }
+}
