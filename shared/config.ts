@@ -18,6 +18,10 @@ export interface Config {
   /** JWT auth: the claim that lists the caller's groups, and the group that makes an admin. */
   groupsClaim: string;
   adminGroup: string;
+  /** Clusters (names or ARNs) launches may use; empty: any (IAM still limits the launch role). */
+  launchClusters: string[];
+  /** Task-definition families launches may run; empty: any. */
+  launchTaskFamilies: string[];
 }
 
 type Env = Record<string, string | undefined>;
@@ -60,18 +64,22 @@ export function loadConfig(env: Env = process.env): Config {
     throw new ConfigError(`Keyfleet configuration is invalid: ${problems.join('; ')}`);
   }
 
+  const csv = (value: string | undefined): string[] =>
+    (value ?? '')
+      .split(',')
+      .map((p) => p.trim())
+      .filter(Boolean);
   return {
     tableName,
     stage,
     kmsKeyId: env.KEYFLEET_KMS_KEY_ID?.trim() || undefined,
     apiUrl,
     providerOverrides,
-    adminPrincipals: (env.KEYFLEET_ADMIN_PRINCIPALS ?? '')
-      .split(',')
-      .map((p) => p.trim())
-      .filter(Boolean),
+    adminPrincipals: csv(env.KEYFLEET_ADMIN_PRINCIPALS),
     groupsClaim: env.KEYFLEET_GROUPS_CLAIM?.trim() || 'cognito:groups',
     adminGroup: env.KEYFLEET_ADMIN_GROUP?.trim() || 'keyfleet-admins',
+    launchClusters: csv(env.KEYFLEET_LAUNCH_CLUSTERS),
+    launchTaskFamilies: csv(env.KEYFLEET_LAUNCH_TASK_FAMILIES),
   };
 }
 

@@ -1,6 +1,14 @@
 import { handler as accountsHandler } from '#functions/accounts.ts';
+import { handler as launchHandler } from '#functions/launch.ts';
+import { handler as tasksHandler } from '#functions/tasks.ts';
 import type { LocalFunction } from '#infra/local/server.ts';
 import { accountRoutes } from '#shared/accounts/routes.ts';
+import { containerRoutes } from '#shared/launch/container-routes.ts';
+import { launchRoutes } from '#shared/launch/routes.ts';
 
 /** Every HTTP function of the stack, with the routes API Gateway sends it. */
-export const localFunctions: LocalFunction[] = [{ name: 'accounts', routes: accountRoutes, handler: accountsHandler }];
+export const localFunctions: LocalFunction[] = [
+  { name: 'accounts', routes: accountRoutes, handler: accountsHandler },
+  { name: 'launch', routes: launchRoutes, handler: launchHandler },
+  { name: 'tasks', routes: containerRoutes, handler: tasksHandler },
+];

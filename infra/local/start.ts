@@ -4,10 +4,12 @@ import type { Server } from 'node:http';
 import { join, resolve } from 'node:path';
 import { ensureTable, startDynamo } from '#infra/local/dynamo.ts';
 import { localFunctions } from '#infra/local/functions.ts';
+import { LocalTaskRunner } from '#infra/local/runner.ts';
 import { startSecretsServer } from '#infra/local/secrets-server.ts';
 import { createLocalApi, listen } from '#infra/local/server.ts';
 import type { Caller } from '#shared/http/types.ts';
 import { sweep } from '#shared/keepalive/sweeper.ts';
+import { setTaskRunner } from '#shared/launch/runner.ts';
 import { logger } from '#shared/log/logger.ts';
 
 export interface LocalModeOptions {
@@ -22,6 +24,7 @@ export interface LocalModeOptions {
 
 export interface LocalMode {
   url: string;
+  runner: LocalTaskRunner;
   adminToken: string;
   server: Server;
   stop: () => Promise<void>;
@@ -107,6 +110,10 @@ export async function startLocalMode(options: LocalModeOptions = {}): Promise<Lo
   await ensureTable(env.KEYFLEET_TABLE_NAME);
 
   const token = await adminToken(env, dataDir, ephemeral);
+  const logDir = ephemeral ? undefined : join(dataDir, 'tasks');
+  if (logDir) await mkdir(logDir, { recursive: true, mode: 0o700 });
+  const runner = new LocalTaskRunner({ logDir });
+  setTaskRunner(runner);
   const server = createLocalApi(localFunctions, { tokens: callerTokens(env, token) });
   const port = options.port ?? Number(env.KEYFLEET_PORT ?? 8787);
   const url = await listen(server, port);
@@ -131,6 +138,7 @@ export async function startLocalMode(options: LocalModeOptions = {}): Promise<Lo
 
   return {
     url,
+    runner,
     adminToken: token,
     server,
     stop: async () => {

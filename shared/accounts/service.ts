@@ -13,11 +13,12 @@ import {
   updateAccount,
 } from '#shared/accounts/store.ts';
 import { audit } from '#shared/audit/audit.ts';
-import { ConflictError, ForbiddenError, NotFoundError, ValidationError } from '#shared/errors.ts';
+import { ConflictError, ForbiddenError, NotFoundError } from '#shared/errors.ts';
 import { seedFinanceRecord } from '#shared/finance/finance.ts';
 import { registerSecret } from '#shared/log/redact.ts';
 import { refreshAccount } from '#shared/oauth/refresh.ts';
 import { type StoredTokens, toSecretValue } from '#shared/oauth/tokens.ts';
+import { checkEffort } from '#shared/providers/efforts.ts';
 import { getProvider } from '#shared/providers/index.ts';
 import type { ProviderDefinition, ProviderId } from '#shared/providers/types.ts';
 import { createSecret, deleteSecret, readSecret, secretName } from '#shared/vault/vault.ts';
@@ -193,12 +194,6 @@ export interface AccountPatch {
   effort?: string | null | undefined;
 }
 
-function allowedEfforts(provider: ProviderDefinition): string[] {
-  return Array.isArray(provider.efforts)
-    ? [...provider.efforts]
-    : [...new Set(Object.values(provider.efforts as Record<string, readonly string[]>).flat())];
-}
-
 export async function patchAccount(
   providerId: ProviderId,
   accountId: string,
@@ -229,12 +224,7 @@ export async function patchAccount(
     changes.endpoint = normalizeEndpoint(provider, account.kind, patch.endpoint);
   }
   if (patch.effort !== undefined) {
-    const efforts = allowedEfforts(provider);
-    if (patch.effort !== null && !efforts.includes(patch.effort)) {
-      throw new ValidationError(`effort must be one of: ${efforts.join(', ') || '(none for this provider)'}`, [
-        { path: 'body.effort', message: `must be one of: ${efforts.join(', ') || '(none)'}` },
-      ]);
-    }
+    checkEffort(provider, null, patch.effort, 'body.effort');
     changes.effort = patch.effort;
   }
   const updated = await updateAccount(provider.id, accountId, changes);

@@ -8,7 +8,7 @@ export const MAX_BODY_BYTES = 64 * 1024;
  * Reads the JSON body of a payload v2 event: checks the size cap and the content type, then
  * parses. No body (or an empty one) is `undefined`; the route decides whether it needs one.
  */
-export function parseJsonBody(event: APIGatewayProxyEventV2): unknown {
+export function parseJsonBody(event: APIGatewayProxyEventV2, accept: 'json' | 'json_or_form' = 'json'): unknown {
   const raw = event.body;
   if (raw === undefined || raw === null || raw === '') return undefined;
   const bytes = event.isBase64Encoded ? Buffer.from(raw, 'base64') : Buffer.from(raw, 'utf8');
@@ -17,10 +17,17 @@ export function parseJsonBody(event: APIGatewayProxyEventV2): unknown {
   }
   const contentType = headerValue(event.headers, 'content-type') ?? '';
   const mediaType = contentType.split(';')[0]?.trim().toLowerCase();
-  if (mediaType !== 'application/json') {
-    throw new BadRequestError('Content-Type must be application/json.');
-  }
   const text = bytes.toString('utf8');
+  if (accept === 'json_or_form' && mediaType === 'application/x-www-form-urlencoded') {
+    return Object.fromEntries(new URLSearchParams(text));
+  }
+  if (mediaType !== 'application/json') {
+    throw new BadRequestError(
+      accept === 'json'
+        ? 'Content-Type must be application/json.'
+        : 'Content-Type must be application/json or application/x-www-form-urlencoded.',
+    );
+  }
   if (text.trim() === '') return undefined;
   try {
     return JSON.parse(text) as unknown;

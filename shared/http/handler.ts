@@ -61,7 +61,7 @@ function adapt(route: Route) {
         Object.entries(event.queryStringParameters ?? {}).filter((e): e is [string, string] => e[1] !== undefined),
       ),
       headers: lowerCaseHeaders(event.headers),
-      body: route.method === 'GET' || route.method === 'DELETE' ? undefined : parseJsonBody(event),
+      body: route.method === 'GET' || route.method === 'DELETE' ? undefined : parseJsonBody(event, route.body),
       caller,
     };
     return toResult(await route.handler(request));

@@ -38,6 +38,8 @@ export interface Route {
   /** API Gateway style template: `/v1/providers/{provider}`. */
   path: string;
   access: RouteAccess;
+  /** Bodies the route accepts: JSON (default), or JSON and HTML forms (OAuth token endpoints). */
+  body?: 'json' | 'json_or_form';
   handler: (request: ApiRequest) => Promise<ApiResponse>;
 }
 

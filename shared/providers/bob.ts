@@ -27,6 +27,8 @@ export const bob: ProviderDefinition = {
   refreshTokenRotates: null,
   refreshLeadMinutes: 10,
   apiBaseUrl: undefined,
+  cliBaseUrl: undefined,
+  cliChatgptBaseUrl: undefined,
   helpers: false,
   efforts: [],
 };

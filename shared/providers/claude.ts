@@ -24,6 +24,8 @@ export const claude: ProviderDefinition = {
   refreshTokenRotates: true,
   refreshLeadMinutes: 60,
   apiBaseUrl: 'https://api.anthropic.com',
+  cliBaseUrl: undefined,
+  cliChatgptBaseUrl: undefined,
   helpers: true,
   efforts: ['low', 'medium', 'high', 'xhigh', 'max'],
 };

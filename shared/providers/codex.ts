@@ -28,6 +28,8 @@ export const codex: ProviderDefinition = {
   refreshTokenRotates: true,
   refreshLeadMinutes: 24 * 60,
   apiBaseUrl: 'https://api.openai.com/v1',
+  cliBaseUrl: undefined,
+  cliChatgptBaseUrl: undefined,
   helpers: true,
   efforts: ['minimal', 'low', 'medium', 'high', 'xhigh'],
 };

@@ -31,6 +31,8 @@ export const gemini: ProviderDefinition = {
   refreshTokenRotates: false,
   refreshLeadMinutes: 10,
   apiBaseUrl: 'https://generativelanguage.googleapis.com',
+  cliBaseUrl: undefined,
+  cliChatgptBaseUrl: undefined,
   helpers: true,
   efforts: [],
 };

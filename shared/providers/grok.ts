@@ -24,6 +24,8 @@ export const grok: ProviderDefinition = {
   refreshTokenRotates: true,
   refreshLeadMinutes: 5,
   apiBaseUrl: 'https://api.x.ai/v1',
+  cliBaseUrl: undefined,
+  cliChatgptBaseUrl: undefined,
   helpers: false,
   efforts: {
     'grok-4.3': ['low', 'medium', 'high'],

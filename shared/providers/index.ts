@@ -28,6 +28,8 @@ const overrideSchema = z.strictObject({
     .max(7 * 24 * 60)
     .optional(),
   apiBaseUrl: endpoint.optional(),
+  cliBaseUrl: endpoint.optional(),
+  cliChatgptBaseUrl: endpoint.optional(),
   issuer: endpoint.optional(),
   authorizationEndpoint: endpoint.optional(),
   tokenEndpoint: endpoint.optional(),
@@ -55,12 +57,14 @@ export function buildProviders(overrides: unknown): ReadonlyMap<ProviderId, Prov
   const result = new Map<ProviderId, ProviderDefinition>();
   for (const id of PROVIDER_IDS) {
     const base = BUILT_IN[id];
-    const { name, refreshLeadMinutes, apiBaseUrl, ...oauth } = parsed.data[id] ?? {};
+    const { name, refreshLeadMinutes, apiBaseUrl, cliBaseUrl, cliChatgptBaseUrl, ...oauth } = parsed.data[id] ?? {};
     result.set(id, {
       ...base,
       name: name ?? base.name,
       refreshLeadMinutes: refreshLeadMinutes ?? base.refreshLeadMinutes,
       apiBaseUrl: apiBaseUrl ?? base.apiBaseUrl,
+      cliBaseUrl: cliBaseUrl ?? base.cliBaseUrl,
+      cliChatgptBaseUrl: cliChatgptBaseUrl ?? base.cliChatgptBaseUrl,
       oauth: { ...base.oauth, ...oauth },
     });
   }

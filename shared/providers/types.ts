@@ -46,6 +46,13 @@ export interface ProviderDefinition {
   refreshLeadMinutes: number;
   /** The provider's public API for API-key accounts (used by the test action and helpers). */
   apiBaseUrl: string | undefined;
+  /**
+   * Where the agent CLI sends model calls for OAuth accounts (a team gateway, or a local fake in
+   * tests); unset means the CLI's own default endpoint.
+   */
+  cliBaseUrl: string | undefined;
+  /** Codex only: the ChatGPT backend base (`chatgpt_base_url`) for the same purpose. */
+  cliChatgptBaseUrl: string | undefined;
   /** The commit-message and task-name helpers can use this provider. */
   helpers: boolean;
   /** Effort levels the CLI accepts (per model where the provider varies it by model). */
@@ -68,4 +75,10 @@ export const OVERRIDABLE_OAUTH_FIELDS = [
   'userAgent',
   'emailSource',
 ] as const;
-export const OVERRIDABLE_PROVIDER_FIELDS = ['name', 'refreshLeadMinutes', 'apiBaseUrl'] as const;
+export const OVERRIDABLE_PROVIDER_FIELDS = [
+  'name',
+  'refreshLeadMinutes',
+  'apiBaseUrl',
+  'cliBaseUrl',
+  'cliChatgptBaseUrl',
+] as const;

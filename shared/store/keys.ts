@@ -42,3 +42,16 @@ export const AUDIT_PARTITION = 'AUDIT';
 export const auditKey = (sortKey: string): Key => ({ pk: AUDIT_PARTITION, sk: sortKey });
 export const FINANCE_PARTITION = 'FINANCE';
 export const financeKey = (provider: ProviderId): Key => ({ pk: FINANCE_PARTITION, sk: provider });
+
+/**
+ *   LAUNCH#<id>             LAUNCH                  a launch: account, task ARN, expiry
+ *   TICKET#<sha256>         TICKET                  a single-use ticket, by the hash of its value
+ *   TASKTOKEN#<sha256>      TOKEN                   a task token, by the hash of its value
+ *   USER#<caller>           PREFERENCES             a member's launch preferences
+ *   ENV#<name>              ENV                     an environment's launch defaults
+ */
+export const launchKey = (id: string): Key => ({ pk: `LAUNCH#${id}`, sk: 'LAUNCH' });
+export const ticketKey = (hash: string): Key => ({ pk: `TICKET#${hash}`, sk: 'TICKET' });
+export const taskTokenKey = (hash: string): Key => ({ pk: `TASKTOKEN#${hash}`, sk: 'TOKEN' });
+export const preferencesKey = (callerId: string): Key => ({ pk: `USER#${callerId}`, sk: 'PREFERENCES' });
+export const environmentKey = (name: string): Key => ({ pk: `ENV#${name}`, sk: 'ENV' });

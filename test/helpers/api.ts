@@ -1,7 +1,9 @@
 import type { Server } from 'node:http';
 import { ScanCommand } from '@aws-sdk/lib-dynamodb';
 import { localFunctions } from '#infra/local/functions.ts';
+import { LocalTaskRunner } from '#infra/local/runner.ts';
 import { createLocalApi, listen } from '#infra/local/server.ts';
+import { setTaskRunner } from '#shared/launch/runner.ts';
 import { config } from '#shared/config.ts';
 import type { Caller } from '#shared/http/types.ts';
 import { documentClient } from '#shared/store/dynamo.ts';
@@ -20,6 +22,8 @@ export interface ApiResult<T = Record<string, unknown>> {
 
 export interface TestApi {
   aws: LocalAws;
+  /** The local task runner, when the API runs launches locally. */
+  runner: LocalTaskRunner | undefined;
   base: string;
   /** Every response body the API gave during the test file, for leak checks. */
   responses: string[];
@@ -37,7 +41,7 @@ export interface TestApi {
  * The whole API as local mode serves it, over real HTTP on loopback, against embedded endpoints.
  * Callers: `admin`, and members `alice` and `bob`.
  */
-export async function startTestApi(env: Record<string, string> = {}): Promise<TestApi> {
+export async function startTestApi(env: Record<string, string> = {}, options: { runner?: 'local' | 'ecs' } = {}): Promise<TestApi> {
   const aws = await startLocalAws({ KEYFLEET_ALLOW_LOOPBACK_CALLS: 'true', ...env });
   const tokens = new Map<string, Caller>([
     [TOKENS.admin, { id: 'admin', role: 'admin' }],
@@ -46,9 +50,13 @@ export async function startTestApi(env: Record<string, string> = {}): Promise<Te
   ]);
   const server: Server = createLocalApi(localFunctions, { tokens });
   const base = await listen(server, 0);
+  process.env.KEYFLEET_API_URL = base;
+  const runner = options.runner === 'local' ? new LocalTaskRunner({ keepHome: true }) : undefined;
+  if (runner) setTaskRunner(runner);
   const responses: string[] = [];
   return {
     aws,
+    runner,
     base,
     responses,
     call: async (method, path, options = {}) => {

@@ -2,7 +2,7 @@ import type { Context } from 'aws-lambda';
 import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
 import { handler as refreshHandler } from '#functions/refresh.ts';
 import { getAccount } from '#shared/accounts/store.ts';
-import { paced } from '#shared/keepalive/sweeper.ts';
+import { paced, type SweepSummary } from '#shared/keepalive/sweeper.ts';
 import { startTestApi, type TestApi } from '#test/helpers/api.ts';
 import { type OAuthServer, startOAuthServer } from '#test/helpers/oauth-server.ts';
 import { signIn } from '#test/helpers/sign-in.ts';
@@ -110,7 +110,7 @@ describe('the sweeper (refresh function)', () => {
 
     // Just signed in: nothing is due yet.
     let before = refreshCalls();
-    let summary = await refreshHandler({}, {} as Context);
+    let summary = (await refreshHandler({}, {} as Context)) as SweepSummary;
     expect(summary.due).toBe(0);
     expect(refreshCalls()).toBe(before);
 
@@ -118,7 +118,7 @@ describe('the sweeper (refresh function)', () => {
     vi.useFakeTimers({ toFake: ['Date'], now: Date.now() + 2 * 3_600_000 });
     try {
       before = refreshCalls();
-      summary = await refreshHandler({}, {} as Context);
+      summary = (await refreshHandler({}, {} as Context)) as SweepSummary;
       expect(summary.providers.codex).toMatchObject({ enabled: true, due: 1, failed: 0 });
       expect(summary.providers.claude).toMatchObject({ enabled: false, due: 0 });
       expect(refreshCalls() - before).toBe(1);
@@ -146,7 +146,7 @@ describe('the sweeper (refresh function)', () => {
     vi.useFakeTimers({ toFake: ['Date'], now: Date.now() + 2 * 3_600_000 });
     try {
       oauth.injectTokenFailures({ status: 400, body: { error: 'invalid_grant' } });
-      const summary = await refreshHandler({}, {} as Context);
+      const summary = (await refreshHandler({}, {} as Context)) as SweepSummary;
       expect(summary.failed).toBeGreaterThanOrEqual(1);
       const settings = await api.call<Settings>('GET', '/v1/settings');
       const results = [settings.body.keepalive.gemini?.lastResult, settings.body.keepalive.codex?.lastResult];

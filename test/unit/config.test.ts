@@ -17,6 +17,8 @@ describe('loadConfig', () => {
       adminPrincipals: ['arn:aws:iam::1:role/A', 'arn:aws:iam::1:role/B*'],
       groupsClaim: 'cognito:groups',
       adminGroup: 'keyfleet-admins',
+      launchClusters: [],
+      launchTaskFamilies: [],
     });
   });
 

@@ -1,0 +1,5 @@
+import { httpHandler } from '#shared/http/handler.ts';
+import { containerRoutes } from '#shared/launch/container-routes.ts';
+
+/** Container side: ticket redemption, task-token routes, the Codex refresh route. */
+export const handler = httpHandler(containerRoutes);

@@ -1,0 +1,97 @@
+import { spawn } from 'node:child_process';
+import { chmod, mkdir, mkdtemp, writeFile } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { dirname, isAbsolute, join, normalize, resolve } from 'node:path';
+
+/** What POST /v1/tickets/redeem answers. */
+export interface Redeemed {
+  provider: string;
+  taskToken: string;
+  expiresAt: string;
+  env: Record<string, string>;
+  files: { path: string; mode: number; content: string }[];
+}
+
+async function redeem(url: string, ticket: string): Promise<Redeemed> {
+  const response = await fetch(`${url.replace(/\/$/, '')}/v1/tickets/redeem`, {
+    method: 'POST',
+    headers: { 'content-type': 'application/json' },
+    body: JSON.stringify({ ticket }),
+    signal: AbortSignal.timeout(30_000),
+  });
+  const body = (await response.json().catch(() => ({}))) as Redeemed & { error?: { code: string; message: string } };
+  if (!response.ok) {
+    throw new Error(
+      `keyfleet: ticket redemption failed (${response.status} ${body.error?.code ?? ''}): ${body.error?.message ?? ''}`,
+    );
+  }
+  return body;
+}
+
+/** Writes the profile's files under `home`, refusing any path that would leave it; files 0600, directories 0700. */
+export async function writeProfileFiles(home: string, files: Redeemed['files']): Promise<void> {
+  for (const entry of files) {
+    const relative = normalize(entry.path);
+    if (isAbsolute(relative) || relative.startsWith('..'))
+      throw new Error(`keyfleet: refusing to write outside the home directory: ${entry.path}`);
+    const target = resolve(home, relative);
+    await mkdir(dirname(target), { recursive: true, mode: 0o700 });
+    await writeFile(target, entry.content, { mode: 0o600 });
+    await chmod(target, 0o600);
+  }
+}
+
+/** A `keyfleet` on PATH for CLIs that call back (Grok's auth provider command). */
+async function shimDirectory(): Promise<string> {
+  const dir = await mkdtemp(join(tmpdir(), 'keyfleet-bin-'));
+  const script = process.argv[1] ?? '';
+  const shim = join(dir, 'keyfleet');
+  await writeFile(shim, `#!/bin/sh\nexec ${JSON.stringify(process.execPath)} ${JSON.stringify(script)} "$@"\n`, {
+    mode: 0o700,
+  });
+  return dir;
+}
+
+/**
+ * `keyfleet exec -- <agent command>`: the container entrypoint. Redeems KEYFLEET_TICKET once at
+ * KEYFLEET_URL, writes the CLI profile's files into HOME, and runs the agent with the profile's
+ * variables and the task token; the ticket itself is not passed on.
+ */
+export async function exec(command: string[], env: NodeJS.ProcessEnv = process.env): Promise<number> {
+  const url = env.KEYFLEET_URL;
+  const ticket = env.KEYFLEET_TICKET;
+  if (!url || !ticket) throw new Error('keyfleet exec: KEYFLEET_URL and KEYFLEET_TICKET must be set');
+  if (command.length === 0) throw new Error('keyfleet exec: give the agent command after --');
+  const home = env.HOME ?? process.cwd();
+  const profile = await redeem(url, ticket);
+  await writeProfileFiles(home, profile.files);
+  const shims = await shimDirectory();
+  const childEnv: NodeJS.ProcessEnv = {
+    ...env,
+    ...profile.env,
+    KEYFLEET_TASK_TOKEN: profile.taskToken,
+    PATH: `${shims}:${env.PATH ?? ''}`,
+  };
+  delete childEnv.KEYFLEET_TICKET;
+  const [program, ...args] = command;
+  return new Promise((done, fail) => {
+    const child = spawn(program ?? '', args, { env: childEnv, stdio: 'inherit' });
+    child.on('error', fail);
+    child.on('exit', (code, signal) => done(code ?? (signal ? 128 : 1)));
+  });
+}
+
+/** `keyfleet token <provider>`: prints `{access_token, expires_in, issuer}` for the task's account. */
+export async function token(provider: string, env: NodeJS.ProcessEnv = process.env): Promise<string> {
+  const url = env.KEYFLEET_URL;
+  const taskToken = env.KEYFLEET_TASK_TOKEN;
+  if (!url || !taskToken)
+    throw new Error('keyfleet token: KEYFLEET_URL and KEYFLEET_TASK_TOKEN must be set (run under keyfleet exec)');
+  const response = await fetch(`${url.replace(/\/$/, '')}/v1/tasks/token?provider=${encodeURIComponent(provider)}`, {
+    headers: { authorization: `Bearer ${taskToken}` },
+    signal: AbortSignal.timeout(30_000),
+  });
+  const text = await response.text();
+  if (!response.ok) throw new Error(`keyfleet token: ${response.status}`);
+  return text;
+}

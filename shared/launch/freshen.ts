@@ -1,0 +1,50 @@
+import { InvokeCommand, LambdaClient } from '@aws-sdk/client-lambda';
+import type { Account } from '#shared/accounts/model.ts';
+import { requireAccount } from '#shared/accounts/store.ts';
+import { UpstreamError } from '#shared/errors.ts';
+import { refreshAccount } from '#shared/oauth/refresh.ts';
+import { fromSecretValue, type StoredTokens } from '#shared/oauth/tokens.ts';
+import type { ProviderId } from '#shared/providers/types.ts';
+import { readSecret } from '#shared/vault/vault.ts';
+
+/** What the refresh function accepts when invoked directly (rather than by the schedule). */
+export interface RefreshRequest {
+  action: 'refresh';
+  provider: ProviderId;
+  accountId: string;
+  minValidityMs: number;
+}
+
+let lambda: LambdaClient | undefined;
+
+/**
+ * Makes sure the account's access token is valid for `minValidityMs` more. Only the accounts and
+ * refresh functions may write secrets, so deployed functions ask the refresh function (named by
+ * `KEYFLEET_REFRESH_FUNCTION_NAME`) to do it; local mode and tests run the same routine in process.
+ * Returns the account as it is afterwards.
+ */
+export async function ensureFresh(provider: ProviderId, accountId: string, minValidityMs: number): Promise<Account> {
+  const account = await requireAccount(provider, accountId);
+  if (account.kind !== 'oauth') return account;
+  if (account.tokenExpiresAt && Date.parse(account.tokenExpiresAt) - Date.now() > minValidityMs) return account;
+  const functionName = process.env.KEYFLEET_REFRESH_FUNCTION_NAME;
+  if (!functionName) return (await refreshAccount(provider, accountId, { minValidityMs })).account;
+  lambda ??= new LambdaClient({});
+  const request: RefreshRequest = { action: 'refresh', provider, accountId, minValidityMs };
+  const out = await lambda.send(
+    new InvokeCommand({ FunctionName: functionName, Payload: Buffer.from(JSON.stringify(request)) }),
+  );
+  if (out.FunctionError) throw new UpstreamError('The refresh function failed; try again.');
+  return requireAccount(provider, accountId);
+}
+
+/** The account's current tokens, refreshed first if they would expire within `minValidityMs`. */
+export async function currentTokens(
+  provider: ProviderId,
+  accountId: string,
+  minValidityMs: number,
+): Promise<StoredTokens> {
+  const account = await ensureFresh(provider, accountId, minValidityMs);
+  if (!account.secretName) throw new UpstreamError('The account has no stored credential.');
+  return fromSecretValue((await readSecret(account.secretName)).value);
+}

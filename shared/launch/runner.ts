@@ -1,0 +1,105 @@
+import { ECSClient, RunTaskCommand, type RunTaskCommandInput, type RunTaskCommandOutput } from '@aws-sdk/client-ecs';
+import { UpstreamError } from '#shared/errors.ts';
+import { logger } from '#shared/log/logger.ts';
+import type { ProviderId } from '#shared/providers/types.ts';
+
+/** What a runner needs to start one agent task. Nothing in here is a credential except the ticket. */
+export interface RunRequest {
+  launchId: string;
+  provider: ProviderId;
+  accountId: string;
+  ticket: string;
+  apiUrl: string;
+  ecs: {
+    cluster?: string | undefined;
+    taskDefinition?: string | undefined;
+    container?: string | undefined;
+    subnets?: string[] | undefined;
+    securityGroups?: string[] | undefined;
+    assignPublicIp?: boolean | undefined;
+    command?: string[] | undefined;
+    environment?: Record<string, string> | undefined;
+  };
+}
+
+export interface TaskRunner {
+  kind: 'ecs' | 'local';
+  run: (request: RunRequest) => Promise<string>;
+}
+
+/**
+ * The RunTask request for a launch: idempotent on the launch id (`clientToken`), traceable
+ * (`startedBy` = launch id, tags), and a container environment holding only the ticket, Keyfleet's
+ * URL and the caller's own non-secret variables.
+ */
+export function runTaskInput(request: RunRequest): RunTaskCommandInput {
+  const { ecs } = request;
+  return {
+    cluster: ecs.cluster,
+    taskDefinition: ecs.taskDefinition,
+    launchType: 'FARGATE',
+    count: 1,
+    clientToken: request.launchId,
+    startedBy: request.launchId,
+    enableECSManagedTags: true,
+    propagateTags: 'TASK_DEFINITION',
+    tags: [
+      { key: 'keyfleet:launch', value: request.launchId },
+      { key: 'keyfleet:provider', value: request.provider },
+      { key: 'keyfleet:account', value: request.accountId },
+    ],
+    networkConfiguration: {
+      awsvpcConfiguration: {
+        subnets: ecs.subnets,
+        securityGroups: ecs.securityGroups,
+        assignPublicIp: ecs.assignPublicIp ? 'ENABLED' : 'DISABLED',
+      },
+    },
+    overrides: {
+      containerOverrides: [
+        {
+          name: ecs.container,
+          ...(ecs.command ? { command: ecs.command } : {}),
+          environment: [
+            { name: 'KEYFLEET_TICKET', value: request.ticket },
+            { name: 'KEYFLEET_URL', value: request.apiUrl },
+            ...Object.entries(ecs.environment ?? {}).map(([name, value]) => ({ name, value })),
+          ],
+        },
+      ],
+    },
+  };
+}
+
+let ecsClient: ECSClient | undefined;
+
+export const ecsRunner: TaskRunner = {
+  kind: 'ecs',
+  run: async (request) => {
+    ecsClient ??= new ECSClient({});
+    let out: RunTaskCommandOutput;
+    try {
+      out = await ecsClient.send(new RunTaskCommand(runTaskInput(request)));
+    } catch (error) {
+      logger.error('RunTask failed', { launchId: request.launchId, error });
+      throw new UpstreamError(`ECS did not start the task: ${(error as Error).name ?? 'error'}.`, { cause: error });
+    }
+    const taskArn = out.tasks?.[0]?.taskArn;
+    if (!taskArn) {
+      const reason = out.failures?.[0]?.reason ?? 'no task was started';
+      throw new UpstreamError(`ECS did not start the task: ${reason.replace(/[^\w .:/-]/g, '').slice(0, 120)}.`);
+    }
+    return taskArn;
+  },
+};
+
+let current: TaskRunner = ecsRunner;
+
+/** Local mode replaces ECS with its own runner. */
+export function setTaskRunner(runner: TaskRunner): void {
+  current = runner;
+}
+
+export function taskRunner(): TaskRunner {
+  return current;
+}
