@@ -6,15 +6,18 @@ import type { Construct } from 'constructs';
 import { Alarms } from '#infra/constructs/alarms.ts';
 import { Api } from '#infra/constructs/api.ts';
 import { KeyfleetFunction } from '#infra/constructs/keyfleet-function.ts';
+import { Launcher } from '#infra/constructs/launcher.ts';
 import { Store } from '#infra/constructs/store.ts';
 import type { KeyfleetContext } from '#infra/context.ts';
 import { accountRoutes } from '#shared/accounts/routes.ts';
+import { containerRoutes } from '#shared/launch/container-routes.ts';
+import { launchRoutes } from '#shared/launch/routes.ts';
 
 export interface KeyfleetStackProps extends StackProps {
   context: KeyfleetContext;
 }
 
-/** All of Keyfleet in one stack: store, API, keep-alive, alarms. */
+/** All of Keyfleet in one stack: store, API, keep-alive, launches, alarms. */
 export class KeyfleetStack extends Stack {
   constructor(scope: Construct, id: string, props: KeyfleetStackProps) {
     super(scope, id, props);
@@ -60,7 +63,45 @@ export class KeyfleetStack extends Stack {
       target: new LambdaInvoke(refresh.fn, { retryAttempts: 0 }),
     });
 
-    for (const fn of [accounts, refresh]) alarms.functionErrors(fn);
+    // Launches: choose the account, run the task. Reads metadata, never a secret; asks the
+    // refresh function for fresh tokens.
+    const launch = new KeyfleetFunction(this, 'Launch', {
+      name: 'launch',
+      description: 'Keyfleet task launches, preferences and environments',
+      environment: { ...common, KEYFLEET_API_URL: api.url },
+      ...functionProps,
+    })
+      .bindTable(store.table, 'write')
+      .bindRefresher(refresh);
+    api.addFunctionRoutes(launch, launchRoutes);
+
+    // Container side: ticket redemption and task-token routes. Reads secrets, never writes them.
+    const tasks = new KeyfleetFunction(this, 'Tasks', {
+      name: 'tasks',
+      description: 'Keyfleet container routes: ticket redemption, task tokens, Codex refresh',
+      environment: { ...common, KEYFLEET_API_URL: api.url },
+      ...functionProps,
+    })
+      .bindTable(store.table, 'write')
+      .bindVault(context.stage, store.key, 'read')
+      .bindRefresher(refresh);
+    api.addFunctionRoutes(tasks, containerRoutes);
+
+    const stopped = new KeyfleetFunction(this, 'TaskStopped', {
+      name: 'task-stopped',
+      description: 'Keyfleet: revokes a launch’s task token when its ECS task stops',
+      environment: common,
+      ...functionProps,
+    }).bindTable(store.table, 'write');
+    new Launcher(this, 'Launcher', { launch, stopped, context });
+
+    for (const fn of [accounts, refresh, launch, tasks, stopped]) alarms.functionErrors(fn);
+    alarms.logAlarm(
+      'TicketReuse',
+      tasks.logGroup,
+      FilterPattern.numberValue('$.ticketReuse', '=', 1),
+      'A launch ticket was presented twice: it may have leaked from the task definition or logs.',
+    );
     alarms.logAlarm(
       'RefreshFailures',
       refresh.logGroup,
@@ -68,7 +109,7 @@ export class KeyfleetStack extends Stack {
       'A keep-alive sweep could not refresh at least one account; see the accounts’ lastError.',
     );
 
-    for (const fn of [accounts, refresh]) {
+    for (const fn of [accounts, refresh, tasks]) {
       Validations.of(fn.role).acknowledge({
         id: `AwsSolutions-IAM5[Resource::arn:<AWS::Partition>:secretsmanager:<AWS::Region>:<AWS::AccountId>:secret:keyfleet/${context.stage}/*]`,
         reason:

@@ -142,6 +142,15 @@ export class KeyfleetFunction extends Construct {
     return this;
   }
 
+  /** Lets this function ask the refresh function to refresh a token (it may not write secrets itself). */
+  bindRefresher(refresher: KeyfleetFunction): this {
+    this.fn.addEnvironment('KEYFLEET_REFRESH_FUNCTION_NAME', refresher.fn.functionName);
+    this.role.addToPolicy(
+      new PolicyStatement({ actions: ['lambda:InvokeFunction'], resources: [refresher.fn.functionArn] }),
+    );
+    return this;
+  }
+
   /** Any other setting, without a permission. */
   setEnvironment(name: string, value: string): this {
     this.fn.addEnvironment(name, value);

@@ -3,9 +3,9 @@ import { ScanCommand } from '@aws-sdk/lib-dynamodb';
 import { localFunctions } from '#infra/local/functions.ts';
 import { LocalTaskRunner } from '#infra/local/runner.ts';
 import { createLocalApi, listen } from '#infra/local/server.ts';
-import { setTaskRunner } from '#shared/launch/runner.ts';
 import { config } from '#shared/config.ts';
 import type { Caller } from '#shared/http/types.ts';
+import { setTaskRunner } from '#shared/launch/runner.ts';
 import { documentClient } from '#shared/store/dynamo.ts';
 import { type LocalAws, startLocalAws } from '#test/helpers/local-aws.ts';
 
@@ -41,7 +41,10 @@ export interface TestApi {
  * The whole API as local mode serves it, over real HTTP on loopback, against embedded endpoints.
  * Callers: `admin`, and members `alice` and `bob`.
  */
-export async function startTestApi(env: Record<string, string> = {}, options: { runner?: 'local' | 'ecs' } = {}): Promise<TestApi> {
+export async function startTestApi(
+  env: Record<string, string> = {},
+  options: { runner?: 'local' | 'ecs' } = {},
+): Promise<TestApi> {
   const aws = await startLocalAws({ KEYFLEET_ALLOW_LOOPBACK_CALLS: 'true', ...env });
   const tokens = new Map<string, Caller>([
     [TOKENS.admin, { id: 'admin', role: 'admin' }],

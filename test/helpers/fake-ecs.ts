@@ -40,7 +40,12 @@ export async function startFakeEcs(): Promise<FakeEcs> {
     }
     res.end(
       JSON.stringify({
-        tasks: [{ taskArn: `arn:aws:ecs:eu-west-1:111122223333:task/agents/${String(input.startedBy)}`, lastStatus: 'PROVISIONING' }],
+        tasks: [
+          {
+            taskArn: `arn:aws:ecs:eu-west-1:111122223333:task/agents/${String(input.startedBy)}`,
+            lastStatus: 'PROVISIONING',
+          },
+        ],
         failures: [],
       }),
     );

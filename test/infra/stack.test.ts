@@ -9,8 +9,17 @@ type Statement = { Action: string | string[]; Resource: unknown; Effect: string 
 
 let iam: Synthesized;
 
+/** Authenticated by their ticket or task token, not by API Gateway. */
+const CONTAINER_ROUTES = ['GET /v1/tasks/token', 'POST /v1/oauth/codex/token', 'POST /v1/tickets/redeem'];
+
+const LAUNCH = {
+  clusters: ['agents'],
+  taskDefinitionFamilies: ['agent'],
+  passRoles: ['arn:aws:iam::111122223333:role/agent-task', 'arn:aws:iam::111122223333:role/agent-exec'],
+};
+
 beforeAll(() => {
-  iam = synth();
+  iam = synth({ launch: JSON.stringify(LAUNCH) });
 });
 
 const resources = (s: Synthesized, type: string): [string, Resource][] =>
@@ -48,7 +57,8 @@ describe('synth', () => {
       JwtConfiguration: { Issuer: 'https://idp.example.com/', Audience: ['keyfleet'] },
     });
     for (const [, route] of resources(jwt, 'AWS::ApiGatewayV2::Route')) {
-      expect(route.Properties.AuthorizationType, String(route.Properties.RouteKey)).toBe('JWT');
+      const key = String(route.Properties.RouteKey);
+      expect(route.Properties.AuthorizationType, key).toBe(CONTAINER_ROUTES.includes(key) ? 'NONE' : 'JWT');
     }
     jwt.template.hasResourceProperties('AWS::Lambda::Function', {
       Environment: { Variables: Match.objectLike({ KEYFLEET_ADMIN_GROUP: 'platform' }) },
@@ -63,7 +73,7 @@ describe('synth', () => {
 describe('functions', () => {
   it('run on the newest Node.js runtime, arm64, each with its own log group and retention', () => {
     const functions = resources(iam, 'AWS::Lambda::Function');
-    expect(functions.length).toBeGreaterThanOrEqual(2);
+    expect(functions.length).toBe(5);
     for (const [, fn] of functions) {
       expect(fn.Properties).toMatchObject({ Runtime: 'nodejs24.x', Architectures: ['arm64'] });
       expect(fn.Properties.LoggingConfig).toEqual({ LogGroup: { Ref: expect.any(String) } });
@@ -101,12 +111,40 @@ describe('IAM', () => {
     expect(actionsOf(statementsOf(iam, 'Refresh'))).not.toContain('secretsmanager:DeleteSecret');
   });
 
-  it('lets no function run ECS tasks or pass roles yet', () => {
-    const all = resources(iam, 'AWS::IAM::Policy').flatMap(([, p]) =>
+  it('lets only the launch function run tasks: listed families, listed clusters, listed roles passed to ECS only', () => {
+    const runners = resources(iam, 'AWS::IAM::Policy')
+      .filter(([, p]) =>
+        actionsOf((p.Properties.PolicyDocument as { Statement: Statement[] }).Statement).some(
+          (a) => a.startsWith('ecs:') || a === 'iam:PassRole',
+        ),
+      )
+      .map(([id]) => id.replace(/Role.*/, ''));
+    expect(runners).toEqual(['Launch']);
+    const statements = statementsOf(iam, 'Launch') as (Statement & { Condition?: unknown })[];
+    const run = statements.find((s) => actionsOf([s]).includes('ecs:RunTask'));
+    expect(JSON.stringify(run?.Resource)).toContain(':task-definition/agent:*');
+    expect(JSON.stringify(run?.Condition)).toContain(':cluster/agents');
+    const pass = statements.find((s) => actionsOf([s]).includes('iam:PassRole'));
+    expect(pass?.Resource).toEqual(LAUNCH.passRoles);
+    expect(pass?.Condition).toEqual({ StringEquals: { 'iam:PassedToService': 'ecs-tasks.amazonaws.com' } });
+    expect(actionsOf(statements)).not.toContain('secretsmanager:GetSecretValue');
+  });
+
+  it('grants no RunTask at all when no launch targets are configured', () => {
+    const bare = synth({}, { bundle: false });
+    expect(bare.findings).toEqual([]);
+    const all = resources(bare, 'AWS::IAM::Policy').flatMap(([, p]) =>
       actionsOf((p.Properties.PolicyDocument as { Statement: Statement[] }).Statement),
     );
     expect(all).not.toContain('ecs:RunTask');
     expect(all).not.toContain('iam:PassRole');
+  });
+
+  it('lets the container routes’ function read secrets but never write them', () => {
+    const actions = actionsOf(statementsOf(iam, 'Tasks'));
+    expect(actions).toContain('secretsmanager:GetSecretValue');
+    expect(actions).not.toContain('secretsmanager:PutSecretValue');
+    expect(actions).toContain('lambda:InvokeFunction');
   });
 
   it('uses the KMS key only through Secrets Manager', () => {
@@ -126,11 +164,20 @@ describe('IAM', () => {
 });
 
 describe('API', () => {
-  it('has an authorizer on every route, IAM by default', () => {
+  it('has an authorizer on every non-container route, IAM by default', () => {
     const routes = resources(iam, 'AWS::ApiGatewayV2::Route');
-    expect(routes.map(([, r]) => r.Properties.RouteKey)).toContain('GET /v1/providers');
-    for (const [, route] of routes)
-      expect(route.Properties.AuthorizationType, String(route.Properties.RouteKey)).toBe('AWS_IAM');
+    const open = routes
+      .filter(([, r]) => r.Properties.AuthorizationType === 'NONE')
+      .map(([, r]) => r.Properties.RouteKey);
+    expect(open.sort()).toEqual(CONTAINER_ROUTES);
+    for (const [, route] of routes) {
+      if (!open.includes(route.Properties.RouteKey)) {
+        expect(route.Properties.AuthorizationType, String(route.Properties.RouteKey)).toBe('AWS_IAM');
+      }
+    }
+    expect(routes.map(([, r]) => r.Properties.RouteKey)).toEqual(
+      expect.arrayContaining(['GET /v1/providers', 'POST /v1/launches']),
+    );
   });
 
   it('logs access and throttles by default', () => {
@@ -190,6 +237,22 @@ describe('keep-alive and alarms', () => {
     expect(alarms.length).toBeGreaterThanOrEqual(3);
     for (const [, alarm] of alarms)
       expect(alarm.Properties.AlarmActions).toEqual([{ Ref: expect.stringMatching(/^AlarmsTopic/) }]);
+  });
+
+  it('revokes task tokens on ECS task STOPPED events of Keyfleet launches in the listed clusters', () => {
+    const stopped = resources(iam, 'AWS::Lambda::Function').find(([id]) => id.startsWith('TaskStopped'))?.[0];
+    iam.template.hasResourceProperties('AWS::Events::Rule', {
+      EventPattern: {
+        source: ['aws.ecs'],
+        'detail-type': ['ECS Task State Change'],
+        detail: { lastStatus: ['STOPPED'], startedBy: [{ prefix: 'lch_' }], clusterArn: [Match.anyValue()] },
+      },
+      Targets: [Match.objectLike({ Arn: { 'Fn::GetAtt': [stopped, 'Arn'] } })],
+    });
+  });
+
+  it('alarms on ticket reuse', () => {
+    iam.template.hasResourceProperties('AWS::Logs::MetricFilter', { FilterPattern: '{ $.ticketReuse = 1 }' });
   });
 
   it('outputs the API URL, table name and topic ARN', () => {
