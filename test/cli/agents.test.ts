@@ -1,0 +1,184 @@
+import { createHmac } from 'node:crypto';
+import { existsSync, mkdtempSync, readdirSync, readFileSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join, resolve } from 'node:path';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { createOAuthAccount } from '#shared/accounts/service.ts';
+import { readSecret } from '#shared/vault/vault.ts';
+import { startTestApi, type TestApi } from '#test/helpers/api.ts';
+import { type FakeAgentUpstream, REPLY, startFakeAgentUpstream } from '#test/helpers/fake-agent-upstream.ts';
+import { type OAuthServer, startOAuthServer } from '#test/helpers/oauth-server.ts';
+import { signIn } from '#test/helpers/sign-in.ts';
+
+const BIN = resolve('.cache/cli/node_modules/.bin');
+const bin = (name: string) => join(BIN, name);
+
+let oauth: OAuthServer;
+let upstream: FakeAgentUpstream;
+let api: TestApi;
+let scripts: string;
+
+/** An HS256 JWT: the CLIs read claims and expiry but do not verify signatures (CLI-FIDELITY.md). */
+function jwt(claims: Record<string, unknown>): string {
+  const part = (v: unknown) => Buffer.from(JSON.stringify(v)).toString('base64url');
+  const body = `${part({ alg: 'HS256', typ: 'JWT' })}.${part(claims)}`;
+  return `${body}.${createHmac('sha256', 'throw-away').update(body).digest('base64url')}`;
+}
+
+function openaiClaims(expiresInSeconds: number): Record<string, unknown> {
+  const now = Math.floor(Date.now() / 1000);
+  return {
+    iss: 'https://auth.openai.com',
+    sub: 'user-1',
+    aud: ['app_EMoamEEZ73f0CkXaXp7hrann'],
+    iat: now,
+    exp: now + expiresInSeconds,
+    email: 'pool@example.test',
+    'https://api.openai.com/auth': {
+      chatgpt_account_id: 'acct_1',
+      chatgpt_plan_type: 'pro',
+      chatgpt_user_id: 'user-1',
+      user_id: 'user-1',
+    },
+    'https://api.openai.com/profile': { email: 'pool@example.test' },
+  };
+}
+
+beforeAll(async () => {
+  if (!existsSync(bin('codex'))) throw new Error('run through npm run test:cli, which installs the CLIs');
+  oauth = await startOAuthServer();
+  upstream = await startFakeAgentUpstream();
+  const overrides = oauth.overrides() as Record<string, Record<string, unknown>>;
+  overrides.claude = { ...overrides.claude, cliBaseUrl: upstream.base };
+  overrides.codex = {
+    ...overrides.codex,
+    cliBaseUrl: `${upstream.base}/backend-api/codex`,
+    cliChatgptBaseUrl: `${upstream.base}/backend-api/`,
+  };
+  overrides.gemini = { ...overrides.gemini, cliBaseUrl: upstream.base };
+  api = await startTestApi({ KEYFLEET_PROVIDER_OVERRIDES: JSON.stringify(overrides) }, { runner: 'local' });
+  scripts = mkdtempSync(join(tmpdir(), 'kf-cli-'));
+});
+afterAll(async () => {
+  await api?.stop();
+  await upstream?.close();
+  await oauth?.close();
+});
+
+async function run(provider: string, command: string[], extra: Record<string, unknown> = {}) {
+  const res = await api.call<{ launch: { id: string } }>('POST', '/v1/launches', {
+    as: 'alice',
+    body: { provider, maxDurationMinutes: 30, ecs: { command }, ...extra },
+  });
+  expect(res.status, JSON.stringify(res.body)).toBe(201);
+  const done = await api.runner?.wait(res.body.launch.id);
+  return { launchId: res.body.launch.id, exitCode: done?.exitCode, output: done?.output ?? '', home: done?.home ?? '' };
+}
+
+/** Everything the task left in its home directory, as text. */
+function homeContents(dir: string): string {
+  let text = '';
+  for (const entry of readdirSync(dir, { withFileTypes: true, recursive: true })) {
+    if (entry.isFile()) text += readFileSync(join(entry.parentPath, entry.name), 'utf8');
+  }
+  return text;
+}
+
+describe('Claude Code 2.1.330', () => {
+  it('sends the injected OAuth access token as its bearer to ANTHROPIC_BASE_URL', async () => {
+    const account = await signIn(api, oauth, 'claude', 'claude-cli');
+    const token = String((await readSecret(`keyfleet/test/claude/${account.id}`)).value.access_token);
+    const before = upstream.requests.length;
+    const result = await run('claude', [bin('claude'), '-p', 'say hi'], { effort: 'high' });
+    expect(result.output).toContain(REPLY);
+    expect(result.exitCode).toBe(0);
+    const call = upstream.requests.slice(before).find((r) => r.path.startsWith('/v1/messages'));
+    expect(call?.headers.authorization).toBe(`Bearer ${token}`);
+    expect(String(call?.headers['anthropic-beta'])).toContain('oauth-2025-04-20');
+    expect(JSON.parse(call?.body ?? '{}').output_config).toEqual({ effort: 'high' });
+  });
+});
+
+describe('Codex CLI 0.169.0', () => {
+  it('refreshes an expired access JWT through Keyfleet and calls the model with the pooled token', async () => {
+    const pooledAccess = jwt(openaiClaims(2 * 3600));
+    const { account } = await createOAuthAccount({
+      provider: 'codex',
+      scope: { owner: null },
+      tokens: {
+        access_token: pooledAccess,
+        refresh_token: 'pooled-refresh-token-never-leaves-0001',
+        id_token: jwt(openaiClaims(2 * 3600)),
+        token_type: 'Bearer',
+        scope: 'openid profile email offline_access',
+        expires_at: Date.now() + 2 * 3600_000,
+        account_id: 'acct_1',
+      },
+      label: 'pooled',
+      email: 'pool@example.test',
+      actor: 'test',
+    });
+    // The task has been running long enough that the token in its auth.json has expired.
+    const wrapper = join(scripts, 'codex-expired.mjs');
+    writeFileSync(
+      wrapper,
+      `import { readFileSync, writeFileSync } from 'node:fs';
+import { spawnSync } from 'node:child_process';
+const file = process.env.HOME + '/.codex/auth.json';
+const auth = JSON.parse(readFileSync(file, 'utf8'));
+auth.tokens.access_token = ${JSON.stringify(jwt(openaiClaims(-3600)))};
+writeFileSync(file, JSON.stringify(auth));
+const r = spawnSync(${JSON.stringify(bin('codex'))}, ['exec', '--skip-git-repo-check', 'say hi'], { stdio: 'inherit' });
+process.exit(r.status ?? 1);
+`,
+    );
+    const before = upstream.requests.length;
+    const result = await run('codex', [process.execPath, wrapper], { preferredAccountId: account.id });
+    expect(result.output).toContain(REPLY);
+    expect(result.exitCode).toBe(0);
+    const seen = upstream.requests.slice(before);
+    const model = seen.find((r) => r.path.endsWith('/codex/responses'));
+    expect(model?.headers.authorization).toBe(`Bearer ${pooledAccess}`);
+    expect(model?.headers['chatgpt-account-id']).toBe('acct_1');
+    const audit = await api.call<{ events: { action: string }[] }>('GET', '/v1/audit?limit=20');
+    expect(audit.body.events.map((e) => e.action)).toContain('ticket.redeemed');
+    expect(result.output).not.toContain('pooled-refresh-token-never-leaves-0001');
+    // Codex rewrote auth.json with what Keyfleet answered; the real refresh token is nowhere in it.
+    const files = homeContents(result.home);
+    expect(files).toContain(pooledAccess);
+    expect(files).not.toContain('pooled-refresh-token-never-leaves-0001');
+  });
+});
+
+describe('Gemini CLI 0.61.0', () => {
+  it('uses the injected access token against CODE_ASSIST_ENDPOINT', async () => {
+    const account = await signIn(api, oauth, 'gemini', 'gemini-cli');
+    const token = String((await readSecret(`keyfleet/test/gemini/${account.id}`)).value.access_token);
+    const before = upstream.requests.length;
+    const result = await run('gemini', [bin('gemini'), '-p', 'say hi'], { preferredAccountId: account.id });
+    expect(result.output).toContain(REPLY);
+    expect(result.exitCode).toBe(0);
+    const calls = upstream.requests.slice(before).filter((r) => r.path.startsWith('/v1internal'));
+    expect(calls.length).toBeGreaterThan(0);
+    for (const call of calls) expect(call.headers.authorization).toBe(`Bearer ${token}`);
+    const refreshToken = String((await readSecret(`keyfleet/test/gemini/${account.id}`)).value.refresh_token);
+    expect(homeContents(result.home)).not.toContain(refreshToken);
+  });
+
+  it('uses an API-key account through GOOGLE_GEMINI_BASE_URL', async () => {
+    const added = await api.call<{ account: { id: string } }>('POST', '/v1/providers/gemini/accounts', {
+      body: {
+        kind: 'api_key',
+        label: 'Gemini key',
+        apiKey: 'AIza-fake-gemini-cli-key-0001',
+        endpoint: { type: 'custom', baseUrl: upstream.base },
+      },
+    });
+    const before = upstream.requests.length;
+    const result = await run('gemini', [bin('gemini'), '-p', 'say hi'], { preferredAccountId: added.body.account.id });
+    expect(result.output).toContain(REPLY);
+    expect(result.exitCode).toBe(0);
+    const call = upstream.requests.slice(before).find((r) => r.path.includes(':streamGenerateContent'));
+    expect(call?.headers['x-goog-api-key']).toBe('AIza-fake-gemini-cli-key-0001');
+  });
+});
