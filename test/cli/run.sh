@@ -12,7 +12,11 @@ marker="$CLI_DIR/.installed-$(printf '%s ' "${VERSIONS[@]}" | sha256sum | cut -c
 if [ ! -f "$marker" ]; then
   rm -rf "$CLI_DIR" && mkdir -p "$CLI_DIR"
   echo '{"name":"keyfleet-cli-fixtures","private":true}' > "$CLI_DIR/package.json"
-  (cd "$CLI_DIR" && npm install --no-save --no-audit --no-fund "${VERSIONS[@]}" 2>&1 | grep -v 'Unknown user config' | tail -3)
+  echo "installing ${VERSIONS[*]} into $CLI_DIR"
+  if ! (cd "$CLI_DIR" && npm install --no-save --no-audit --no-fund --loglevel=warn "${VERSIONS[@]}" > install.log 2>&1); then
+    cat "$CLI_DIR/install.log" >&2
+    exit 1
+  fi
   touch "$marker"
 fi
 
