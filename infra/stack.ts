@@ -10,6 +10,7 @@ import { Launcher } from '#infra/constructs/launcher.ts';
 import { Store } from '#infra/constructs/store.ts';
 import type { KeyfleetContext } from '#infra/context.ts';
 import { accountRoutes } from '#shared/accounts/routes.ts';
+import { helperRoutes } from '#shared/helpers/routes.ts';
 import { containerRoutes } from '#shared/launch/container-routes.ts';
 import { launchRoutes } from '#shared/launch/routes.ts';
 
@@ -95,7 +96,18 @@ export class KeyfleetStack extends Stack {
     }).bindTable(store.table, 'write');
     new Launcher(this, 'Launcher', { launch, stopped, context });
 
-    for (const fn of [accounts, refresh, launch, tasks, stopped]) alarms.functionErrors(fn);
+    // Helpers: task names and commit messages with the default agent's API key. Reads secrets only.
+    const helpers = new KeyfleetFunction(this, 'Helpers', {
+      name: 'helpers',
+      description: 'Keyfleet helpers: task names and commit messages',
+      environment: common,
+      ...functionProps,
+    })
+      .bindTable(store.table, 'read')
+      .bindVault(context.stage, store.key, 'read');
+    api.addFunctionRoutes(helpers, helperRoutes);
+
+    for (const fn of [accounts, refresh, launch, tasks, stopped, helpers]) alarms.functionErrors(fn);
     alarms.logAlarm(
       'TicketReuse',
       tasks.logGroup,
@@ -109,7 +121,7 @@ export class KeyfleetStack extends Stack {
       'A keep-alive sweep could not refresh at least one account; see the accounts’ lastError.',
     );
 
-    for (const fn of [accounts, refresh, tasks]) {
+    for (const fn of [accounts, refresh, tasks, helpers]) {
       Validations.of(fn.role).acknowledge({
         id: `AwsSolutions-IAM5[Resource::arn:<AWS::Partition>:secretsmanager:<AWS::Region>:<AWS::AccountId>:secret:keyfleet/${context.stage}/*]`,
         reason:

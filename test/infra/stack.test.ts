@@ -73,7 +73,7 @@ describe('synth', () => {
 describe('functions', () => {
   it('run on the newest Node.js runtime, arm64, each with its own log group and retention', () => {
     const functions = resources(iam, 'AWS::Lambda::Function');
-    expect(functions.length).toBe(5);
+    expect(functions.length).toBe(6);
     for (const [, fn] of functions) {
       expect(fn.Properties).toMatchObject({ Runtime: 'nodejs24.x', Architectures: ['arm64'] });
       expect(fn.Properties.LoggingConfig).toEqual({ LogGroup: { Ref: expect.any(String) } });

@@ -1,0 +1,5 @@
+import { helperRoutes } from '#shared/helpers/routes.ts';
+import { httpHandler } from '#shared/http/handler.ts';
+
+/** Task names and commit messages from the default agent's API-key account. */
+export const handler = httpHandler(helperRoutes);
