@@ -42,6 +42,8 @@ export interface RefreshOutcome {
 }
 
 const ATTEMPTS = 3;
+/** How long an account rate-limited at its token endpoint stays out of the pool, at least. */
+const COOLDOWN_MS = 5 * 60 * 1000;
 const DEAD_GRANT = new Set([
   'invalid_grant',
   'refresh_token_reused',
@@ -58,7 +60,7 @@ export function refreshRequestToken(accountId: string, spentRefreshToken: string
 
 type Classified =
   | { kind: 'dead'; code: string }
-  | { kind: 'transient'; detail: string; retryAfterSeconds: number | undefined }
+  | { kind: 'transient'; detail: string; retryAfterSeconds: number | undefined; rateLimited: boolean }
   | { kind: 'failed'; detail: string };
 
 function classify(error: unknown, record: ExchangeRecord): Classified {
@@ -66,12 +68,18 @@ function classify(error: unknown, record: ExchangeRecord): Classified {
   if (code && DEAD_GRANT.has(code)) return { kind: 'dead', code };
   const status = record.status ?? (error instanceof oidc.ResponseBodyError ? error.status : undefined);
   if (status === undefined)
-    return { kind: 'transient', detail: 'the token endpoint could not be reached', retryAfterSeconds: undefined };
+    return {
+      kind: 'transient',
+      detail: 'the token endpoint could not be reached',
+      retryAfterSeconds: undefined,
+      rateLimited: false,
+    };
   if (status >= 500 || status === 429) {
     return {
       kind: 'transient',
       detail: `the token endpoint answered HTTP ${status}`,
       retryAfterSeconds: record.retryAfterSeconds,
+      rateLimited: status === 429,
     };
   }
   return {
@@ -116,7 +124,8 @@ export async function refreshAccount(
   accountId: string,
   options: RefreshOptions = {},
 ): Promise<RefreshOutcome> {
-  const leaseMs = options.leaseMs ?? 30_000;
+  // Longer than the worst case of 3 attempts (15 s timeout each) with two capped waits and the vault write retries.
+  const leaseMs = options.leaseMs ?? 120_000;
   const backoffMs = options.backoffMs ?? 500;
   const minValidityMs = options.minValidityMs ?? 0;
   const definition = getProvider(provider);
@@ -175,7 +184,7 @@ export async function refreshAccount(
       }
       failure = classify(error, record);
       if (failure.kind !== 'transient' || attempt === ATTEMPTS) break;
-      const wait = failure.retryAfterSeconds !== undefined ? Math.min(failure.retryAfterSeconds * 1000, 30_000) : 0;
+      const wait = failure.retryAfterSeconds !== undefined ? Math.min(failure.retryAfterSeconds * 1000, 20_000) : 0;
       await sleep(Math.max(wait, backoffMs * 2 ** (attempt - 1)));
     }
 
@@ -194,8 +203,14 @@ export async function refreshAccount(
     }
     const detail =
       failure?.kind === 'transient' ? `${failure.detail} after ${ATTEMPTS} attempts` : (failure?.detail ?? 'unknown');
+    // Still rate-limited after every attempt: keep the account out of the pool for a while.
+    const cooldownMs =
+      failure?.kind === 'transient' && failure.rateLimited
+        ? Math.max((failure.retryAfterSeconds ?? 0) * 1000, COOLDOWN_MS)
+        : 0;
     account = await updateAccount(provider, accountId, {
-      status: 'refresh_failed',
+      status: cooldownMs > 0 ? 'cooling_down' : 'refresh_failed',
+      cooldownUntil: cooldownMs > 0 ? new Date(Date.now() + cooldownMs).toISOString() : null,
       lastError: `Refresh failed: ${detail}.`,
     });
     return { account, tokens: current, refreshed: false, result: 'failed' };

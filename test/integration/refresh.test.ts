@@ -73,6 +73,22 @@ describe('refresh routine against rotating refresh tokens with reuse detection',
     expect(await vault(account)).toEqual(stored);
   });
 
+  it('cools the account down when the token endpoint keeps rate-limiting it', async () => {
+    oauth.injectTokenFailures(
+      { status: 429, headers: { 'retry-after': '0' }, body: { error: 'rate_limited' } },
+      { status: 429, headers: { 'retry-after': '0' }, body: { error: 'rate_limited' } },
+      { status: 429, headers: { 'retry-after': '600' }, body: { error: 'rate_limited' } },
+    );
+    const outcome = await refreshAccount('codex', account.id, { ...FAST, backoffMs: 1 });
+    expect(outcome.account.status).toBe('cooling_down');
+    expect(Date.parse(outcome.account.cooldownUntil ?? '')).toBeGreaterThan(Date.now() + 590_000);
+    const pooled = await api.call<{ provider: { accounts: { id: string; status: string }[] } }>(
+      'GET',
+      '/v1/providers/codex',
+    );
+    expect(pooled.body.provider.accounts.find((a) => a.id === account.id)?.status).toBe('cooling_down');
+  });
+
   it('stays connected on invalid_grant when another writer already stored a newer token', async () => {
     const stored = await vault(account);
     oauth.injectTokenFailures({
