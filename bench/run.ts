@@ -5,8 +5,12 @@
  */
 import { GetCommand } from '@aws-sdk/lib-dynamodb';
 import { resolveAccount } from '#shared/accounts/resolve.ts';
-import { nextCursor } from '#shared/accounts/store.ts';
+import { createKeyAccount } from '#shared/accounts/service.ts';
+import { nextCursor, setActiveAccount } from '#shared/accounts/store.ts';
 import { config } from '#shared/config.ts';
+import { containerRoutes } from '#shared/launch/container-routes.ts';
+import { launchTask } from '#shared/launch/launch.ts';
+import { setTaskRunner } from '#shared/launch/runner.ts';
 import { documentClient } from '#shared/store/dynamo.ts';
 import { accountKey } from '#shared/store/keys.ts';
 import { createSecret, readSecret, secretName } from '#shared/vault/vault.ts';
@@ -34,7 +38,7 @@ async function measure(name: string, total: number, concurrency: number, op: () 
   return { name, opsPerSecond: total / seconds };
 }
 
-const aws = await startLocalAws();
+const aws = await startLocalAws({ KEYFLEET_API_URL: 'http://127.0.0.1:9' });
 const pool = [
   await seedAccount('claude', { roundRobin: true }),
   await seedAccount('claude', { roundRobin: true }),
@@ -62,6 +66,55 @@ results.push(
 );
 results.push(await measure('cursor ADD only, 32 concurrent', N, 32, () => nextCursor('claude')));
 results.push(await measure('vault read (GetSecretValue), sequential', N, 1, () => readSecret(name)));
+
+// The launch path end to end, with ECS replaced by a runner that only remembers the ticket.
+const tickets: string[] = [];
+setTaskRunner({
+  kind: 'local',
+  run: async (request) => {
+    tickets.push(request.ticket);
+    return `bench:task/${request.launchId}`;
+  },
+});
+const { account: keyAccount } = await createKeyAccount({
+  provider: 'gemini',
+  scope: { owner: null },
+  kind: 'api_key',
+  label: 'bench',
+  apiKey: 'AIza-bench-key-0000000000',
+  endpoint: undefined,
+  actor: 'bench',
+});
+await setActiveAccount('gemini', null, keyAccount.id);
+const launchBody = { provider: 'gemini' as const, maxDurationMinutes: 60, ecs: { command: ['true'] } };
+const caller = { id: 'bench', role: 'member' as const };
+const L = Math.min(N, 300);
+results.push(
+  await measure(`launch (resolve, ticket, run, audit), ${L} sequential`, L, 1, () => launchTask(caller, launchBody)),
+);
+const redeemRoute = containerRoutes.find((r) => r.path === '/v1/tickets/redeem');
+let next = 0;
+results.push(
+  await measure(
+    `ticket redemption + CLI profile, ${Math.min(L, tickets.length - 50)} sequential`,
+    Math.min(L, tickets.length - 50),
+    1,
+    () => {
+      const ticket = tickets[next++];
+      return (
+        redeemRoute?.handler({
+          method: 'POST',
+          path: '',
+          params: {},
+          query: {},
+          headers: {},
+          body: { ticket },
+          caller: null,
+        }) ?? Promise.resolve()
+      );
+    },
+  ),
+);
 
 console.log(`\nKeyfleet bench — ${N} operations each, node ${process.version}, embedded endpoints on loopback\n`);
 for (const r of results) {
