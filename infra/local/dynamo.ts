@@ -38,6 +38,16 @@ export async function startDynamo(options: { path?: string; port?: number } = {}
   };
 }
 
+/** Waits until the table is ACTIVE (the embedded endpoint flips it on a timer). */
+export async function untilActive(client: DynamoDBClient, tableName: string): Promise<void> {
+  for (let i = 0; i < 500; i++) {
+    const out = await client.send(new DescribeTableCommand({ TableName: tableName }));
+    if (out.Table?.TableStatus === 'ACTIVE') return;
+    await new Promise((resolve) => setTimeout(resolve, 20));
+  }
+  throw new Error(`table ${tableName} did not become ACTIVE`);
+}
+
 /**
  * Creates the Keyfleet table (same definition as the CDK stack) unless it exists. Uses the SDK's
  * standard configuration, so `AWS_ENDPOINT_URL_DYNAMODB` must point at the endpoint.
@@ -49,6 +59,7 @@ export async function ensureTable(tableName: string): Promise<void> {
   } catch (error) {
     if (!(error instanceof ResourceNotFoundException)) throw error;
     await client.send(new CreateTableCommand(createTableInput(tableName)));
+    await untilActive(client, tableName);
   } finally {
     client.destroy();
   }

@@ -39,25 +39,7 @@ export interface Account {
 }
 
 /** The API's view of an account (API.md "Account"): metadata plus `active`, nothing secret. */
-export interface AccountView {
-  id: string;
-  provider: ProviderId;
-  kind: AccountKind;
-  label: string;
-  email: string | null;
-  owner: string | null;
-  active: boolean;
-  roundRobin: boolean;
-  status: AccountStatus;
-  keyHint: string | null;
-  endpoint: AccountEndpoint | null;
-  effort: string | null;
-  tokenExpiresAt: string | null;
-  lastRefreshAt: string | null;
-  lastError: string | null;
-  createdAt: string;
-  updatedAt: string;
-}
+export type AccountView = Omit<Account, 'cooldownUntil' | 'secretName'> & { active: boolean };
 
 export function toAccountView(account: Account, active: boolean): AccountView {
   return {

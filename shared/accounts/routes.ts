@@ -65,7 +65,7 @@ const accountPatchBody = z
     label: schemas.label.optional(),
     roundRobin: z.boolean().optional(),
     endpoint: schemas.endpoint.nullable().optional(),
-    effort: z.string().max(20).nullable().optional(),
+    effort: schemas.effortLevel.nullable().optional(),
   })
   .refine(
     (b) => Object.values(b).some((v) => v !== undefined),

@@ -24,6 +24,17 @@ export const endpoint = z.strictObject({
   apiVersion: z.string().max(40).nullable().optional(),
 });
 
+/** A model id as providers spell them (`claude-sonnet-5-5`, `gpt-5-codex`, `models/gemini-2.5-pro`). */
+export const modelId = z
+  .string()
+  .trim()
+  .min(1)
+  .max(200)
+  .regex(/^[A-Za-z0-9._:/@-]+$/, 'must be a model id (letters, digits and ._:/@-)');
+
+/** An effort level; which ones a provider accepts is checked against the provider. */
+export const effortLevel = z.string().min(1).max(20);
+
 export const accountIdParam = z.string().regex(/^acc_[a-f0-9]{20}$/);
 export const signInIdParam = z.string().regex(/^si_[A-Za-z0-9_-]{43}$/);
 

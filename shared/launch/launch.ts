@@ -4,6 +4,7 @@ import { getProviderSettings } from '#shared/accounts/store.ts';
 import { audit } from '#shared/audit/audit.ts';
 import { config } from '#shared/config.ts';
 import { AccountUnusableError, ConflictError, ForbiddenError, NotFoundError, ValidationError } from '#shared/errors.ts';
+import { effortLevel, modelId } from '#shared/http/schemas.ts';
 import type { Caller } from '#shared/http/types.ts';
 import { ensureFresh } from '#shared/launch/freshen.ts';
 import { choiceFor, getEnvironment, getPreferences } from '#shared/launch/preferences.ts';
@@ -57,14 +58,8 @@ export const launchBody = z.strictObject({
     .string()
     .regex(/^acc_[a-f0-9]{20}$/, 'must be an account id')
     .optional(),
-  model: z
-    .string()
-    .trim()
-    .min(1)
-    .max(200)
-    .regex(/^[A-Za-z0-9._:/@-]+$/, 'must be a model id')
-    .optional(),
-  effort: z.string().min(1).max(20).optional(),
+  model: modelId.optional(),
+  effort: effortLevel.optional(),
   maxDurationMinutes: z
     .number()
     .int()

@@ -1,21 +1,13 @@
 import { GetCommand, PutCommand } from '@aws-sdk/lib-dynamodb';
 import { z } from 'zod';
 import { config } from '#shared/config.ts';
+import { effortLevel, modelId } from '#shared/http/schemas.ts';
 import { PROVIDER_IDS, type ProviderId } from '#shared/providers/types.ts';
 import { documentClient, dynamo } from '#shared/store/dynamo.ts';
 import { environmentKey, preferencesKey } from '#shared/store/keys.ts';
 
 /** Per-provider launch choices shared by user preferences and environments. */
-const choice = z.strictObject({
-  model: z
-    .string()
-    .trim()
-    .min(1)
-    .max(200)
-    .regex(/^[A-Za-z0-9._:/@-]+$/, 'must be a model id')
-    .optional(),
-  effort: z.string().min(1).max(20).optional(),
-});
+const choice = z.strictObject({ model: modelId.optional(), effort: effortLevel.optional() });
 
 export const preferencesBody = z.strictObject({
   providers: z.partialRecord(

@@ -3,6 +3,7 @@ import { z } from 'zod';
 import type { KeepaliveSettings } from '#shared/accounts/settings.ts';
 import { getProviderSettings, updateProviderSettings } from '#shared/accounts/store.ts';
 import { config } from '#shared/config.ts';
+import { modelId } from '#shared/http/schemas.ts';
 import { PROVIDER_IDS, type ProviderId } from '#shared/providers/types.ts';
 import { documentClient, dynamo } from '#shared/store/dynamo.ts';
 import { serverSettingsKey } from '#shared/store/keys.ts';
@@ -15,18 +16,12 @@ export interface ServerSettings {
 }
 
 const provider = z.enum(PROVIDER_IDS);
-const model = z
-  .string()
-  .trim()
-  .min(1)
-  .max(200)
-  .regex(/^[A-Za-z0-9._:/@-]+$/, 'must be a model id (letters, digits and ._:/@-)');
 
 /** A PATCH body: every part optional, unknown keys refused, interval a whole number of hours 1–24. */
 export const settingsPatch = z
   .strictObject({
     defaultAgent: provider.optional(),
-    models: z.partialRecord(provider, model.nullable()).optional(),
+    models: z.partialRecord(provider, modelId.nullable()).optional(),
     keepalive: z
       .partialRecord(
         provider,

@@ -3,7 +3,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { CreateTableCommand, DynamoDBClient, GetItemCommand, PutItemCommand } from '@aws-sdk/client-dynamodb';
 import { describe, expect, it } from 'vitest';
-import { startDynamo } from '#infra/local/dynamo.ts';
+import { startDynamo, untilActive } from '#infra/local/dynamo.ts';
 import { createTableInput } from '#infra/table-definition.ts';
 
 const client = (endpoint: string) =>
@@ -14,6 +14,7 @@ describe('embedded DynamoDB', () => {
     const path = join(await mkdtemp(join(tmpdir(), 'kf-ddb-')), 'dynamodb');
     const first = await startDynamo({ path });
     await client(first.endpoint).send(new CreateTableCommand(createTableInput('keyfleet-persist')));
+    await untilActive(client(first.endpoint), 'keyfleet-persist');
     await client(first.endpoint).send(
       new PutItemCommand({
         TableName: 'keyfleet-persist',
