@@ -181,6 +181,17 @@ describe('Gemini: redirect URL flow with the client secret, email from userinfo'
   });
 });
 
+describe('Bob: redirect URL flow once configured', () => {
+  it('signs in with the endpoints given in KEYFLEET_PROVIDER_OVERRIDES', async () => {
+    const signIn = await start('bob');
+    expect(signIn.flow).toBe('redirect_url');
+    expect(new URL(signIn.authorizeUrl ?? '').searchParams.get('redirect_uri')).toBe(REDIRECTS.bob);
+    const res = await complete(signIn.id, { redirectUrl: await oauth.authorize(signIn.authorizeUrl ?? '', 'bobby') });
+    expect(res.status).toBe(201);
+    expect(res.body.account).toMatchObject({ kind: 'oauth', email: 'bobby@example.test', active: true });
+  });
+});
+
 describe('Grok: device flow', () => {
   it('answers pending until approved, honours the poll interval, then creates the account', async () => {
     const signIn = await start('grok');
