@@ -5,11 +5,10 @@ import { config } from '#shared/config.ts';
 import { AccountUnusableError, BadRequestError, ForbiddenError, TicketUsedError } from '#shared/errors.ts';
 import type { ApiRequest, Route } from '#shared/http/types.ts';
 import { parseInput } from '#shared/http/validate.ts';
-import { currentTokens } from '#shared/launch/freshen.ts';
+import { currentTokens, storedCredential } from '#shared/launch/freshen.ts';
 import { buildProfile } from '#shared/launch/profiles/index.ts';
 import { authenticateTaskToken, getLaunch, issueTaskToken, redeemTicket } from '#shared/launch/records.ts';
 import { getProvider, isProviderId } from '#shared/providers/index.ts';
-import { readSecret } from '#shared/vault/vault.ts';
 
 /** Tokens handed to a container are good for at least this long. */
 const CONTAINER_MIN_VALIDITY_MS = 10 * 60 * 1000;
@@ -47,10 +46,7 @@ async function redeem(request: ApiRequest) {
   const provider = getProvider(launch.provider);
   const tokens =
     account.kind === 'oauth' ? await currentTokens(provider.id, account.id, CONTAINER_MIN_VALIDITY_MS) : undefined;
-  const apiKey =
-    account.kind === 'api_key' && account.secretName
-      ? String((await readSecret(account.secretName)).value.api_key ?? '')
-      : undefined;
+  const apiKey = account.kind === 'api_key' ? String((await storedCredential(account)).api_key ?? '') : undefined;
   const taskToken = await issueTaskToken(launch);
   const profile = buildProfile({
     provider,

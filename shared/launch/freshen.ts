@@ -1,11 +1,11 @@
 import { InvokeCommand, LambdaClient } from '@aws-sdk/client-lambda';
 import type { Account } from '#shared/accounts/model.ts';
 import { requireAccount } from '#shared/accounts/store.ts';
-import { UpstreamError } from '#shared/errors.ts';
+import { AccountUnusableError, UpstreamError } from '#shared/errors.ts';
 import { refreshAccount } from '#shared/oauth/refresh.ts';
 import { fromSecretValue, type StoredTokens } from '#shared/oauth/tokens.ts';
 import type { ProviderId } from '#shared/providers/types.ts';
-import { readSecret } from '#shared/vault/vault.ts';
+import { readSecret, SecretNotFoundError, type SecretValue } from '#shared/vault/vault.ts';
 
 /** What the refresh function accepts when invoked directly (rather than by the schedule). */
 export interface RefreshRequest {
@@ -45,6 +45,23 @@ export async function currentTokens(
   minValidityMs: number,
 ): Promise<StoredTokens> {
   const account = await ensureFresh(provider, accountId, minValidityMs);
-  if (!account.secretName) throw new UpstreamError('The account has no stored credential.');
-  return fromSecretValue((await readSecret(account.secretName)).value);
+  return fromSecretValue(await storedCredential(account));
+}
+
+/**
+ * The account's vault value. A secret that is gone (the account was removed meanwhile) makes the
+ * account unusable rather than an internal error.
+ */
+export async function storedCredential(account: Account): Promise<SecretValue> {
+  try {
+    if (!account.secretName) throw new SecretNotFoundError('no secret');
+    return (await readSecret(account.secretName)).value;
+  } catch (error) {
+    if (error instanceof SecretNotFoundError) {
+      throw new AccountUnusableError(
+        `The ${account.provider} account "${account.label}" has no stored credential; connect it again.`,
+      );
+    }
+    throw error;
+  }
 }

@@ -3,7 +3,7 @@ import { handler as taskStopped } from '#functions/task-stopped.ts';
 import type { Redeemed } from '#shared/cli/exec.ts';
 import type { LaunchView } from '#shared/launch/launch.ts';
 import { hashOf } from '#shared/launch/records.ts';
-import { readSecret } from '#shared/vault/vault.ts';
+import { deleteSecret, readSecret } from '#shared/vault/vault.ts';
 import { startTestApi, type TestApi } from '#test/helpers/api.ts';
 import { type FakeEcs, startFakeEcs } from '#test/helpers/fake-ecs.ts';
 import { capturedLogs } from '#test/helpers/logs.ts';
@@ -248,6 +248,18 @@ describe('tickets', () => {
     } finally {
       vi.useRealTimers();
     }
+  });
+
+  it('answer account_unusable when the account’s credential is gone by redemption time', async () => {
+    const added = await api.call<{ account: { id: string } }>('POST', '/v1/providers/claude/accounts', {
+      body: { kind: 'api_key', label: 'Short-lived', apiKey: 'sk-ant-api03-short-lived-key-0004' },
+    });
+    await launch({ provider: 'claude', preferredAccountId: added.body.account.id });
+    const ticket = ticketOf(ecs.runTasks.at(-1));
+    await deleteSecret(`keyfleet/test/claude/${added.body.account.id}`);
+    const res = await redeem(ticket);
+    expect(res.status).toBe(409);
+    expect(res.body.error.code).toBe('account_unusable');
   });
 
   it('are stored only as hashes', async () => {
