@@ -114,6 +114,24 @@ async function storeNewAccount(account: Account, secret: Record<string, string |
   }
 }
 
+/**
+ * Stores a new account (secret, then metadata), makes it active if it is the first of its scope,
+ * seeds the provider's finance record, and audits it.
+ */
+async function addAccount(
+  account: Account,
+  secret: Record<string, string | number | null> | null,
+  actor: string,
+  action: string,
+  detail: Record<string, unknown>,
+): Promise<{ account: Account; active: boolean }> {
+  const hadAccounts = await hasAccounts(account.provider, account.owner);
+  await storeNewAccount(account, secret);
+  const active = await afterAccountAdded(account, hadAccounts);
+  await audit({ actor, action, provider: account.provider, accountId: account.id, detail });
+  return { account, active };
+}
+
 export interface NewOAuthAccount {
   provider: ProviderId;
   scope: Scope;
@@ -125,7 +143,6 @@ export interface NewOAuthAccount {
 
 export async function createOAuthAccount(input: NewOAuthAccount): Promise<{ account: Account; active: boolean }> {
   const provider = getProvider(input.provider);
-  const hadAccounts = await hasAccounts(provider.id, input.scope.owner);
   const account = newAccount(provider, input.scope, {
     kind: 'oauth',
     label: input.label ?? input.email ?? defaultLabel(provider),
@@ -136,17 +153,7 @@ export async function createOAuthAccount(input: NewOAuthAccount): Promise<{ acco
     lastRefreshAt: new Date().toISOString(),
     secret: true,
   });
-  const id = account.id;
-  await storeNewAccount(account, toSecretValue(input.tokens));
-  const active = await afterAccountAdded(account, hadAccounts);
-  await audit({
-    actor: input.actor,
-    action: 'account.signed_in',
-    provider: provider.id,
-    accountId: id,
-    detail: { owner: account.owner },
-  });
-  return { account, active };
+  return addAccount(account, toSecretValue(input.tokens), input.actor, 'account.signed_in', { owner: account.owner });
 }
 
 export interface NewKeyAccount {
@@ -163,7 +170,6 @@ export async function createKeyAccount(input: NewKeyAccount): Promise<{ account:
   const provider = getProvider(input.provider);
   const endpoint = normalizeEndpoint(provider, input.kind, input.endpoint);
   if (input.kind === 'api_key') registerSecret(input.apiKey);
-  const hadAccounts = await hasAccounts(provider.id, input.scope.owner);
   const account = newAccount(provider, input.scope, {
     kind: input.kind,
     label: input.label,
@@ -174,17 +180,11 @@ export async function createKeyAccount(input: NewKeyAccount): Promise<{ account:
     lastRefreshAt: null,
     secret: input.kind === 'api_key',
   });
-  const id = account.id;
-  await storeNewAccount(account, input.apiKey ? { api_key: input.apiKey } : null);
-  const active = await afterAccountAdded(account, hadAccounts);
-  await audit({
-    actor: input.actor,
-    action: 'account.added',
-    provider: provider.id,
-    accountId: id,
-    detail: { kind: input.kind, owner: account.owner, endpointType: endpoint?.type ?? 'default' },
+  return addAccount(account, input.apiKey ? { api_key: input.apiKey } : null, input.actor, 'account.added', {
+    kind: input.kind,
+    owner: account.owner,
+    endpointType: endpoint?.type ?? 'default',
   });
-  return { account, active };
 }
 
 export interface AccountPatch {

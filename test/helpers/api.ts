@@ -8,6 +8,7 @@ import type { Caller } from '#shared/http/types.ts';
 import { setTaskRunner } from '#shared/launch/runner.ts';
 import { documentClient } from '#shared/store/dynamo.ts';
 import { type LocalAws, startLocalAws } from '#test/helpers/local-aws.ts';
+import { type OAuthServer, startOAuthServer } from '#test/helpers/oauth-server.ts';
 
 export const TOKENS = {
   admin: 'test-admin-token-0123456789',
@@ -86,6 +87,29 @@ export async function startTestApi(
       server.closeAllConnections();
       server.close();
       await aws.stop();
+    },
+  };
+}
+
+/**
+ * The API with a loopback OAuth server standing in for every provider. `adjust` may change the
+ * provider overrides (lead times, gateways) before the API reads them.
+ */
+export async function startOAuthApi(
+  adjust: (overrides: Record<string, Record<string, unknown>>) => void = () => undefined,
+  env: Record<string, string> = {},
+  options: { runner?: 'local' | 'ecs' } = {},
+): Promise<{ oauth: OAuthServer; api: TestApi; stop: () => Promise<void> }> {
+  const oauth = await startOAuthServer();
+  const overrides = oauth.overrides() as Record<string, Record<string, unknown>>;
+  adjust(overrides);
+  const api = await startTestApi({ KEYFLEET_PROVIDER_OVERRIDES: JSON.stringify(overrides), ...env }, options);
+  return {
+    oauth,
+    api,
+    stop: async () => {
+      await api.stop();
+      await oauth.close();
     },
   };
 }

@@ -3,24 +3,21 @@ import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
 import { handler as refreshHandler } from '#functions/refresh.ts';
 import { getAccount } from '#shared/accounts/store.ts';
 import { paced, type SweepSummary } from '#shared/keepalive/sweeper.ts';
-import { startTestApi, type TestApi } from '#test/helpers/api.ts';
-import { type OAuthServer, startOAuthServer } from '#test/helpers/oauth-server.ts';
+import { startOAuthApi, type TestApi } from '#test/helpers/api.ts';
+import type { OAuthServer } from '#test/helpers/oauth-server.ts';
 import { signIn } from '#test/helpers/sign-in.ts';
 
 let oauth: OAuthServer;
 let api: TestApi;
+let stop: () => Promise<void>;
 
 beforeAll(async () => {
-  oauth = await startOAuthServer();
-  const overrides = oauth.overrides();
-  // The local server's access tokens live 1 h; Codex's default 1-day lead time would make them due at once.
-  overrides.codex = { ...overrides.codex, refreshLeadMinutes: 10 };
-  api = await startTestApi({ KEYFLEET_PROVIDER_OVERRIDES: JSON.stringify(overrides) });
+  ({ oauth, api, stop } = await startOAuthApi((overrides) => {
+    // The local server's access tokens live 1 h; Codex's default 1-day lead time would make them due at once.
+    overrides.codex = { ...overrides.codex, refreshLeadMinutes: 10 };
+  }));
 });
-afterAll(async () => {
-  await api.stop();
-  await oauth.close();
-});
+afterAll(() => stop());
 
 type Settings = {
   defaultAgent: string;

@@ -2,22 +2,19 @@ import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
 import { getAccount } from '#shared/accounts/store.ts';
 import { refreshAccount, refreshRequestToken } from '#shared/oauth/refresh.ts';
 import { readSecret, writeSecret } from '#shared/vault/vault.ts';
-import { startTestApi, type TestApi } from '#test/helpers/api.ts';
+import { startOAuthApi, type TestApi } from '#test/helpers/api.ts';
 import { capturedLogs } from '#test/helpers/logs.ts';
-import { type OAuthServer, startOAuthServer } from '#test/helpers/oauth-server.ts';
+import type { OAuthServer } from '#test/helpers/oauth-server.ts';
 import { type SignedInAccount, signIn } from '#test/helpers/sign-in.ts';
 
 let oauth: OAuthServer;
 let api: TestApi;
+let stop: () => Promise<void>;
 
 beforeAll(async () => {
-  oauth = await startOAuthServer();
-  api = await startTestApi({ KEYFLEET_PROVIDER_OVERRIDES: JSON.stringify(oauth.overrides()) });
+  ({ oauth, api, stop } = await startOAuthApi());
 });
-afterAll(async () => {
-  await api.stop();
-  await oauth.close();
-});
+afterAll(() => stop());
 
 const refreshCalls = () => oauth.requests.filter((r) => r.path === '/token' && r.body.grant_type === 'refresh_token');
 const vault = async (account: SignedInAccount) =>

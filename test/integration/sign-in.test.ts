@@ -1,20 +1,17 @@
 import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
 import { readSecret } from '#shared/vault/vault.ts';
-import { startTestApi, type TestApi } from '#test/helpers/api.ts';
+import { startOAuthApi, type TestApi } from '#test/helpers/api.ts';
 import { capturedLogs } from '#test/helpers/logs.ts';
-import { type OAuthServer, REDIRECTS, startOAuthServer } from '#test/helpers/oauth-server.ts';
+import { type OAuthServer, REDIRECTS } from '#test/helpers/oauth-server.ts';
 
 let oauth: OAuthServer;
 let api: TestApi;
+let stop: () => Promise<void>;
 
 beforeAll(async () => {
-  oauth = await startOAuthServer();
-  api = await startTestApi({ KEYFLEET_PROVIDER_OVERRIDES: JSON.stringify(oauth.overrides()) });
+  ({ oauth, api, stop } = await startOAuthApi());
 });
-afterAll(async () => {
-  await api.stop();
-  await oauth.close();
-});
+afterAll(() => stop());
 
 interface SignIn {
   id: string;
