@@ -12,7 +12,7 @@ import { defaultProviderSettings, type ProviderSettings } from '#shared/accounts
 import { config } from '#shared/config.ts';
 import { ConditionFailedError, NotFoundError } from '#shared/errors.ts';
 import type { ProviderId } from '#shared/providers/types.ts';
-import { documentClient, dynamo } from '#shared/store/dynamo.ts';
+import { conditional, documentClient, dynamo } from '#shared/store/dynamo.ts';
 import {
   ACCOUNT_PREFIX,
   ACTIVE_PREFIX,
@@ -255,14 +255,8 @@ export async function updateProviderSettings(
 }
 
 /** Sends a conditional update; false when the condition did not hold (nothing changed). */
-async function conditionalUpdate(input: Omit<UpdateCommandInput, 'TableName'>): Promise<boolean> {
-  try {
-    await dynamo(() => documentClient().send(new UpdateCommand({ TableName: table(), ...input })));
-    return true;
-  } catch (error) {
-    if (error instanceof ConditionFailedError) return false;
-    throw error;
-  }
+function conditionalUpdate(input: Omit<UpdateCommandInput, 'TableName'>): Promise<boolean> {
+  return conditional(() => documentClient().send(new UpdateCommand({ TableName: table(), ...input })));
 }
 
 function activeKeyFor(provider: ProviderId, owner: string | null): Key {
@@ -290,15 +284,7 @@ export async function setActiveAccount(
       ? []
       : [{ expression: '#cur = :cur', names: { '#cur': attribute }, values: { ':cur': onlyIf } }];
   const parts = buildUpdate({ [attribute]: accountId, updatedAt: new Date().toISOString() }, { conditions });
-  try {
-    await dynamo(() =>
-      documentClient().send(new UpdateCommand({ TableName: table(), Key: activeKeyFor(provider, owner), ...parts })),
-    );
-    return true;
-  } catch (error) {
-    if (error instanceof ConditionFailedError) return false;
-    throw error;
-  }
+  return conditionalUpdate({ Key: activeKeyFor(provider, owner), ...parts });
 }
 
 /**

@@ -1,8 +1,7 @@
-import { GetCommand, PutCommand, QueryCommand, UpdateCommand } from '@aws-sdk/lib-dynamodb';
+import { PutCommand, QueryCommand, UpdateCommand } from '@aws-sdk/lib-dynamodb';
 import { config } from '#shared/config.ts';
-import { ConditionFailedError } from '#shared/errors.ts';
 import type { ProviderId } from '#shared/providers/types.ts';
-import { documentClient, dynamo } from '#shared/store/dynamo.ts';
+import { conditional, documentClient, dynamo } from '#shared/store/dynamo.ts';
 import { FINANCE_PARTITION, financeKey } from '#shared/store/keys.ts';
 import { buildUpdate } from '#shared/store/update.ts';
 
@@ -28,23 +27,17 @@ function toRecord(item: Record<string, unknown>): FinanceRecord {
 }
 
 /** Creates the record the first time a provider gets an account; later calls change nothing. */
-export async function seedFinanceRecord(provider: ProviderId, billing: Billing): Promise<boolean> {
-  try {
-    await dynamo(() =>
-      documentClient().send(
-        new PutCommand({
-          TableName: config().tableName,
-          Item: { ...financeKey(provider), type: 'finance', provider, billing, status: 'incomplete' },
-          ConditionExpression: 'attribute_not_exists(#pk)',
-          ExpressionAttributeNames: { '#pk': 'pk' },
-        }),
-      ),
-    );
-    return true;
-  } catch (error) {
-    if (error instanceof ConditionFailedError) return false;
-    throw error;
-  }
+export function seedFinanceRecord(provider: ProviderId, billing: Billing): Promise<boolean> {
+  return conditional(() =>
+    documentClient().send(
+      new PutCommand({
+        TableName: config().tableName,
+        Item: { ...financeKey(provider), type: 'finance', provider, billing, status: 'incomplete' },
+        ConditionExpression: 'attribute_not_exists(#pk)',
+        ExpressionAttributeNames: { '#pk': 'pk' },
+      }),
+    ),
+  );
 }
 
 export async function listFinanceRecords(): Promise<FinanceRecord[]> {
@@ -60,15 +53,6 @@ export async function listFinanceRecords(): Promise<FinanceRecord[]> {
     ),
   );
   return (out.Items ?? []).map(toRecord);
-}
-
-export async function getFinanceRecord(provider: ProviderId): Promise<FinanceRecord | undefined> {
-  const out = await dynamo(() =>
-    documentClient().send(
-      new GetCommand({ TableName: config().tableName, Key: financeKey(provider), ConsistentRead: true }),
-    ),
-  );
-  return out.Item ? toRecord(out.Item) : undefined;
 }
 
 export type FinanceChanges = Partial<Omit<FinanceRecord, 'provider'>>;

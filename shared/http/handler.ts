@@ -6,7 +6,7 @@ import { BadRequestError, ForbiddenError, NotFoundError, printable, Unauthorized
 import { parseJsonBody } from '#shared/http/body.ts';
 import { errorResponse } from '#shared/http/errors.ts';
 import { callerFromEvent } from '#shared/http/identity.ts';
-import type { ApiRequest, ApiResponse, Caller, HttpMethod, Route } from '#shared/http/types.ts';
+import type { ApiRequest, ApiResponse, Caller, Route } from '#shared/http/types.ts';
 
 export type HttpEvent = APIGatewayProxyEventV2;
 export type HttpResult = APIGatewayProxyStructuredResultV2;
@@ -88,9 +88,4 @@ export function httpHandler(routes: Route[]): HttpHandler {
     })
     .handler(router);
   return handler as unknown as HttpHandler;
-}
-
-/** Path templates of `routes` with their methods, for the CDK stack and the local server. */
-export function routeKeys(routes: Route[]): { method: HttpMethod; path: string; access: Route['access'] }[] {
-  return routes.map(({ method, path, access }) => ({ method, path, access }));
 }

@@ -5,8 +5,9 @@ import { ConditionFailedError, TicketUsedError, UnauthorizedError } from '#share
 import { logger } from '#shared/log/logger.ts';
 import { registerSecret } from '#shared/log/redact.ts';
 import type { ProviderId } from '#shared/providers/types.ts';
-import { documentClient, dynamo } from '#shared/store/dynamo.ts';
+import { conditional, documentClient, dynamo } from '#shared/store/dynamo.ts';
 import { launchKey, taskTokenKey, ticketKey } from '#shared/store/keys.ts';
+import { buildUpdate, itemExists } from '#shared/store/update.ts';
 
 /** A ticket is good for 15 minutes and one redemption. */
 export const TICKET_TTL_MS = 15 * 60 * 1000;
@@ -68,25 +69,8 @@ export async function updateLaunch(
   id: string,
   changes: Partial<Pick<LaunchRecord, 'taskArn' | 'status' | 'taskTokenHash'>>,
 ): Promise<void> {
-  const names: Record<string, string> = {};
-  const values: Record<string, unknown> = {};
-  const sets = Object.entries(changes).map(([k, v], i) => {
-    names[`#a${i}`] = k;
-    values[`:v${i}`] = v;
-    return `#a${i} = :v${i}`;
-  });
-  await dynamo(() =>
-    documentClient().send(
-      new UpdateCommand({
-        TableName: table(),
-        Key: launchKey(id),
-        UpdateExpression: `SET ${sets.join(', ')}`,
-        ConditionExpression: 'attribute_exists(pk)',
-        ExpressionAttributeNames: names,
-        ExpressionAttributeValues: values,
-      }),
-    ),
-  );
+  const parts = buildUpdate(changes, { conditions: [itemExists] });
+  await dynamo(() => documentClient().send(new UpdateCommand({ TableName: table(), Key: launchKey(id), ...parts })));
 }
 
 /** Creates the launch's single-use ticket (256 random bits, stored only as its hash). */
@@ -197,7 +181,7 @@ export async function revokeLaunch(launchId: string): Promise<boolean> {
   if (!launch) return false;
   await updateLaunch(launchId, { status: 'stopped' });
   if (!launch.taskTokenHash) return false;
-  await dynamo(() =>
+  await conditional(() =>
     documentClient().send(
       new UpdateCommand({
         TableName: table(),
@@ -207,8 +191,6 @@ export async function revokeLaunch(launchId: string): Promise<boolean> {
         ExpressionAttributeValues: { ':now': new Date().toISOString() },
       }),
     ),
-  ).catch((error: unknown) => {
-    if (!(error instanceof ConditionFailedError)) throw error;
-  });
+  );
   return true;
 }

@@ -1,9 +1,9 @@
 import { randomBytes } from 'node:crypto';
 import { DeleteCommand, GetCommand, PutCommand, UpdateCommand } from '@aws-sdk/lib-dynamodb';
 import { config } from '#shared/config.ts';
-import { ConditionFailedError, ConflictError, NotFoundError, SignInExpiredError } from '#shared/errors.ts';
+import { ConflictError, NotFoundError, SignInExpiredError } from '#shared/errors.ts';
 import type { ProviderId, SignInFlow } from '#shared/providers/types.ts';
-import { documentClient, dynamo } from '#shared/store/dynamo.ts';
+import { conditional, documentClient, dynamo } from '#shared/store/dynamo.ts';
 import { signInKey } from '#shared/store/keys.ts';
 import { buildUpdate, itemExists } from '#shared/store/update.ts';
 
@@ -90,15 +90,13 @@ export async function claimSession(id: string, now = Date.now()): Promise<void> 
       ],
     },
   );
-  try {
-    await dynamo(() => documentClient().send(new UpdateCommand({ TableName: table(), Key: signInKey(id), ...parts })));
-  } catch (error) {
-    if (error instanceof ConditionFailedError) {
-      throw new ConflictError(
-        'This sign-in is already being completed, or was completed. Wait a moment and check the accounts.',
-      );
-    }
-    throw error;
+  const claimed = await conditional(() =>
+    documentClient().send(new UpdateCommand({ TableName: table(), Key: signInKey(id), ...parts })),
+  );
+  if (!claimed) {
+    throw new ConflictError(
+      'This sign-in is already being completed, or was completed. Wait a moment and check the accounts.',
+    );
   }
 }
 
@@ -108,11 +106,9 @@ export async function releaseSession(
   changes: { intervalSeconds?: number; lastPollAt?: string } = {},
 ): Promise<void> {
   const parts = buildUpdate(changes, { remove: ['claimedUntil'], conditions: [itemExists] });
-  try {
-    await dynamo(() => documentClient().send(new UpdateCommand({ TableName: table(), Key: signInKey(id), ...parts })));
-  } catch (error) {
-    if (!(error instanceof ConditionFailedError)) throw error;
-  }
+  await conditional(() =>
+    documentClient().send(new UpdateCommand({ TableName: table(), Key: signInKey(id), ...parts })),
+  );
 }
 
 /** Removes the session; returns whether it was there. */

@@ -58,27 +58,3 @@ export interface ProviderDefinition {
   /** Effort levels the CLI accepts (per model where the provider varies it by model). */
   efforts: readonly string[] | Readonly<Record<string, readonly string[]>>;
 }
-
-/** Fields an override may replace. */
-export const OVERRIDABLE_OAUTH_FIELDS = [
-  'issuer',
-  'authorizationEndpoint',
-  'tokenEndpoint',
-  'deviceAuthorizationEndpoint',
-  'userinfoEndpoint',
-  'clientId',
-  'clientSecret',
-  'redirectUri',
-  'scopes',
-  'extraAuthorizeParams',
-  'tokenRequestFormat',
-  'userAgent',
-  'emailSource',
-] as const;
-export const OVERRIDABLE_PROVIDER_FIELDS = [
-  'name',
-  'refreshLeadMinutes',
-  'apiBaseUrl',
-  'cliBaseUrl',
-  'cliChatgptBaseUrl',
-] as const;

@@ -28,6 +28,20 @@ export function translateDynamoError(error: unknown): never {
   throw new UpstreamError('DynamoDB request failed; try again.', { cause: error });
 }
 
+/**
+ * Runs a conditional DynamoDB write: true when it was applied, false when its condition did not
+ * hold (nothing changed). Any other failure is translated as by {@link dynamo}.
+ */
+export async function conditional(call: () => Promise<unknown>): Promise<boolean> {
+  try {
+    await dynamo(call);
+    return true;
+  } catch (error) {
+    if (error instanceof ConditionFailedError) return false;
+    throw error;
+  }
+}
+
 /** Runs a DynamoDB call with {@link translateDynamoError}. */
 export async function dynamo<T>(call: () => Promise<T>): Promise<T> {
   try {
