@@ -15,6 +15,11 @@ export interface Config {
   providerOverrides: unknown;
   /** IAM principal ARN patterns (`*` wildcard) that are admins when the API uses IAM auth. */
   adminPrincipals: string[];
+  /**
+   * IAM auth: roles (names, or role ARNs) whose session names the identity provider sets, so a
+   * session of them names a person. IAM Identity Center's `AWSReservedSSO_*` roles always count.
+   */
+  personRoles: string[];
   /** JWT auth: the claim that lists the caller's groups, and the group that makes an admin. */
   groupsClaim: string;
   adminGroup: string;
@@ -76,6 +81,7 @@ export function loadConfig(env: Env = process.env): Config {
     apiUrl,
     providerOverrides,
     adminPrincipals: csv(env.KEYFLEET_ADMIN_PRINCIPALS),
+    personRoles: csv(env.KEYFLEET_PERSON_ROLES),
     groupsClaim: env.KEYFLEET_GROUPS_CLAIM?.trim() || 'cognito:groups',
     adminGroup: env.KEYFLEET_ADMIN_GROUP?.trim() || 'keyfleet-admins',
     launchClusters: csv(env.KEYFLEET_LAUNCH_CLUSTERS),

@@ -15,6 +15,7 @@ describe('loadConfig', () => {
       apiUrl: undefined,
       providerOverrides: {},
       adminPrincipals: ['arn:aws:iam::1:role/A', 'arn:aws:iam::1:role/B*'],
+      personRoles: [],
       groupsClaim: 'cognito:groups',
       adminGroup: 'keyfleet-admins',
       launchClusters: [],
