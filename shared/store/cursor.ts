@@ -64,6 +64,38 @@ export function decodeCursor(cursor: string, rules: CursorRules): CursorKey {
   return key;
 }
 
+/** Where a page starts: after a cursor's key, or strictly before a time (ISO-8601, normalised to UTC `Z`). */
+export type PageStart = { cursor: CursorKey } | { time: string };
+
+const ISO_TIME = /^(\d{4})-(\d{2})-(\d{2})(T\d{2}:\d{2}(:\d{2}(\.\d{1,9})?)?(Z|[+-]\d{2}:\d{2}))?$/;
+
+/**
+ * Reads a `?before=` value: an ISO-8601 time (a date alone means its midnight UTC) or a cursor
+ * from {@link encodeCursor}. Anything else is `validation_failed` naming `rules.param`.
+ */
+export function parseBefore(value: string, rules: CursorRules): PageStart {
+  const time = isoTime(value);
+  if (time !== undefined) return { time };
+  try {
+    return { cursor: decodeCursor(value, rules) };
+  } catch {
+    const path = rules.param ?? 'query.before';
+    throw new ValidationError(`Invalid query: ${path} is neither a cursor from a previous page nor a time`, [
+      { path, message: 'must be the next value of a previous page or an ISO-8601 time' },
+    ]);
+  }
+}
+
+function isoTime(value: string): string | undefined {
+  const match = ISO_TIME.exec(value);
+  if (!match) return undefined;
+  const [year, month, day] = [Number(match[1]), Number(match[2]), Number(match[3])];
+  // Date.parse rolls 2026-02-31 over to March; a calendar date must exist as written.
+  if (new Date(Date.UTC(year, month - 1, day)).getUTCDate() !== day || month < 1 || month > 12) return undefined;
+  const ms = Date.parse(match[4] ? value : `${value}T00:00:00Z`);
+  return Number.isNaN(ms) ? undefined : new Date(ms).toISOString();
+}
+
 /** True when `value` has the alphabet and length of a cursor (a cheap test before decoding). */
 export function looksLikeCursor(value: string): boolean {
   return value.length > 0 && value.length <= MAX_CURSOR_LENGTH && BASE64URL.test(value);

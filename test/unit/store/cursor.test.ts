@@ -1,7 +1,7 @@
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
 import { ValidationError } from '#shared/errors.ts';
-import { decodeCursor, encodeCursor, MAX_CURSOR_LENGTH } from '#shared/store/cursor.ts';
+import { decodeCursor, encodeCursor, MAX_CURSOR_LENGTH, parseBefore } from '#shared/store/cursor.ts';
 
 const auditRules = { attributes: ['pk', 'sk'], accept: (k: Record<string, unknown>) => k.pk === 'AUDIT' };
 
@@ -75,5 +75,36 @@ describe('page cursors', () => {
 
   it('refuses to encode a key with a non-scalar attribute', () => {
     expect(() => encodeCursor({ pk: 'AUDIT', sk: { S: 'x' } })).toThrow(TypeError);
+  });
+});
+
+describe('?before= values', () => {
+  it.each([
+    ['2026-11-22T10:00:00.000Z', '2026-11-22T10:00:00.000Z'],
+    ['2026-11-22T10:00Z', '2026-11-22T10:00:00.000Z'],
+    ['2026-11-22T12:00:00+02:00', '2026-11-22T10:00:00.000Z'],
+    ['2026-11-22', '2026-11-22T00:00:00.000Z'],
+  ])('reads %s as the time %s', (value, time) => {
+    expect(parseBefore(value, auditRules)).toEqual({ time });
+  });
+
+  it('reads a cursor as its key', () => {
+    const key = { pk: 'AUDIT', sk: '2026-11-22T10:00:00.000Z#0a1b2c3d4e5f' };
+    expect(parseBefore(encodeCursor(key), auditRules)).toEqual({ cursor: key });
+  });
+
+  it.each([
+    'yesterday',
+    '2026-02-31',
+    '2026-13-01',
+    '2026-11-22T25:00Z',
+    '2026-11-22T10:00:00',
+    '2026-11-22T10:00:00.000Z#0a1b2c3d4e5f',
+    '1795334400000',
+  ])('refuses %s with validation_failed', (value) => {
+    expect(rejection(() => parseBefore(value, auditRules))).toEqual({
+      code: 'validation_failed',
+      details: [{ path: 'query.before', message: 'must be the next value of a previous page or an ISO-8601 time' }],
+    });
   });
 });
