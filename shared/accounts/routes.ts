@@ -66,10 +66,11 @@ const accountPatchBody = z
     roundRobin: z.boolean().optional(),
     endpoint: schemas.endpoint.nullable().optional(),
     effort: schemas.effortLevel.nullable().optional(),
+    apiKey: schemas.apiKey.optional(),
   })
   .refine(
     (b) => Object.values(b).some((v) => v !== undefined),
-    'must change at least one of label, roundRobin, endpoint, effort',
+    'must change at least one of label, roundRobin, endpoint, effort, apiKey',
   );
 const activeBody = z.strictObject({ accountId: z.string().max(64).nullable() });
 

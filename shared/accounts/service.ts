@@ -1,4 +1,4 @@
-import { randomBytes } from 'node:crypto';
+import { randomBytes, randomUUID } from 'node:crypto';
 import { type EndpointInput, normalizeEndpoint } from '#shared/accounts/endpoints.ts';
 import type { Account, AccountKind } from '#shared/accounts/model.ts';
 import { probeAccount, type TestResult } from '#shared/accounts/probe.ts';
@@ -6,13 +6,14 @@ import {
   type AccountChanges,
   deleteAccount,
   getAccount,
+  getActiveAccountId,
   loadProviderState,
   putNewAccount,
   setActiveAccount,
   setActiveIfNone,
   updateAccount,
 } from '#shared/accounts/store.ts';
-import { audit } from '#shared/audit/audit.ts';
+import { type AuditAction, audit } from '#shared/audit/audit.ts';
 import { ConflictError, ForbiddenError, NotFoundError } from '#shared/errors.ts';
 import { seedFinanceRecord } from '#shared/finance/finance.ts';
 import { registerSecret } from '#shared/log/redact.ts';
@@ -21,7 +22,7 @@ import { type StoredTokens, toSecretValue } from '#shared/oauth/tokens.ts';
 import { checkEffort } from '#shared/providers/efforts.ts';
 import { getProvider } from '#shared/providers/index.ts';
 import type { ProviderDefinition, ProviderId } from '#shared/providers/types.ts';
-import { createSecret, deleteSecret, readSecret, secretName } from '#shared/vault/vault.ts';
+import { createSecret, deleteSecret, readSecret, secretName, writeSecret } from '#shared/vault/vault.ts';
 
 /** Whose accounts an operation acts on: the team's (owner null) or one member's own. */
 export interface Scope {
@@ -122,7 +123,7 @@ async function addAccount(
   account: Account,
   secret: Record<string, string | number | null> | null,
   actor: string,
-  action: string,
+  action: AuditAction,
   detail: Record<string, unknown>,
 ): Promise<{ account: Account; active: boolean }> {
   const hadAccounts = await hasAccounts(account.provider, account.owner);
@@ -192,19 +193,16 @@ export interface AccountPatch {
   roundRobin?: boolean | undefined;
   endpoint?: EndpointInput | null | undefined;
   effort?: string | null | undefined;
+  apiKey?: string | undefined;
 }
 
-export async function patchAccount(
-  providerId: ProviderId,
-  accountId: string,
-  scope: Scope,
-  patch: AccountPatch,
-  actor: string,
-): Promise<Account> {
-  const provider = getProvider(providerId);
-  const account = await accountInScope(provider.id, accountId, scope);
+/**
+ * The metadata changes `patch` asks for, checked against the account, keeping only what differs
+ * from what is stored. Throws `conflict` for a change the account's kind does not allow.
+ */
+function accountChanges(provider: ProviderDefinition, account: Account, patch: AccountPatch): AccountChanges {
   const changes: AccountChanges = {};
-  if (patch.label !== undefined) changes.label = patch.label;
+  if (patch.label !== undefined && patch.label !== account.label) changes.label = patch.label;
   if (patch.roundRobin !== undefined) {
     if (patch.roundRobin && account.kind !== 'oauth') {
       throw new ConflictError(
@@ -214,40 +212,88 @@ export async function patchAccount(
     if (patch.roundRobin && account.owner !== null) {
       throw new ConflictError('Personal accounts are never in the round-robin pool.');
     }
-    changes.roundRobin = patch.roundRobin;
+    if (patch.roundRobin !== account.roundRobin) changes.roundRobin = patch.roundRobin;
   }
   if (patch.endpoint !== undefined) {
     if (account.kind === 'oauth')
       throw new ConflictError(
         'OAuth accounts use the provider’s own endpoint; only API-key and keyless accounts take a custom endpoint.',
       );
-    changes.endpoint = normalizeEndpoint(provider, account.kind, patch.endpoint);
+    const endpoint = normalizeEndpoint(provider, account.kind, patch.endpoint);
+    if (!sameEndpoint(endpoint, account.endpoint)) changes.endpoint = endpoint;
   }
   if (patch.effort !== undefined) {
     checkEffort(provider, null, patch.effort, 'body.effort');
-    changes.effort = patch.effort;
+    if (patch.effort !== account.effort) changes.effort = patch.effort;
   }
+  if (patch.apiKey !== undefined && account.kind !== 'api_key') {
+    throw new ConflictError(
+      account.kind === 'oauth'
+        ? 'OAuth accounts have no API key to replace; sign in again instead.'
+        : 'Keyless accounts have no API key to replace; add an API-key account instead.',
+    );
+  }
+  return changes;
+}
+
+function sameEndpoint(a: Account['endpoint'], b: Account['endpoint']): boolean {
+  if (a === null || b === null) return a === b;
+  return a.type === b.type && a.baseUrl === b.baseUrl && (a.apiVersion ?? null) === (b.apiVersion ?? null);
+}
+
+/**
+ * Writes `apiKey` as a new current version of the account's secret, unless it is the key already
+ * stored. Returns the new key hint, or undefined when the key is unchanged. Each rotation gets a
+ * fresh version id (a rotation back to an earlier key must still become current); the SDK's own
+ * retries of this one write reuse it.
+ */
+async function rotateKey(account: Account, apiKey: string): Promise<string | undefined> {
+  registerSecret(apiKey);
+  if (!account.secretName) throw new ConflictError('This account has no stored key to replace.');
+  const current = await readSecret(account.secretName);
+  if (current.value.api_key === apiKey) return undefined;
+  await writeSecret(account.secretName, { ...current.value, api_key: apiKey }, randomUUID());
+  return keyHint(apiKey);
+}
+
+/**
+ * Changes an account's label, pool membership, endpoint, effort or API key. Only what actually
+ * differs is written and audited: a PATCH that changes nothing writes nothing.
+ */
+export async function patchAccount(
+  providerId: ProviderId,
+  accountId: string,
+  scope: Scope,
+  patch: AccountPatch,
+  actor: string,
+): Promise<Account> {
+  const provider = getProvider(providerId);
+  const account = await accountInScope(provider.id, accountId, scope);
+  const changes = accountChanges(provider, account, patch);
+  const hint = patch.apiKey === undefined ? undefined : await rotateKey(account, patch.apiKey);
+  if (hint !== undefined) changes.keyHint = hint;
+  if (Object.keys(changes).length === 0) return account;
   const updated = await updateAccount(provider.id, accountId, changes);
-  const actions: string[] = [];
-  if (changes.label !== undefined && changes.label !== account.label) actions.push('account.renamed');
-  if (changes.roundRobin !== undefined && changes.roundRobin !== account.roundRobin)
-    actions.push('account.pool_changed');
-  if (changes.endpoint !== undefined || changes.effort !== undefined) actions.push('account.updated');
-  for (const action of actions.length ? actions : ['account.updated']) {
-    await audit({
-      actor,
-      action,
-      provider: provider.id,
-      accountId,
-      detail:
-        action === 'account.renamed'
-          ? { from: account.label, to: updated.label }
-          : action === 'account.pool_changed'
-            ? { roundRobin: updated.roundRobin }
-            : { endpointType: updated.endpoint?.type ?? 'default', effort: updated.effort },
-    });
+  for (const [action, detail] of patchEvents(account, updated, changes)) {
+    await audit({ actor, action, provider: provider.id, accountId, detail });
   }
   return updated;
+}
+
+/** One audit event per kind of change; none for a field that did not change. */
+function patchEvents(
+  before: Account,
+  after: Account,
+  changes: AccountChanges,
+): [AuditAction, Record<string, unknown>][] {
+  const events: [AuditAction, Record<string, unknown>][] = [];
+  if (changes.label !== undefined) events.push(['account.renamed', { from: before.label, to: after.label }]);
+  if (changes.roundRobin !== undefined) events.push(['account.pool_changed', { roundRobin: after.roundRobin }]);
+  if (changes.endpoint !== undefined || changes.effort !== undefined) {
+    events.push(['account.updated', { endpointType: after.endpoint?.type ?? 'default', effort: after.effort }]);
+  }
+  if (changes.keyHint !== undefined) events.push(['account.key_rotated', { from: before.keyHint, to: after.keyHint }]);
+  return events;
 }
 
 /**
@@ -273,6 +319,12 @@ export async function removeAccount(
   });
 }
 
+/**
+ * Points the scope's active account at `accountId`, or clears it with null. Audited as
+ * `account.activated` or `account.deactivated` (naming the account that stopped being active);
+ * pointing at the account that is already active, or clearing when none is, changes nothing and
+ * records nothing.
+ */
 export async function activateAccount(
   providerId: ProviderId,
   accountId: string | null,
@@ -280,13 +332,25 @@ export async function activateAccount(
   actor: string,
 ): Promise<void> {
   if (accountId !== null) await accountInScope(providerId, accountId, scope);
+  const previous = await getActiveAccountId(providerId, scope.owner);
+  if (previous === accountId) return;
   await setActiveAccount(providerId, scope.owner, accountId);
+  if (accountId === null) {
+    await audit({
+      actor,
+      action: 'account.deactivated',
+      provider: providerId,
+      ...(previous ? { accountId: previous } : {}),
+      detail: { owner: scope.owner },
+    });
+    return;
+  }
   await audit({
     actor,
     action: 'account.activated',
     provider: providerId,
-    ...(accountId ? { accountId } : {}),
-    detail: { owner: scope.owner },
+    accountId,
+    detail: { owner: scope.owner, previousAccountId: previous },
   });
 }
 

@@ -341,7 +341,7 @@ describe('test action', () => {
     );
     expect(test.body).toEqual({
       ok: false,
-      detail: `The endpoint refused the key: GET ${fake.base}/v1/models answered HTTP 401.`,
+      detail: 'The endpoint refused the key: HTTP 401.',
     });
   });
 
@@ -470,12 +470,226 @@ describe('audit and finance', () => {
   });
 });
 
+describe('contract gaps: active account, no-op changes, audit paging, key rotation', () => {
+  interface Event {
+    at: string;
+    action: string;
+    accountId?: string;
+    detail?: Record<string, unknown>;
+  }
+  const auditPage = async (query: string) =>
+    (await api.call<{ events: Event[]; next?: string } & Err>('GET', `/v1/audit?${query}`)).body;
+  const latest = async () => (await auditPage('limit=1')).events[0];
+
+  it('regression: clearing the active account is audited as account.deactivated, not account.activated', async () => {
+    const a = (await addKey('grok', { kind: 'api_key', label: 'Grok active', apiKey: 'xai-active-test-key-1234' })).body
+      .account;
+    await api.call('PUT', '/v1/providers/grok/active', { body: { accountId: a.id } });
+    const cleared = await api.call('PUT', '/v1/providers/grok/active', { body: { accountId: null } });
+    expect(cleared.status).toBe(200);
+    expect(await latest()).toMatchObject({
+      action: 'account.deactivated',
+      accountId: a.id,
+      detail: { owner: null },
+    });
+    const activated = await api.call('PUT', '/v1/providers/grok/active', { body: { accountId: a.id } });
+    expect(activated.status).toBe(200);
+    expect(await latest()).toMatchObject({
+      action: 'account.activated',
+      accountId: a.id,
+      detail: { owner: null, previousAccountId: null },
+    });
+  });
+
+  it('records nothing when the active account is set to what it already is', async () => {
+    const a = (await addKey('grok', { kind: 'api_key', label: 'Grok same', apiKey: 'xai-same-test-key-5678' })).body
+      .account;
+    await api.call('PUT', '/v1/providers/grok/active', { body: { accountId: a.id } });
+    const before = await api.tableDump();
+    expect((await api.call('PUT', '/v1/providers/grok/active', { body: { accountId: a.id } })).status).toBe(200);
+    expect(await api.tableDump()).toBe(before);
+  });
+
+  it('regression: a PATCH that changes nothing writes no audit event and nothing else', async () => {
+    const endpoint = { type: 'custom', baseUrl: `${fake.base}/v1`, apiVersion: null };
+    const a = (
+      await addKey('codex', { kind: 'api_key', label: 'Unchanged', apiKey: 'sk-proj-unchanged-key-3333', endpoint })
+    ).body.account;
+    const before = await api.tableDump();
+    const res = await api.call<{ account: Account & { updatedAt: string } }>(
+      'PATCH',
+      `/v1/providers/codex/accounts/${a.id}`,
+      { body: { label: 'Unchanged', roundRobin: false, endpoint, effort: null, apiKey: 'sk-proj-unchanged-key-3333' } },
+    );
+    expect(res.status).toBe(200);
+    expect(res.body.account).toEqual(a);
+    expect(await api.tableDump()).toBe(before);
+  });
+
+  it('audits only the fields a PATCH actually changes', async () => {
+    const a = (await addKey('codex', { kind: 'api_key', label: 'Partly', apiKey: 'sk-proj-partly-key-4444' })).body
+      .account;
+    const head = (await latest())?.at ?? '';
+    const res = await api.call<{ account: Account }>('PATCH', `/v1/providers/codex/accounts/${a.id}`, {
+      body: { label: 'Partly', effort: 'xhigh' },
+    });
+    expect(res.body.account).toMatchObject({ label: 'Partly', effort: 'xhigh' });
+    const events = (await auditPage('limit=10')).events.filter((e) => e.at > head || e.accountId === a.id);
+    expect(events.map((e) => e.action)).toEqual(['account.updated', 'account.added']);
+  });
+
+  it('regression: the audit next cursor is URL-safe (no #) and pages through every event once', async () => {
+    const all = (await auditPage('limit=30')).events;
+    const paged: Event[] = [];
+    let next: string | undefined;
+    do {
+      const page = await auditPage(`limit=4${next ? `&before=${next}` : ''}`);
+      paged.push(...page.events);
+      next = page.next;
+      if (next !== undefined) expect(next).toMatch(/^[A-Za-z0-9_-]+$/);
+    } while (next && paged.length < all.length);
+    expect(paged.slice(0, all.length)).toEqual(all);
+  });
+
+  it('answers no next on the last page', async () => {
+    const all = (await auditPage('limit=100')).events;
+    expect(all.length).toBeLessThan(100);
+    const page = await auditPage(`limit=${all.length}`);
+    expect(page.events).toHaveLength(all.length);
+    expect(page.next).toBeUndefined();
+  });
+
+  it('takes an ISO time as before= and returns only older events', async () => {
+    const events = (await auditPage('limit=20')).events;
+    const pivot = events[10]?.at ?? '';
+    const older = (await auditPage(`limit=20&before=${encodeURIComponent(pivot)}`)).events;
+    expect(older.length).toBeGreaterThan(0);
+    expect(older.every((e) => e.at < pivot)).toBe(true);
+  });
+
+  it.each([
+    'yesterday',
+    '2026-02-31',
+    '2026-11-22T10:00:00.000Z%230a1b2c3d4e5f',
+    'eyJwayI6IlBST1ZJREVSI2NsYXVkZSIsInNrIjoiU0VUVElOR1MifQ',
+  ])('regression: ?before=%s (neither a cursor nor a time) answers 400 validation_failed', async (before) => {
+    const res = await api.call<Err>('GET', `/v1/audit?limit=5&before=${before}`);
+    expect(res.status).toBe(400);
+    expect(res.body.error.code).toBe('validation_failed');
+    expect(res.body.error.details).toEqual([
+      { path: 'query.before', message: 'must be the next value of a previous page or an ISO-8601 time' },
+    ]);
+  });
+
+  it('regression: PATCH apiKey replaces an API-key account’s key in place as a new secret version', async () => {
+    const [first, second] = ['sk-proj-rotation-first-1111', 'sk-proj-rotation-second-2222'];
+    fake.validKeys.add(second);
+    const a = (await addKey('codex', { kind: 'api_key', label: 'Rotating', apiKey: first })).body.account;
+    const name = `keyfleet/test/codex/${a.id}`;
+    const v1 = (await readSecret(name)).versionId;
+    const res = await api.call<{ account: Account }>('PATCH', `/v1/providers/codex/accounts/${a.id}`, {
+      body: { apiKey: second },
+    });
+    expect(res.status).toBe(200);
+    expect(res.body.account).toMatchObject({ id: a.id, kind: 'api_key', label: 'Rotating', keyHint: '…2222' });
+    const stored = await readSecret(name);
+    expect(stored.value).toEqual({ api_key: second });
+    expect(stored.versionId).not.toBe(v1);
+    const event = await latest();
+    expect(event).toMatchObject({
+      action: 'account.key_rotated',
+      accountId: a.id,
+      detail: { from: '…1111', to: '…2222' },
+    });
+    expect(JSON.stringify(event)).not.toContain(second);
+    const seen = fake.seen.length;
+    const test = await api.call<{ ok: boolean }>('POST', `/v1/providers/codex/accounts/${a.id}/test`);
+    expect(test.body.ok).toBe(true);
+    expect(fake.seen[seen]?.headers).toMatchObject({ authorization: `Bearer ${second}` });
+  });
+
+  it('makes a rotation back to an earlier key current again', async () => {
+    const [first, second] = ['sk-proj-rotation-back-5555', 'sk-proj-rotation-away-6666'];
+    const a = (await addKey('codex', { kind: 'api_key', label: 'Back', apiKey: first })).body.account;
+    const name = `keyfleet/test/codex/${a.id}`;
+    const versions = [(await readSecret(name)).versionId];
+    for (const key of [second, first]) {
+      await api.call('PATCH', `/v1/providers/codex/accounts/${a.id}`, { body: { apiKey: key } });
+      const stored = await readSecret(name);
+      expect(stored.value).toEqual({ api_key: key });
+      versions.push(stored.versionId);
+    }
+    expect(new Set(versions).size).toBe(3);
+    const again = await api.call<{ account: Account }>('GET', '/v1/providers/codex');
+    expect(again.status).toBe(200);
+  });
+
+  it('lets a member rotate the key of their own account', async () => {
+    const mine = (
+      await addKey('codex', { kind: 'api_key', label: 'Mine', apiKey: 'sk-proj-alice-own-key-7777' }, 'alice', true)
+    ).body.account;
+    const res = await api.call<{ account: Account }>('PATCH', `/v1/me/providers/codex/accounts/${mine.id}`, {
+      body: { apiKey: 'sk-proj-alice-new-key-8888' },
+      as: 'alice',
+    });
+    expect(res.body.account.keyHint).toBe('…8888');
+    expect((await readSecret(`keyfleet/test/codex/${mine.id}`)).value).toEqual({
+      api_key: 'sk-proj-alice-new-key-8888',
+    });
+  });
+
+  it('refuses a new API key for OAuth and keyless accounts with 409 conflict and changes nothing', async () => {
+    const signIn = await api.call<{ signIn: { id: string; authorizeUrl: string } }>(
+      'POST',
+      '/v1/providers/codex/sign-ins',
+      { body: {} },
+    );
+    const pasted = await oauth.authorize(signIn.body.signIn.authorizeUrl, 'rotator');
+    const oauthAccount = (
+      await api.call<{ account: Account }>('POST', `/v1/sign-ins/${signIn.body.signIn.id}/complete`, {
+        body: { redirectUrl: pasted },
+      })
+    ).body.account;
+    const keyless = (
+      await addKey('codex', {
+        kind: 'none',
+        label: 'Keyless',
+        endpoint: { type: 'custom', baseUrl: `${fake.base}/v1` },
+      })
+    ).body.account;
+    for (const id of [oauthAccount.id, keyless.id]) {
+      const before = await api.tableDump();
+      const res = await api.call<Err>('PATCH', `/v1/providers/codex/accounts/${id}`, {
+        body: { label: 'Renamed too', apiKey: 'sk-proj-refused-key-9999' },
+      });
+      expect(res.status).toBe(409);
+      expect(res.body.error.code).toBe('conflict');
+      expect(await api.tableDump()).toBe(before);
+    }
+    const bad = await api.call<Err>('PATCH', `/v1/providers/codex/accounts/${keyless.id}`, {
+      body: { apiKey: 'short' },
+    });
+    expect(bad.status).toBe(400);
+    expect(bad.body.error.details?.map((d) => d.path)).toEqual(['body.apiKey']);
+  });
+});
+
 describe('secrets stay secret', () => {
   it('no API key used in this file reaches logs, the table, audit events or a response', async () => {
     const table = await api.tableDump();
     const logs = capturedLogs();
     const responses = api.responses.join('\n');
-    for (const key of [...Object.values(KEYS), 'sk-proj-revoked-key-9999', 'xai-second-key-0000']) {
+    for (const key of [
+      ...Object.values(KEYS),
+      'sk-proj-revoked-key-9999',
+      'xai-second-key-0000',
+      'sk-proj-rotation-first-1111',
+      'sk-proj-rotation-second-2222',
+      'sk-proj-rotation-back-5555',
+      'sk-proj-rotation-away-6666',
+      'sk-proj-alice-new-key-8888',
+      'sk-proj-refused-key-9999',
+    ]) {
       expect(table.includes(key), key).toBe(false);
       expect(logs.includes(key), key).toBe(false);
       expect(responses.includes(key), key).toBe(false);
