@@ -1,0 +1,345 @@
+import { useEffect, useRef, useState } from 'preact/hooks';
+import { api, attempt } from './api.ts';
+import type { Account, EndpointType, Provider, SignIn } from './types.ts';
+import { ErrorText, Field, inputValue, Modal, StatusText } from './ui.tsx';
+
+const ENDPOINT_TYPES: Record<string, { value: EndpointType; label: string }[]> = {
+  codex: [
+    { value: 'custom', label: 'Custom (OpenAI-compatible)' },
+    { value: 'responses_hosted', label: 'Responses API, hosted' },
+    { value: 'responses_local', label: 'Responses API, local (LM Studio)' },
+    { value: 'azure', label: 'Azure OpenAI' },
+  ],
+};
+
+/** Which providers take an API version with a custom endpoint. */
+const API_VERSION = new Set(['codex', 'gemini']);
+
+export interface AddAccountProps {
+  provider: Provider;
+  /** `/v1/providers` for team accounts, `/v1/me/providers` for one's own. */
+  base: string;
+  tab?: 'oauth' | 'api_key';
+  label?: string;
+  title?: string;
+  onDone: (account: Account) => void;
+  onClose: () => void;
+}
+
+/** The Add Account dialog: an OAuth tab (sign-in by the provider's flow) and an API Key tab. */
+export function AddAccountDialog(props: AddAccountProps) {
+  const [tab, setTab] = useState<'oauth' | 'api_key'>(props.tab ?? 'oauth');
+  const tabs = [
+    { id: 'oauth', name: 'OAuth' },
+    { id: 'api_key', name: 'API Key' },
+  ] as const;
+  return (
+    <Modal title={props.title ?? `Add Account: ${props.provider.name}`} onClose={props.onClose} wide>
+      <div role="tablist" aria-label="How to connect" class="tabs">
+        {tabs.map((t) => (
+          <button
+            key={t.id}
+            type="button"
+            role="tab"
+            id={`tab-${t.id}`}
+            aria-selected={tab === t.id}
+            aria-controls={`panel-${t.id}`}
+            tabIndex={tab === t.id ? 0 : -1}
+            onClick={() => setTab(t.id)}
+            onKeyDown={(event) => {
+              if (event.key === 'ArrowRight' || event.key === 'ArrowLeft') {
+                const next = t.id === 'oauth' ? 'api_key' : 'oauth';
+                setTab(next);
+                document.getElementById(`tab-${next}`)?.focus();
+              }
+            }}
+          >
+            {t.name}
+          </button>
+        ))}
+      </div>
+      <div role="tabpanel" id={`panel-${tab}`} aria-labelledby={`tab-${tab}`}>
+        {tab === 'oauth' ? <OAuthTab {...props} /> : <ApiKeyTab {...props} />}
+      </div>
+    </Modal>
+  );
+}
+
+function OAuthTab(props: AddAccountProps) {
+  const [label, setLabel] = useState(props.label ?? '');
+  const [signIn, setSignIn] = useState<SignIn | null>(null);
+  const [error, setError] = useState<string | null>(null);
+  const [busy, setBusy] = useState(false);
+  const open = useRef<{ id: string; done: boolean } | null>(null);
+  // Closing the dialog part-way cancels the sign-in, so nothing is left waiting on the server.
+  useEffect(
+    () => () => {
+      const current = open.current;
+      if (current && !current.done) void api('DELETE', `/v1/sign-ins/${current.id}`).catch(() => undefined);
+    },
+    [],
+  );
+  const start = async (event: Event) => {
+    event.preventDefault();
+    setBusy(true);
+    const result = await attempt(() =>
+      api<{ signIn: SignIn }>('POST', `${props.base}/${props.provider.id}/sign-ins`, label.trim() ? { label } : {}),
+    );
+    setBusy(false);
+    if (!result.ok) return setError(result.error);
+    setError(null);
+    open.current = { id: result.value.signIn.id, done: false };
+    setSignIn(result.value.signIn);
+  };
+  if (!signIn) {
+    return (
+      <form onSubmit={start} noValidate>
+        <Field label="Label (optional)" hint="Without one, the account's email becomes its label.">
+          {(id, hint) => (
+            <input
+              id={id}
+              aria-describedby={hint}
+              value={label}
+              maxLength={100}
+              onInput={(e) => setLabel(inputValue(e))}
+            />
+          )}
+        </Field>
+        <ErrorText error={error} />
+        <div class="actions">
+          <button type="button" class="secondary" onClick={props.onClose}>
+            Cancel
+          </button>
+          <button type="submit" disabled={busy}>
+            Start Sign-In
+          </button>
+        </div>
+      </form>
+    );
+  }
+  return (
+    <CompleteSignIn
+      signIn={signIn}
+      onClose={props.onClose}
+      onDone={(account) => {
+        if (open.current) open.current.done = true;
+        props.onDone(account);
+      }}
+    />
+  );
+}
+
+function CompleteSignIn(props: { signIn: SignIn; onDone: (a: Account) => void; onClose: () => void }) {
+  const { signIn } = props;
+  const [pasted, setPasted] = useState('');
+  const [error, setError] = useState<string | null>(null);
+  const [pending, setPending] = useState(false);
+  const [busy, setBusy] = useState(false);
+  const complete = async (event: Event) => {
+    event.preventDefault();
+    const body =
+      signIn.flow === 'code'
+        ? { code: pasted.trim() }
+        : signIn.flow === 'redirect_url'
+          ? { redirectUrl: pasted.trim() }
+          : {};
+    setBusy(true);
+    const result = await attempt(() =>
+      api<{ account?: Account; status?: 'pending' }>('POST', `/v1/sign-ins/${signIn.id}/complete`, body),
+    );
+    setBusy(false);
+    if (!result.ok) return setError(result.error);
+    setError(null);
+    if (result.value.account) {
+      setPasted('');
+      props.onDone(result.value.account);
+    } else setPending(true);
+  };
+  const callback = signIn.flow === 'redirect_url' ? redirectTarget(signIn.authorizeUrl) : null;
+  return (
+    <form onSubmit={complete} noValidate>
+      {signIn.flow === 'device' ? (
+        <ol class="steps">
+          <li>
+            Open{' '}
+            <a
+              href={signIn.verificationUriComplete ?? signIn.verificationUri}
+              target="_blank"
+              rel="noopener noreferrer"
+            >
+              {signIn.verificationUri}
+            </a>{' '}
+            and sign in.
+          </li>
+          <li>
+            Enter this code if asked: <code class="user-code">{signIn.userCode}</code>
+          </li>
+          <li>Approve the request, then come back and press I've signed in.</li>
+        </ol>
+      ) : (
+        <ol class="steps">
+          <li>
+            <a href={signIn.authorizeUrl} target="_blank" rel="noopener noreferrer">
+              Open the sign-in page
+            </a>{' '}
+            and sign in.
+          </li>
+          <li>
+            {signIn.flow === 'code'
+              ? 'The page then shows a code like abc…#xyz…: copy all of it and paste it below.'
+              : `Your browser then fails to open ${callback ?? 'the callback address'}: copy the whole address from the address bar and paste it below.`}
+          </li>
+        </ol>
+      )}
+      {signIn.flow !== 'device' && (
+        <Field label={signIn.flow === 'code' ? 'Code (code#state)' : 'Redirected address'}>
+          {(id) => (
+            <input
+              id={id}
+              value={pasted}
+              autoComplete="off"
+              spellcheck={false}
+              onInput={(e) => setPasted(inputValue(e))}
+            />
+          )}
+        </Field>
+      )}
+      {pending && (
+        <StatusText
+          text={`Still waiting: approve code ${signIn.userCode} in the browser, then press I've signed in again.`}
+        />
+      )}
+      <ErrorText error={error} />
+      <p class="muted">This sign-in expires at {signIn.expiresAt.slice(11, 16)} UTC.</p>
+      <div class="actions">
+        <button type="button" class="secondary" onClick={props.onClose}>
+          Cancel
+        </button>
+        <button type="submit" disabled={busy}>
+          {signIn.flow === 'device' ? "I've signed in" : 'Complete Sign-In'}
+        </button>
+      </div>
+    </form>
+  );
+}
+
+function redirectTarget(authorizeUrl: string | undefined): string | null {
+  try {
+    const target = new URL(authorizeUrl ?? '').searchParams.get('redirect_uri');
+    return target ? new URL(target).origin : null;
+  } catch {
+    return null;
+  }
+}
+
+function ApiKeyTab(props: AddAccountProps) {
+  const provider = props.provider.id;
+  const types = ENDPOINT_TYPES[provider] ?? [{ value: 'custom' as EndpointType, label: 'Custom' }];
+  const [label, setLabel] = useState(props.label ?? '');
+  const [key, setKey] = useState('');
+  const [keyless, setKeyless] = useState(false);
+  const [custom, setCustom] = useState(false);
+  const [type, setType] = useState<EndpointType>(types[0]?.value ?? 'custom');
+  const [baseUrl, setBaseUrl] = useState('');
+  const [apiVersion, setApiVersion] = useState('');
+  const [error, setError] = useState<string | null>(null);
+  const [busy, setBusy] = useState(false);
+  const withEndpoint = custom || keyless;
+  const submit = async (event: Event) => {
+    event.preventDefault();
+    const endpoint = withEndpoint
+      ? {
+          type,
+          ...(baseUrl.trim() ? { baseUrl: baseUrl.trim() } : {}),
+          ...(API_VERSION.has(provider) && apiVersion.trim() ? { apiVersion: apiVersion.trim() } : {}),
+        }
+      : undefined;
+    const body = keyless
+      ? { kind: 'none', label, endpoint }
+      : { kind: 'api_key', label, apiKey: key, ...(endpoint ? { endpoint } : {}) };
+    setBusy(true);
+    const result = await attempt(() => api<{ account: Account }>('POST', `${props.base}/${provider}/accounts`, body));
+    setBusy(false);
+    if (!result.ok) return setError(result.error);
+    setKey('');
+    props.onDone(result.value.account);
+  };
+  return (
+    <form onSubmit={submit} noValidate>
+      <Field label="Label">
+        {(id) => <input id={id} value={label} maxLength={100} onInput={(e) => setLabel(inputValue(e))} />}
+      </Field>
+      <div class="field check">
+        <input id="keyless" type="checkbox" checked={keyless} onChange={(e) => setKeyless(e.currentTarget.checked)} />
+        <label for="keyless">No key: a local model server or gateway</label>
+      </div>
+      {!keyless && (
+        <Field label="API key" hint="Stored in Secrets Manager; shown afterwards only as its last four characters.">
+          {(id, hint) => (
+            <input
+              id={id}
+              type="password"
+              aria-describedby={hint}
+              autoComplete="off"
+              value={key}
+              onInput={(e) => setKey(inputValue(e))}
+            />
+          )}
+        </Field>
+      )}
+      <div class="field check">
+        <input
+          id="custom-endpoint"
+          type="checkbox"
+          role="switch"
+          checked={withEndpoint}
+          aria-checked={withEndpoint}
+          disabled={keyless}
+          onChange={(e) => setCustom(e.currentTarget.checked)}
+        />
+        <label for="custom-endpoint">Custom Endpoint{keyless ? ' (needed without a key)' : ''}</label>
+      </div>
+      {withEndpoint && (
+        <fieldset>
+          <legend>Endpoint</legend>
+          <Field label="Endpoint type">
+            {(id) => (
+              <select id={id} value={type} onChange={(e) => setType(inputValue(e) as EndpointType)}>
+                {types.map((t) => (
+                  <option key={t.value} value={t.value}>
+                    {t.label}
+                  </option>
+                ))}
+              </select>
+            )}
+          </Field>
+          <Field label="Base URL" hint="https://…, or http:// on this machine (127.0.0.1, localhost).">
+            {(id, hint) => (
+              <input
+                id={id}
+                type="url"
+                aria-describedby={hint}
+                value={baseUrl}
+                onInput={(e) => setBaseUrl(inputValue(e))}
+              />
+            )}
+          </Field>
+          {API_VERSION.has(provider) && (
+            <Field label="API version (optional)">
+              {(id) => <input id={id} value={apiVersion} onInput={(e) => setApiVersion(inputValue(e))} />}
+            </Field>
+          )}
+        </fieldset>
+      )}
+      <ErrorText error={error} />
+      <div class="actions">
+        <button type="button" class="secondary" onClick={props.onClose}>
+          Cancel
+        </button>
+        <button type="submit" disabled={busy}>
+          Add Account
+        </button>
+      </div>
+    </form>
+  );
+}

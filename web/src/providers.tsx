@@ -1,0 +1,409 @@
+import { useState } from 'preact/hooks';
+import { AddAccountDialog } from './add-account.tsx';
+import { api, attempt } from './api.ts';
+import type { Account, Caller, Provider } from './types.ts';
+import { Confirm, ErrorText, inputValue, LoadState, StatusText, useLoad, when } from './ui.tsx';
+
+const KIND = { oauth: 'OAuth', api_key: 'API key', none: 'None (keyless)' } as const;
+const STATUS = {
+  connected: 'Connected',
+  refresh_failed: 'Refresh failed',
+  needs_reconnect: 'Needs reconnect',
+  cooling_down: 'Cooling down',
+} as const;
+const FLOW = { code: 'paste a code', redirect_url: 'paste the redirected address', device: 'device code' } as const;
+
+/** Team accounts (`team`) or the caller's own (`me`), one card per provider. */
+export function ProvidersScreen({ scope, caller }: { scope: 'team' | 'me'; caller: Caller }) {
+  const base = scope === 'team' ? '/v1/providers' : '/v1/me/providers';
+  const loaded = useLoad(() => api<{ providers: Provider[] }>('GET', base), [base]);
+  const canEdit = scope === 'me' || caller.role === 'admin';
+  return (
+    <section aria-labelledby={`${scope}-providers`}>
+      <h2 id={`${scope}-providers`}>{scope === 'team' ? 'AI Providers' : 'My AI Providers'}</h2>
+      {scope === 'team' && !canEdit && (
+        <p class="muted">These are the team's accounts. Only admins change them; connect your own under Profile.</p>
+      )}
+      {scope === 'me' && (
+        <p class="muted">
+          Your own accounts: only you (and admins, read-only) see them. Your active one is your preferred account for
+          launches. They never join the team's round robin.
+        </p>
+      )}
+      <LoadState loaded={loaded} what="providers" />
+      <div class="cards">
+        {loaded.data?.providers.map((p) => (
+          <ProviderCard key={p.id} provider={p} base={base} scope={scope} canEdit={canEdit} reload={loaded.reload} />
+        ))}
+      </div>
+    </section>
+  );
+}
+
+interface CardProps {
+  provider: Provider;
+  base: string;
+  scope: 'team' | 'me';
+  canEdit: boolean;
+  reload: () => void;
+}
+
+function ProviderCard(props: CardProps) {
+  const { provider } = props;
+  const [adding, setAdding] = useState(false);
+  const [notice, setNotice] = useState<string | null>(null);
+  const team = provider.accounts.filter((a) => props.scope === 'me' || a.owner === null);
+  const personal = props.scope === 'team' ? provider.accounts.filter((a) => a.owner !== null) : [];
+  return (
+    <article class="card" aria-labelledby={`card-${provider.id}`}>
+      <header class="card-head">
+        <h3 id={`card-${provider.id}`}>{provider.name}</h3>
+        {props.canEdit && (
+          <button type="button" onClick={() => setAdding(true)} aria-label={`Add Account for ${provider.name}`}>
+            Add Account
+          </button>
+        )}
+      </header>
+      <p class="muted small">
+        Sign-in: {FLOW[provider.signIn]}. Model: {provider.model ?? 'CLI default'}.
+        {provider.roundRobinAccountIds.length > 0 && ` Round robin: ${provider.roundRobinAccountIds.length} accounts.`}
+      </p>
+      <StatusText text={notice} tone="ok" />
+      {team.length === 0 ? (
+        <p class="muted">No accounts yet.</p>
+      ) : (
+        <ul class="accounts">
+          {team.map((a) => (
+            <AccountRow key={a.id} account={a} {...props} onNotice={setNotice} />
+          ))}
+        </ul>
+      )}
+      {personal.length > 0 && (
+        <details>
+          <summary>Members' own accounts ({personal.length}, read-only)</summary>
+          <ul class="accounts">
+            {personal.map((a) => (
+              <AccountRow key={a.id} account={a} {...props} canEdit={false} onNotice={setNotice} />
+            ))}
+          </ul>
+        </details>
+      )}
+      {adding && (
+        <AddAccountDialog
+          provider={provider}
+          base={props.base}
+          onClose={() => setAdding(false)}
+          onDone={(account) => {
+            setAdding(false);
+            setNotice(`Added ${account.label}.`);
+            props.reload();
+          }}
+        />
+      )}
+    </article>
+  );
+}
+
+type RowProps = CardProps & { account: Account; onNotice: (text: string) => void };
+
+function AccountRow(props: RowProps) {
+  const { account, provider } = props;
+  const path = `${props.base}/${provider.id}/accounts/${account.id}`;
+  const [error, setError] = useState<string | null>(null);
+  const [test, setTest] = useState<{ ok: boolean; detail: string } | null>(null);
+  const [dialog, setDialog] = useState<'remove' | 'reconnect' | null>(null);
+  const run = async (call: () => Promise<unknown>, done?: string) => {
+    const result = await attempt(call);
+    if (!result.ok) {
+      setError(result.error);
+      return false;
+    }
+    setError(null);
+    if (done) props.onNotice(done);
+    props.reload();
+    return true;
+  };
+  const setActive = (on: boolean) =>
+    run(
+      () => api('PUT', `${props.base}/${provider.id}/active`, { accountId: on ? account.id : null }),
+      on ? `${account.label} is now active.` : `No ${provider.name} account is active now.`,
+    );
+  return (
+    <li class="account" aria-labelledby={`acc-${account.id}`}>
+      <div class="account-head">
+        <Label {...props} onError={setError} />
+        {account.active && <span class="badge active">Active</span>}
+        {account.status !== 'connected' && <span class={`badge ${account.status}`}>{STATUS[account.status]}</span>}
+      </div>
+      <dl class="facts">
+        <dt>Email</dt>
+        <dd>{account.email ?? '—'}</dd>
+        <dt>Kind</dt>
+        <dd>{KIND[account.kind]}</dd>
+        <dt>Status</dt>
+        <dd>
+          {STATUS[account.status]}
+          {account.lastError && <span class="last-error"> — {account.lastError}</span>}
+        </dd>
+        {account.keyHint && (
+          <>
+            <dt>Key</dt>
+            <dd>{account.keyHint}</dd>
+          </>
+        )}
+        {account.kind === 'oauth' && (
+          <>
+            <dt>Token expires</dt>
+            <dd>{when(account.tokenExpiresAt)}</dd>
+            <dt>Last refresh</dt>
+            <dd>{when(account.lastRefreshAt)}</dd>
+          </>
+        )}
+        <dt>Endpoint</dt>
+        <dd>
+          {account.endpoint
+            ? `${account.endpoint.type}, ${account.endpoint.baseUrl}${account.endpoint.apiVersion ? `, API version ${account.endpoint.apiVersion}` : ''}`
+            : "The CLI's own"}
+        </dd>
+        {account.owner && (
+          <>
+            <dt>Owner</dt>
+            <dd>{account.owner}</dd>
+          </>
+        )}
+        {account.usage?.windows.map((w) => (
+          <>
+            <dt>Usage {w.name.replace('_', ' ')}</dt>
+            <dd>
+              {w.usedPercent}%{w.resetsAt ? `, resets ${when(w.resetsAt)}` : ''}
+            </dd>
+          </>
+        ))}
+      </dl>
+      <RoundRobin {...props} run={run} />
+      {props.canEdit && (
+        <div class="row-actions">
+          <button
+            type="button"
+            class={account.active ? 'toggle on' : 'toggle'}
+            aria-pressed={account.active}
+            title={account.active ? 'Click again to clear the active account' : undefined}
+            onClick={() => setActive(!account.active)}
+          >
+            <span aria-hidden="true">✓</span> {account.active ? 'Active' : 'Make active'}
+            <span class="sr-only"> ({account.label})</span>
+          </button>
+          <button
+            type="button"
+            class="secondary"
+            onClick={async () => {
+              setTest(null);
+              const result = await attempt(() => api<{ ok: boolean; detail: string }>('POST', `${path}/test`));
+              if (!result.ok) return setError(result.error);
+              setError(null);
+              setTest(result.value);
+              props.reload();
+            }}
+          >
+            Test<span class="sr-only"> {account.label}</span>
+          </button>
+          {account.status === 'needs_reconnect' && account.kind === 'oauth' && (
+            <button type="button" onClick={() => setDialog('reconnect')}>
+              Reconnect<span class="sr-only"> {account.label}</span>
+            </button>
+          )}
+          <button
+            type="button"
+            class="icon danger"
+            aria-label={`Remove ${account.label}`}
+            onClick={() => setDialog('remove')}
+          >
+            <span aria-hidden="true">🗑</span>
+          </button>
+        </div>
+      )}
+      {account.kind === 'api_key' && props.canEdit && <ReplaceKey path={path} run={run} label={account.label} />}
+      {test && (
+        <StatusText tone={test.ok ? 'ok' : 'bad'} text={`Test ${test.ok ? 'passed' : 'failed'}: ${test.detail}`} />
+      )}
+      <ErrorText error={error} />
+      {dialog === 'remove' && (
+        <Confirm
+          title={`Remove ${account.label}?`}
+          message={`The account and its stored ${account.kind === 'oauth' ? 'tokens' : 'key'} are deleted at once. This cannot be undone.${account.active ? ` No ${provider.name} account will be active afterwards.` : ''}`}
+          action="Remove"
+          onClose={() => setDialog(null)}
+          onConfirm={async () => {
+            const result = await attempt(() => api('DELETE', path));
+            if (!result.ok) return result.error;
+            props.onNotice(`Removed ${account.label}.`);
+            props.reload();
+            return null;
+          }}
+        />
+      )}
+      {dialog === 'reconnect' && (
+        <AddAccountDialog
+          provider={provider}
+          base={props.base}
+          tab="oauth"
+          label={account.label}
+          title={`Reconnect ${account.label}`}
+          onClose={() => setDialog(null)}
+          onDone={(fresh) => {
+            setDialog(null);
+            props.onNotice(`Signed in again as ${fresh.label}. Remove the old account once the new one works.`);
+            props.reload();
+          }}
+        />
+      )}
+    </li>
+  );
+}
+
+/** The account's name, with a pencil to rename it in place. */
+function Label(props: RowProps & { onError: (e: string | null) => void }) {
+  const { account } = props;
+  const [editing, setEditing] = useState(false);
+  const [value, setValue] = useState(account.label);
+  const save = async (event: Event) => {
+    event.preventDefault();
+    const path = `${props.base}/${props.provider.id}/accounts/${account.id}`;
+    const result = await attempt(() => api('PATCH', path, { label: value }));
+    if (!result.ok) return props.onError(result.error);
+    props.onError(null);
+    setEditing(false);
+    props.onNotice(`Renamed to ${value.trim()}.`);
+    props.reload();
+  };
+  if (editing) {
+    return (
+      <form class="rename" onSubmit={save} noValidate>
+        <label class="sr-only" for={`rename-${account.id}`}>
+          New name for {account.label}
+        </label>
+        <input
+          id={`rename-${account.id}`}
+          value={value}
+          maxLength={100}
+          // biome-ignore lint/a11y/noAutofocus: the pencil was pressed to type here
+          autoFocus
+          onInput={(e) => setValue(inputValue(e))}
+          onKeyDown={(e) => {
+            if (e.key !== 'Escape') return;
+            e.preventDefault();
+            setEditing(false);
+          }}
+        />
+        <button type="submit">Save</button>
+        <button type="button" class="secondary" onClick={() => setEditing(false)}>
+          Cancel
+        </button>
+      </form>
+    );
+  }
+  return (
+    <h4 id={`acc-${account.id}`} class="account-label">
+      {account.label}
+      {props.canEdit && (
+        <button
+          type="button"
+          class="icon"
+          aria-label={`Rename ${account.label}`}
+          onClick={() => {
+            setValue(account.label);
+            setEditing(true);
+          }}
+        >
+          <span aria-hidden="true">✎</span>
+        </button>
+      )}
+    </h4>
+  );
+}
+
+/** The round-robin switch on team OAuth accounts, and why it is missing everywhere else. */
+function RoundRobin(props: RowProps & { run: (call: () => Promise<unknown>, done?: string) => Promise<boolean> }) {
+  const { account } = props;
+  if (account.owner !== null || props.scope === 'me') {
+    return <p class="muted small">Round robin: personal accounts never join the team's pool.</p>;
+  }
+  if (account.kind !== 'oauth') {
+    return (
+      <p class="muted small">
+        Round robin: for OAuth sign-ins only. An active API key is used before the pool; keys are not pooled.
+      </p>
+    );
+  }
+  if (!props.canEdit) return <p class="muted small">Round robin: {account.roundRobin ? 'in the pool' : 'off'}.</p>;
+  const path = `${props.base}/${props.provider.id}/accounts/${account.id}`;
+  return (
+    <div class="field check">
+      <input
+        type="checkbox"
+        role="switch"
+        id={`rr-${account.id}`}
+        checked={account.roundRobin}
+        aria-checked={account.roundRobin}
+        onChange={(e) => {
+          const on = e.currentTarget.checked;
+          void props.run(
+            () => api('PATCH', path, { roundRobin: on }),
+            on ? `${account.label} joined the round robin.` : `${account.label} left the round robin.`,
+          );
+        }}
+      />
+      <label for={`rr-${account.id}`}>Round robin ({account.label})</label>
+    </div>
+  );
+}
+
+/** Replaces an API key in place (a new secret version); the old key is never shown. */
+function ReplaceKey(props: {
+  path: string;
+  label: string;
+  run: (call: () => Promise<unknown>, done?: string) => Promise<boolean>;
+}) {
+  const [open, setOpen] = useState(false);
+  const [key, setKey] = useState('');
+  if (!open) {
+    return (
+      <button type="button" class="link" onClick={() => setOpen(true)}>
+        Replace key<span class="sr-only"> of {props.label}</span>
+      </button>
+    );
+  }
+  return (
+    <form
+      class="rename"
+      noValidate
+      onSubmit={async (event) => {
+        event.preventDefault();
+        if (!(await props.run(() => api('PATCH', props.path, { apiKey: key }), `Replaced the key of ${props.label}.`)))
+          return;
+        setKey('');
+        setOpen(false);
+      }}
+    >
+      <label for={`key-${props.path}`}>New API key</label>
+      <input
+        id={`key-${props.path}`}
+        type="password"
+        autoComplete="off"
+        value={key}
+        onInput={(e) => setKey(inputValue(e))}
+      />
+      <button type="submit">Save key</button>
+      <button
+        type="button"
+        class="secondary"
+        onClick={() => {
+          setKey('');
+          setOpen(false);
+        }}
+      >
+        Cancel
+      </button>
+    </form>
+  );
+}

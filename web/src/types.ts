@@ -1,0 +1,112 @@
+/**
+ * The API's objects as the console sees them (API.md). Account and keep-alive types come from the
+ * server's own definitions, so a change there shows up here as a type error.
+ */
+import type { AccountEndpoint, AccountView, EndpointType } from '#shared/accounts/model.ts';
+import type { KeepaliveSettings } from '#shared/accounts/settings.ts';
+import type { ProviderId, SignInFlow } from '#shared/providers/types.ts';
+
+export type { AccountEndpoint, EndpointType, KeepaliveSettings, ProviderId, SignInFlow };
+
+export const PROVIDERS: readonly ProviderId[] = ['claude', 'codex', 'gemini', 'bob', 'grok'];
+
+export interface UsageWindow {
+  name: string;
+  usedPercent: number;
+  resetsAt: string | null;
+}
+
+export type Account = AccountView & {
+  lastUsedAt?: string | null;
+  usage?: { plan: string | null; readAt: string; windows: UsageWindow[] } | null;
+};
+
+export interface Provider {
+  id: ProviderId;
+  name: string;
+  signIn: SignInFlow;
+  activeAccountId: string | null;
+  roundRobinAccountIds: string[];
+  model: string | null;
+  helpers: boolean;
+  keepalive: KeepaliveSettings;
+  accounts: Account[];
+}
+
+export interface SignIn {
+  id: string;
+  provider: ProviderId;
+  flow: SignInFlow;
+  expiresAt: string;
+  instructions: string;
+  authorizeUrl?: string;
+  verificationUri?: string;
+  verificationUriComplete?: string;
+  userCode?: string;
+  intervalSeconds?: number;
+}
+
+export interface Settings {
+  defaultAgent: ProviderId;
+  models: Partial<Record<ProviderId, string | null>>;
+  keepalive: Partial<Record<ProviderId, KeepaliveSettings>>;
+}
+
+export interface Choice {
+  preferredAccountId?: string;
+  model?: string;
+  effort?: string;
+}
+
+export interface Preferences {
+  providers: Partial<Record<ProviderId, Choice>>;
+}
+
+export interface Environment {
+  name: string;
+  agent?: ProviderId;
+  delivery?: 'ticket' | 'proxy';
+  providers: Partial<Record<ProviderId, { model?: string; effort?: string }>>;
+}
+
+export interface AuditEvent {
+  at: string;
+  actor: string;
+  action: string;
+  provider?: ProviderId;
+  accountId?: string;
+  detail?: Record<string, unknown>;
+}
+
+export interface FinanceRecord {
+  provider: ProviderId;
+  billing: 'subscription' | 'usage' | 'none';
+  status: 'incomplete' | 'complete';
+  plan?: string;
+  monthlyBudgetUsd?: number;
+  costCenter?: string;
+  owner?: string;
+}
+
+export interface Launch {
+  id: string;
+  provider: ProviderId;
+  accountId: string;
+  accountLabel: string;
+  callerId: string;
+  delivery?: 'ticket' | 'proxy';
+  model?: string | null;
+  effort?: string | null;
+  taskArn: string;
+  status: 'starting' | 'running' | 'stopped' | 'failed';
+  createdAt: string;
+  stoppedAt?: string | null;
+  expiresAt: string;
+  warnings: string[];
+  usage?: { requests: number; inputTokens: number; outputTokens: number; statusCounts: Record<string, number> };
+}
+
+export interface Caller {
+  id: string;
+  role: 'admin' | 'member';
+}
