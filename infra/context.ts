@@ -12,12 +12,16 @@ export interface KeyfleetContext {
   groupsClaim: string;
   adminGroup: string;
   adminPrincipals: string[];
+  /** IAM auth: roles (names or role ARNs) whose session names name people; see `shared/http/identity.ts`. */
+  personRoles: string[];
   launch: { clusters: string[]; taskDefinitionFamilies: string[]; passRoles: string[] };
   providerOverrides: Record<string, unknown> | undefined;
   logRetentionDays: number;
   removalPolicy: 'retain' | 'destroy';
   deletionProtection: boolean;
   throttle: { rateLimit: number; burstLimit: number };
+  /** Route-level throttle of each container route (ticket redemption, task token, Codex refresh). */
+  containerThrottle: { rateLimit: number; burstLimit: number };
   alarmEmail: string | undefined;
 }
 
@@ -55,6 +59,25 @@ function int(value: unknown, fallback: number, name: string, min: number, max: n
   return n;
 }
 
+/** Role names as IAM allows them (no commas: the list travels comma-separated), or role ARNs. */
+const PERSON_ROLE = /^(?:[\w+=.@-]{1,64}|arn:[a-z-]+:iam::\d{12}:role\/(?:[\w+=.@-]+\/)*[\w+=.@-]{1,64})$/;
+
+function personRoles(value: unknown): string[] {
+  const roles = list(value, 'personRoles');
+  const bad = roles.filter((role) => !PERSON_ROLE.test(role));
+  if (bad.length > 0)
+    throw new Error(`context "personRoles" must list role names or role ARNs; not: ${bad.join(', ')}`);
+  return roles;
+}
+
+function throttleOf(value: unknown, name: string, fallback: { rateLimit: number; burstLimit: number }) {
+  const given = (parse(value) ?? {}) as Record<string, unknown>;
+  return {
+    rateLimit: int(given.rateLimit, fallback.rateLimit, `${name}.rateLimit`, 1, 10_000),
+    burstLimit: int(given.burstLimit, fallback.burstLimit, `${name}.burstLimit`, 1, 5_000),
+  };
+}
+
 /** Reads and checks every context key; a bad value stops synth with a message naming the key. */
 export function readContext(node: Node): KeyfleetContext {
   const get = (key: string): unknown => node.tryGetContext(key);
@@ -73,7 +96,6 @@ export function readContext(node: Node): KeyfleetContext {
   const removalPolicy = String(get('removalPolicy') ?? 'retain');
   if (removalPolicy !== 'retain' && removalPolicy !== 'destroy')
     throw new Error('context "removalPolicy" must be "retain" or "destroy"');
-  const throttle = (parse(get('throttle')) ?? {}) as Record<string, unknown>;
   return {
     stage,
     auth,
@@ -82,6 +104,7 @@ export function readContext(node: Node): KeyfleetContext {
     groupsClaim: String(get('groupsClaim') ?? 'cognito:groups'),
     adminGroup: String(get('adminGroup') ?? 'keyfleet-admins'),
     adminPrincipals: list(get('adminPrincipals'), 'adminPrincipals'),
+    personRoles: personRoles(get('personRoles')),
     launch: {
       clusters: list(launch.clusters, 'launch.clusters'),
       taskDefinitionFamilies: list(launch.taskDefinitionFamilies, 'launch.taskDefinitionFamilies'),
@@ -91,10 +114,8 @@ export function readContext(node: Node): KeyfleetContext {
     logRetentionDays: int(get('logRetentionDays'), 90, 'logRetentionDays', 1, 3653),
     removalPolicy,
     deletionProtection: bool(get('deletionProtection'), removalPolicy === 'retain'),
-    throttle: {
-      rateLimit: int(throttle.rateLimit, 50, 'throttle.rateLimit', 1, 10_000),
-      burstLimit: int(throttle.burstLimit, 100, 'throttle.burstLimit', 1, 5_000),
-    },
+    throttle: throttleOf(get('throttle'), 'throttle', { rateLimit: 50, burstLimit: 100 }),
+    containerThrottle: throttleOf(get('containerThrottle'), 'containerThrottle', { rateLimit: 20, burstLimit: 40 }),
     alarmEmail: get('alarmEmail') === undefined ? undefined : String(get('alarmEmail')),
   };
 }

@@ -31,13 +31,15 @@ export class KeyfleetStack extends Stack {
 
     const common = {
       KEYFLEET_ADMIN_PRINCIPALS: context.adminPrincipals.join(','),
+      KEYFLEET_PERSON_ROLES: context.personRoles.join(','),
       KEYFLEET_GROUPS_CLAIM: context.groupsClaim,
       KEYFLEET_ADMIN_GROUP: context.adminGroup,
       ...(context.providerOverrides ? { KEYFLEET_PROVIDER_OVERRIDES: JSON.stringify(context.providerOverrides) } : {}),
     };
     const functionProps = { logRetentionDays: context.logRetentionDays, removalPolicy };
 
-    // Sign-in, accounts, settings, audit, finance: writes secrets, never runs tasks.
+    // Sign-in, accounts, settings, audit, finance: writes secrets, never runs tasks. The only
+    // function that seals and unseals sign-in state, so the only one with the sealing key.
     const accounts = new KeyfleetFunction(this, 'Accounts', {
       name: 'accounts',
       description: 'Keyfleet sign-in, account, settings, audit and finance routes',
@@ -45,7 +47,8 @@ export class KeyfleetStack extends Stack {
       ...functionProps,
     })
       .bindTable(store.table, 'write')
-      .bindVault(context.stage, store.key, 'manage');
+      .bindVault(context.stage, store.key, 'manage')
+      .bindSealingKey(context.stage, store.key);
     api.addFunctionRoutes(accounts, accountRoutes);
 
     // Keep-alive sweeper: the other writer of secrets.

@@ -2,6 +2,7 @@ import type { RemovalPolicy } from 'aws-cdk-lib';
 import { Validations } from 'aws-cdk-lib';
 import { AccessLogFormat } from 'aws-cdk-lib/aws-apigateway';
 import {
+  type CfnStage,
   HttpApi,
   HttpMethod,
   HttpNoneAuthorizer,
@@ -22,19 +23,26 @@ export interface ApiProps {
   removalPolicy: RemovalPolicy;
 }
 
+/** Route-level settings of the stage, as `AWS::ApiGatewayV2::Stage` `RouteSettings` spells them. */
+type RouteSettings = Record<string, { ThrottlingRateLimit: number; ThrottlingBurstLimit: number }>;
+
 /**
  * The HTTP API: IAM (SigV4) auth on every route by default, or a JWT authorizer from context;
  * container routes authenticate with their ticket or task token instead. Access logs in JSON,
- * default throttling on the stage.
+ * default throttling on the stage, and a throttle of their own on each container route, so a
+ * flood of bad tickets is refused there without taking the rest of the API's share.
  */
 export class Api extends Construct {
   readonly api: HttpApi;
   readonly stage: HttpStage;
   private readonly authorizer: IHttpRouteAuthorizer;
+  private readonly containerThrottle: KeyfleetContext['containerThrottle'];
+  private readonly routeSettings: RouteSettings = {};
 
   constructor(scope: Construct, id: string, props: ApiProps) {
     super(scope, id);
     const { context } = props;
+    this.containerThrottle = context.containerThrottle;
     this.authorizer =
       context.auth === 'jwt'
         ? new HttpJwtAuthorizer('Jwt', context.jwtIssuer ?? '', { jwtAudience: context.jwtAudience })
@@ -75,11 +83,26 @@ export class Api extends Construct {
         ...(route.access === 'container' ? { authorizer: new HttpNoneAuthorizer() } : {}),
       });
       if (route.access === 'container' && added) {
+        this.throttleContainerRoute(added, `${route.method} ${route.path}`);
         Validations.of(added).acknowledge({
           id: 'AwsSolutions-APIG4',
           reason: `${route.method} ${route.path} is called from inside an agent container, which has no AWS identity; the handler authenticates the single-use ticket or the task token it carries.`,
         });
       }
     }
+  }
+
+  /**
+   * Gives the route its own throttle. The stage must be created after the route: API Gateway
+   * refuses route settings that name a route it does not know yet.
+   */
+  private throttleContainerRoute(route: Construct, routeKey: string): void {
+    this.routeSettings[routeKey] = {
+      ThrottlingRateLimit: this.containerThrottle.rateLimit,
+      ThrottlingBurstLimit: this.containerThrottle.burstLimit,
+    };
+    const cfnStage = this.stage.node.defaultChild as CfnStage;
+    cfnStage.routeSettings = { ...this.routeSettings };
+    this.stage.node.addDependency(route);
   }
 }

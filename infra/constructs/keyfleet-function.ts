@@ -8,6 +8,7 @@ import { Architecture, Runtime } from 'aws-cdk-lib/aws-lambda';
 import { NodejsFunction, OutputFormat } from 'aws-cdk-lib/aws-lambda-nodejs';
 import { LogGroup, RetentionDays } from 'aws-cdk-lib/aws-logs';
 import { Construct } from 'constructs';
+import { sealingKeyName } from '#shared/vault/seal.ts';
 
 const ROOT = join(dirname(fileURLToPath(import.meta.url)), '..', '..');
 
@@ -46,6 +47,14 @@ const VAULT_ACTIONS = {
     'secretsmanager:TagResource',
   ],
 } as const;
+
+/** Sign-in's sealing key: read it, or create it (tagged) on first use; never write or delete it. */
+const SEALING_KEY_ACTIONS = [
+  'secretsmanager:GetSecretValue',
+  'secretsmanager:DescribeSecret',
+  'secretsmanager:CreateSecret',
+  'secretsmanager:TagResource',
+] as const;
 
 const TABLE_ACTIONS = {
   read: ['dynamodb:GetItem', 'dynamodb:Query'],
@@ -112,33 +121,35 @@ export class KeyfleetFunction extends Construct {
   }
 
   /**
-   * The vault: secrets named `keyfleet/<stage>/…` only, and the KMS key that encrypts them
-   * (through Secrets Manager only).
+   * The vault: account secrets named `keyfleet/<stage>/…` only, and the KMS key that encrypts
+   * them (through Secrets Manager only). Internal secrets live under `keyfleet-internal/<stage>/`,
+   * which this grant does not reach.
    */
   bindVault(stage: string, key: IKey, access: keyof typeof VAULT_ACTIONS): this {
-    const stack = Stack.of(this);
+    this.fn.addEnvironment('KEYFLEET_STAGE', stage);
+    this.fn.addEnvironment('KEYFLEET_KMS_KEY_ID', key.keyArn);
+    this.role.addToPolicy(
+      new PolicyStatement({ actions: [...VAULT_ACTIONS[access]], resources: [this.secretArn(`keyfleet/${stage}/*`)] }),
+    );
+    this.grantKey(key, access === 'read' ? ['kms:Decrypt'] : ['kms:Decrypt', 'kms:GenerateDataKey']);
+    return this;
+  }
+
+  /**
+   * Sign-in's sealing key (`keyfleet-internal/<stage>/sealing-key`): only the function that seals
+   * and unseals sign-in state gets it. `-??????` is the suffix Secrets Manager adds to every
+   * secret ARN, so the grant names this one secret and no other.
+   */
+  bindSealingKey(stage: string, key: IKey): this {
     this.fn.addEnvironment('KEYFLEET_STAGE', stage);
     this.fn.addEnvironment('KEYFLEET_KMS_KEY_ID', key.keyArn);
     this.role.addToPolicy(
       new PolicyStatement({
-        actions: [...VAULT_ACTIONS[access]],
-        resources: [
-          stack.formatArn({
-            service: 'secretsmanager',
-            resource: 'secret',
-            resourceName: `keyfleet/${stage}/*`,
-            arnFormat: ArnFormat.COLON_RESOURCE_NAME,
-          }),
-        ],
+        actions: [...SEALING_KEY_ACTIONS],
+        resources: [this.secretArn(`${sealingKeyName(stage)}-??????`)],
       }),
     );
-    this.role.addToPolicy(
-      new PolicyStatement({
-        actions: access === 'read' ? ['kms:Decrypt'] : ['kms:Decrypt', 'kms:GenerateDataKey'],
-        resources: [key.keyArn],
-        conditions: { StringEquals: { 'kms:ViaService': `secretsmanager.${stack.region}.amazonaws.com` } },
-      }),
-    );
+    this.grantKey(key, ['kms:Decrypt', 'kms:GenerateDataKey']);
     return this;
   }
 
@@ -149,6 +160,27 @@ export class KeyfleetFunction extends Construct {
       new PolicyStatement({ actions: ['lambda:InvokeFunction'], resources: [refresher.fn.functionArn] }),
     );
     return this;
+  }
+
+  private secretArn(resourceName: string): string {
+    return Stack.of(this).formatArn({
+      service: 'secretsmanager',
+      resource: 'secret',
+      resourceName,
+      arnFormat: ArnFormat.COLON_RESOURCE_NAME,
+    });
+  }
+
+  /** The stack's key, through Secrets Manager only; one statement per set of actions. */
+  private grantKey(key: IKey, actions: string[]): void {
+    const region = Stack.of(this).region;
+    this.role.addToPolicy(
+      new PolicyStatement({
+        actions,
+        resources: [key.keyArn],
+        conditions: { StringEquals: { 'kms:ViaService': `secretsmanager.${region}.amazonaws.com` } },
+      }),
+    );
   }
 
   /** Any other setting, without a permission. */

@@ -12,8 +12,13 @@ import { createSecret, readSecret, SecretNotFoundError, SecretVersionConflictErr
 
 const VERSION = 'v1';
 
-export function sealingKeyName(): string {
-  return `keyfleet/${config().stage}/internal/sealing-key`;
+/**
+ * The sealing key's secret name. It sits outside the accounts' `keyfleet/<stage>/` prefix so that
+ * the functions allowed to read account credentials cannot read it; only sign-in (the accounts
+ * function) is granted this name.
+ */
+export function sealingKeyName(stage: string = config().stage): string {
+  return `keyfleet-internal/${stage}/sealing-key`;
 }
 
 let key: Promise<Buffer> | undefined;
@@ -27,7 +32,14 @@ async function loadKey(): Promise<Buffer> {
   }
   const fresh = randomBytes(32).toString('base64');
   try {
-    await createSecret(name, { key: fresh }, { tags: { purpose: 'sealing-key' } });
+    await createSecret(
+      name,
+      { key: fresh },
+      {
+        tags: { purpose: 'sealing-key' },
+        description: 'Keyfleet sign-in sealing key',
+      },
+    );
     return decodeKey(fresh);
   } catch (error) {
     // Another instance created it first: use theirs.

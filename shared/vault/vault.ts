@@ -12,7 +12,8 @@ import type { ProviderId } from '#shared/providers/types.ts';
 
 /**
  * The vault: one Secrets Manager secret per account, named `keyfleet/<stage>/<provider>/<accountId>`,
- * encrypted with the stack's KMS key. Values are JSON objects of strings (tokens, keys, expiry).
+ * encrypted with the stack's KMS key (internal secrets, such as the sealing key, live under
+ * `keyfleet-internal/<stage>/`). Values are JSON objects of strings (tokens, keys, expiry).
  * Every value read or written is registered with the log redactor.
  */
 export type SecretValue = Record<string, string | number | null>;
@@ -66,7 +67,7 @@ async function call<T>(run: () => Promise<T>): Promise<T> {
 export async function createSecret(
   name: string,
   value: SecretValue,
-  options: { requestToken?: string; tags?: Record<string, string> } = {},
+  options: { requestToken?: string; tags?: Record<string, string>; description?: string } = {},
 ): Promise<{ arn: string; versionId: string }> {
   register(value);
   const out = await call(() =>
@@ -76,7 +77,7 @@ export async function createSecret(
         SecretString: JSON.stringify(value),
         ClientRequestToken: options.requestToken,
         KmsKeyId: config().kmsKeyId,
-        Description: 'Keyfleet account credential',
+        Description: options.description ?? 'Keyfleet account credential',
         Tags: Object.entries(options.tags ?? {}).map(([Key, Value]) => ({ Key, Value })),
       }),
     ),

@@ -3,19 +3,24 @@ import { pathToFileURL } from 'node:url';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { httpEvent } from '#test/helpers/events.ts';
 import { type LocalAws, startLocalAws } from '#test/helpers/local-aws.ts';
-import { synth } from '#test/helpers/synth.ts';
+import { type Synthesized, synth } from '#test/helpers/synth.ts';
 
 let aws: LocalAws;
+let synthesized: Synthesized | undefined;
 beforeAll(async () => {
   aws = await startLocalAws();
 });
-afterAll(() => aws.stop());
+afterAll(async () => {
+  synthesized?.cleanup();
+  await aws.stop();
+});
 
 type Fn = { Type: string; Properties: { Description?: string; Code: { S3Key: string } } };
 
 describe('the deployed bundle', () => {
   it('serves the API from the esbuild output, configured only by environment variables', async () => {
-    const { json, outdir } = synth();
+    synthesized = synth();
+    const { json, outdir } = synthesized;
     const accounts = Object.values(json.Resources as Record<string, Fn>).find(
       (r) => r.Type === 'AWS::Lambda::Function' && r.Properties.Description?.includes('sign-in'),
     );

@@ -1,4 +1,4 @@
-import { mkdtempSync, readFileSync } from 'node:fs';
+import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { App } from 'aws-cdk-lib';
@@ -8,20 +8,41 @@ import { buildApp } from '#infra/app.ts';
 export interface Synthesized {
   template: Template;
   json: Record<string, unknown>;
+  /** The cloud assembly with the bundles; already removed when synthesised with `bundle: false`. */
   outdir: string;
   /** cdk-nag findings that were not acknowledged. */
   findings: { ruleId: string; resource: string }[];
+  /** Removes `outdir` (tens of MB with bundles); call it once the bundles have been read. */
+  cleanup(): void;
 }
 
 /**
  * Synthesises the real app (with cdk-nag) into a temporary directory. `bundle: false` skips
- * esbuild for speed; the default bundles every function as a deploy would.
+ * esbuild for speed and removes the directory before returning (only the template is needed);
+ * the default bundles every function as a deploy would and leaves the directory to the caller,
+ * who removes it with `cleanup()`.
  */
 export function synth(context: Record<string, unknown> = {}, options: { bundle?: boolean } = {}): Synthesized {
   const outdir = mkdtempSync(join(tmpdir(), 'kf-cdk-'));
+  const cleanup = () => rmSync(outdir, { recursive: true, force: true });
+  try {
+    const synthesized = synthInto(outdir, context, options.bundle !== false);
+    if (options.bundle === false) cleanup();
+    return { ...synthesized, outdir, cleanup };
+  } catch (error) {
+    cleanup();
+    throw error;
+  }
+}
+
+function synthInto(
+  outdir: string,
+  context: Record<string, unknown>,
+  bundle: boolean,
+): Pick<Synthesized, 'template' | 'json' | 'findings'> {
   const app = new App({
     outdir,
-    context: { stage: 'test', ...context, ...(options.bundle === false ? { 'aws:cdk:bundling-stacks': [] } : {}) },
+    context: { stage: 'test', ...context, ...(bundle ? {} : { 'aws:cdk:bundling-stacks': [] }) },
   });
   const { stack } = buildApp(app);
   let findings: Synthesized['findings'] = [];
@@ -42,5 +63,5 @@ export function synth(context: Record<string, unknown> = {}, options: { bundle?:
     string,
     unknown
   >;
-  return { template: Template.fromJSON(json), json, outdir, findings };
+  return { template: Template.fromJSON(json), json, findings };
 }

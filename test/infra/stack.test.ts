@@ -1,7 +1,9 @@
 import { readdirSync } from 'node:fs';
 import { join } from 'node:path';
 import { Match } from 'aws-cdk-lib/assertions';
-import { beforeAll, describe, expect, it } from 'vitest';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { containerRoutes } from '#shared/launch/container-routes.ts';
+import { sealingKeyName } from '#shared/vault/seal.ts';
 import { type Synthesized, synth } from '#test/helpers/synth.ts';
 
 type Resource = { Type: string; Properties: Record<string, unknown> };
@@ -9,8 +11,14 @@ type Statement = { Action: string | string[]; Resource: unknown; Effect: string 
 
 let iam: Synthesized;
 
-/** Authenticated by their ticket or task token, not by API Gateway. */
-const CONTAINER_ROUTES = ['GET /v1/tasks/token', 'POST /v1/oauth/codex/token', 'POST /v1/tickets/redeem'];
+/** Authenticated by their ticket or task token, not by API Gateway: the route table's container rows. */
+const CONTAINER_ROUTES = containerRoutes.map((r) => `${r.method} ${r.path}`).sort();
+
+/** Secret ARNs as a policy resource renders them once pseudo-parameters are flattened. */
+const SECRET_ARN = 'arn:<AWS::Partition>:secretsmanager:<AWS::Region>:<AWS::AccountId>:secret:';
+/** A sealing key and an account secret as Secrets Manager names them (random 6-character suffix). */
+const SEALING_KEY = `${SECRET_ARN}${sealingKeyName('test')}-Ab12Cd`;
+const ACCOUNT_SECRET = `${SECRET_ARN}keyfleet/test/codex/acc_1-Ab12Cd`;
 
 const LAUNCH = {
   clusters: ['agents'],
@@ -21,6 +29,7 @@ const LAUNCH = {
 beforeAll(() => {
   iam = synth({ launch: JSON.stringify(LAUNCH) });
 });
+afterAll(() => iam.cleanup());
 
 const resources = (s: Synthesized, type: string): [string, Resource][] =>
   Object.entries((s.json.Resources ?? {}) as Record<string, Resource>).filter(([, r]) => r.Type === type);
@@ -34,6 +43,39 @@ function statementsOf(s: Synthesized, prefix: string): Statement[] {
 
 const actionsOf = (statements: Statement[]) =>
   statements.flatMap((s) => (Array.isArray(s.Action) ? s.Action : [s.Action]));
+
+/** A policy resource as one string: `Ref`s become `<Name>`, joins are joined. */
+function flatten(value: unknown): string {
+  if (typeof value === 'string') return value;
+  const ref = (value as { Ref?: string }).Ref;
+  if (ref) return `<${ref}>`;
+  const join = (value as { 'Fn::Join'?: [string, unknown[]] })['Fn::Join'];
+  if (join) return join[1].map(flatten).join(join[0]);
+  return JSON.stringify(value);
+}
+
+/** IAM resource matching: `*` any run of characters, `?` exactly one. */
+function iamMatches(pattern: string, arn: string): boolean {
+  const regex = pattern
+    .replace(/[.+^${}()|[\]\\]/g, '\\$&')
+    .replace(/\*/g, '.*')
+    .replace(/\?/g, '.');
+  return new RegExp(`^${regex}$`).test(arn);
+}
+
+/** The functions (logical id prefixes) whose policies allow `action` on `arn`. */
+function allowedOn(s: Synthesized, action: string, arn: string): string[] {
+  const who = new Set<string>();
+  for (const [id, policy] of resources(s, 'AWS::IAM::Policy')) {
+    for (const statement of (policy.Properties.PolicyDocument as { Statement: Statement[] }).Statement) {
+      const targets = (Array.isArray(statement.Resource) ? statement.Resource : [statement.Resource]).map(flatten);
+      if (actionsOf([statement]).includes(action) && targets.some((t) => iamMatches(t, arn))) {
+        who.add(id.replace(/Role.*/, ''));
+      }
+    }
+  }
+  return [...who].sort();
+}
 
 describe('synth', () => {
   it('passes cdk-nag AwsSolutions with no unacknowledged finding', () => {
@@ -147,6 +189,30 @@ describe('IAM', () => {
     expect(actions).toContain('lambda:InvokeFunction');
   });
 
+  it('regression: every function that reads account secrets can also read the sign-in sealing key', () => {
+    expect(allowedOn(iam, 'secretsmanager:GetSecretValue', SEALING_KEY)).toEqual(['Accounts']);
+    expect(sealingKeyName('test')).toBe('keyfleet-internal/test/sealing-key');
+    expect(allowedOn(iam, 'secretsmanager:CreateSecret', SEALING_KEY)).toEqual(['Accounts']);
+    for (const action of ['secretsmanager:PutSecretValue', 'secretsmanager:DeleteSecret']) {
+      expect(allowedOn(iam, action, SEALING_KEY), action).toEqual([]);
+    }
+    const otherInternal = `${SECRET_ARN}keyfleet-internal/test/other-Ab12Cd`;
+    const otherStage = `${SECRET_ARN}keyfleet-internal/prod/sealing-key-Ab12Cd`;
+    expect(allowedOn(iam, 'secretsmanager:GetSecretValue', otherInternal)).toEqual([]);
+    expect(allowedOn(iam, 'secretsmanager:GetSecretValue', otherStage)).toEqual([]);
+  });
+
+  it('lets the accounts, refresh, tasks and helpers functions read account secrets of their stage only', () => {
+    expect(allowedOn(iam, 'secretsmanager:GetSecretValue', ACCOUNT_SECRET)).toEqual([
+      'Accounts',
+      'Helpers',
+      'Refresh',
+      'Tasks',
+    ]);
+    const otherStage = `${SECRET_ARN}keyfleet/prod/codex/acc_1-Ab12Cd`;
+    expect(allowedOn(iam, 'secretsmanager:GetSecretValue', otherStage)).toEqual([]);
+  });
+
   it('uses the KMS key only through Secrets Manager', () => {
     const kms = statementsOf(iam, 'Accounts').find((s) => actionsOf([s]).includes('kms:Decrypt')) as Statement & {
       Condition: unknown;
@@ -163,6 +229,76 @@ describe('IAM', () => {
   });
 });
 
+describe('identity', () => {
+  it('sets the admin principals and person roles from context on every function', () => {
+    const roles = synth(
+      {
+        adminPrincipals: 'arn:aws:iam::111122223333:role/PlatformAdmin',
+        personRoles: '["SamlEngineers", "arn:aws:iam::111122223333:role/federation/SamlOps"]',
+      },
+      { bundle: false },
+    );
+    const functions = resources(roles, 'AWS::Lambda::Function');
+    expect(functions.length).toBe(6);
+    for (const [id, fn] of functions) {
+      const variables = (fn.Properties.Environment as { Variables: Record<string, unknown> }).Variables;
+      expect(variables.KEYFLEET_PERSON_ROLES, id).toBe(
+        'SamlEngineers,arn:aws:iam::111122223333:role/federation/SamlOps',
+      );
+      expect(variables.KEYFLEET_ADMIN_PRINCIPALS, id).toBe('arn:aws:iam::111122223333:role/PlatformAdmin');
+    }
+  });
+
+  it('lists no person role by default', () => {
+    for (const [, fn] of resources(iam, 'AWS::Lambda::Function')) {
+      expect(
+        (fn.Properties.Environment as { Variables: Record<string, unknown> }).Variables.KEYFLEET_PERSON_ROLES,
+      ).toBe('');
+    }
+  });
+
+  it('refuses a person role that is neither a role name nor a role ARN', () => {
+    expect(() => synth({ personRoles: 'Good,arn:aws:iam::1:user/bob' }, { bundle: false })).toThrow(
+      'context "personRoles" must list role names or role ARNs; not: arn:aws:iam::1:user/bob',
+    );
+  });
+});
+
+/** Every resource's dependencies: DependsOn, Ref and Fn::GetAtt on other resources. */
+function dependencyGraph(json: Record<string, unknown>): Map<string, Set<string>> {
+  const all = (json.Resources ?? {}) as Record<string, { DependsOn?: string | string[] }>;
+  const graph = new Map<string, Set<string>>();
+  for (const [id, resource] of Object.entries(all)) {
+    const edges = new Set<string>([resource.DependsOn ?? []].flat());
+    const walk = (value: unknown): void => {
+      if (Array.isArray(value)) value.forEach(walk);
+      else if (value && typeof value === 'object') {
+        const ref = (value as { Ref?: unknown }).Ref;
+        const getAtt = (value as { 'Fn::GetAtt'?: unknown[] })['Fn::GetAtt'];
+        if (typeof ref === 'string' && ref in all) edges.add(ref);
+        if (Array.isArray(getAtt) && typeof getAtt[0] === 'string' && getAtt[0] in all) edges.add(getAtt[0]);
+        Object.values(value).forEach(walk);
+      }
+    };
+    walk(resource);
+    graph.set(id, edges);
+  }
+  return graph;
+}
+
+function hasCycle(graph: Map<string, Set<string>>): boolean {
+  const state = new Map<string, 'open' | 'done'>();
+  const visit = (id: string): boolean => {
+    if (state.get(id) === 'done') return false;
+    if (state.get(id) === 'open') return true;
+    state.set(id, 'open');
+    for (const next of graph.get(id) ?? []) if (visit(next)) return true;
+    state.set(id, 'done');
+    return false;
+  };
+  return [...graph.keys()].some(visit);
+}
+
 describe('API', () => {
   it('has an authorizer on every non-container route, IAM by default', () => {
     const routes = resources(iam, 'AWS::ApiGatewayV2::Route');
@@ -178,6 +314,43 @@ describe('API', () => {
     expect(routes.map(([, r]) => r.Properties.RouteKey)).toEqual(
       expect.arrayContaining(['GET /v1/providers', 'POST /v1/launches']),
     );
+  });
+
+  it('gives each container route a throttle of its own, 20 rps with bursts of 40 by default', () => {
+    expect(CONTAINER_ROUTES).toEqual(
+      expect.arrayContaining(['GET /v1/tasks/token', 'POST /v1/oauth/codex/token', 'POST /v1/tickets/redeem']),
+    );
+    const [, stage] = resources(iam, 'AWS::ApiGatewayV2::Stage')[0] ?? [];
+    expect(stage?.Properties.RouteSettings).toEqual(
+      Object.fromEntries(CONTAINER_ROUTES.map((key) => [key, { ThrottlingRateLimit: 20, ThrottlingBurstLimit: 40 }])),
+    );
+    expect(stage?.Properties.DefaultRouteSettings).toEqual({ ThrottlingRateLimit: 50, ThrottlingBurstLimit: 100 });
+  });
+
+  it('takes the container routes’ throttle from context, apart from the stage’s', () => {
+    const tuned = synth(
+      { containerThrottle: '{"rateLimit": 5, "burstLimit": 7}', throttle: '{"rateLimit": 80, "burstLimit": 160}' },
+      { bundle: false },
+    );
+    const [, stage] = resources(tuned, 'AWS::ApiGatewayV2::Stage')[0] ?? [];
+    expect(stage?.Properties.RouteSettings).toEqual(
+      Object.fromEntries(CONTAINER_ROUTES.map((key) => [key, { ThrottlingRateLimit: 5, ThrottlingBurstLimit: 7 }])),
+    );
+    expect(stage?.Properties.DefaultRouteSettings).toEqual({ ThrottlingRateLimit: 80, ThrottlingBurstLimit: 160 });
+    expect(() => synth({ containerThrottle: '{"rateLimit": 0}' }, { bundle: false })).toThrow(
+      'context "containerThrottle.rateLimit" must be a whole number from 1 to 10000',
+    );
+  });
+
+  it('creates the stage after the container routes its settings name, with no dependency cycle', () => {
+    const [stageId] = resources(iam, 'AWS::ApiGatewayV2::Stage')[0] ?? [];
+    const graph = dependencyGraph(iam.json);
+    const routeIds = resources(iam, 'AWS::ApiGatewayV2::Route')
+      .filter(([, r]) => CONTAINER_ROUTES.includes(String(r.Properties.RouteKey)))
+      .map(([id]) => id);
+    expect(routeIds.length).toBe(CONTAINER_ROUTES.length);
+    for (const id of routeIds) expect(graph.get(String(stageId))?.has(id), id).toBe(true);
+    expect(hasCycle(graph)).toBe(false);
   });
 
   it('logs access and throttles by default', () => {

@@ -1,7 +1,8 @@
-import { DescribeSecretCommand, SecretsManagerClient } from '@aws-sdk/client-secrets-manager';
+import { DescribeSecretCommand, ListSecretsCommand, SecretsManagerClient } from '@aws-sdk/client-secrets-manager';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { UpstreamError } from '#shared/errors.ts';
 import { redactText } from '#shared/log/redact.ts';
+import { seal, sealingKeyName, unseal } from '#shared/vault/seal.ts';
 import {
   createSecret,
   deleteSecret,
@@ -68,5 +69,22 @@ describe('vault', () => {
     await deleteSecret(windowed, { recoveryWindowDays: 7 });
     expect((await describeSecret(windowed)).DeletedDate).toBeInstanceOf(Date);
     await expect(readSecret(windowed)).rejects.toBeInstanceOf(UpstreamError);
+  });
+});
+
+describe('sealing', () => {
+  it('keeps its key under keyfleet-internal/<stage>/, outside the account secrets’ prefix', async () => {
+    expect(sealingKeyName()).toBe('keyfleet-internal/test/sealing-key');
+    const sealed = await seal('pkce-verifier-0123456789', 'sgn_1');
+    expect(sealed).not.toContain('pkce-verifier');
+    expect(await unseal(sealed, 'sgn_1')).toBe('pkce-verifier-0123456789');
+    await expect(unseal(sealed, 'sgn_2')).rejects.toThrow();
+
+    const listed = await new SecretsManagerClient({}).send(new ListSecretsCommand({ MaxResults: 100 }));
+    const names = (listed.SecretList ?? []).map((entry) => entry.Name ?? '');
+    expect(names.filter((name) => name.includes('sealing-key'))).toEqual(['keyfleet-internal/test/sealing-key']);
+    const described = await describeSecret('keyfleet-internal/test/sealing-key');
+    expect(described.Description).toBe('Keyfleet sign-in sealing key');
+    expect(described.Tags).toEqual([{ Key: 'purpose', Value: 'sealing-key' }]);
   });
 });
