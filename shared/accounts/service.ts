@@ -243,17 +243,16 @@ function sameEndpoint(a: Account['endpoint'], b: Account['endpoint']): boolean {
 
 /**
  * Writes `apiKey` as a new current version of the account's secret, unless it is the key already
- * stored. Returns the new key hint, or undefined when the key is unchanged. Each rotation gets a
- * fresh version id (a rotation back to an earlier key must still become current); the SDK's own
- * retries of this one write reuse it.
+ * stored; true when it wrote. Each rotation gets a fresh version id (a rotation back to an earlier
+ * key must still become current); the SDK's own retries of this one write reuse it.
  */
-async function rotateKey(account: Account, apiKey: string): Promise<string | undefined> {
+async function rotateKey(account: Account, apiKey: string): Promise<boolean> {
   registerSecret(apiKey);
   if (!account.secretName) throw new ConflictError('This account has no stored key to replace.');
   const current = await readSecret(account.secretName);
-  if (current.value.api_key === apiKey) return undefined;
+  if (current.value.api_key === apiKey) return false;
   await writeSecret(account.secretName, { ...current.value, api_key: apiKey }, randomUUID());
-  return keyHint(apiKey);
+  return true;
 }
 
 /**
@@ -270,8 +269,11 @@ export async function patchAccount(
   const provider = getProvider(providerId);
   const account = await accountInScope(provider.id, accountId, scope);
   const changes = accountChanges(provider, account, patch);
-  const hint = patch.apiKey === undefined ? undefined : await rotateKey(account, patch.apiKey);
-  if (hint !== undefined) changes.keyHint = hint;
+  if (patch.apiKey !== undefined) {
+    const rotated = await rotateKey(account, patch.apiKey);
+    // The hint is also set when the vault already holds the key: a rotation whose metadata write failed is finished.
+    if (rotated || keyHint(patch.apiKey) !== account.keyHint) changes.keyHint = keyHint(patch.apiKey);
+  }
   if (Object.keys(changes).length === 0) return account;
   const updated = await updateAccount(provider.id, accountId, changes);
   for (const [action, detail] of patchEvents(account, updated, changes)) {

@@ -620,8 +620,25 @@ describe('contract gaps: active account, no-op changes, audit paging, key rotati
       versions.push(stored.versionId);
     }
     expect(new Set(versions).size).toBe(3);
-    const again = await api.call<{ account: Account }>('GET', '/v1/providers/codex');
-    expect(again.status).toBe(200);
+  });
+
+  it('rotates to a key with the same last four characters: a new version, and audited', async () => {
+    const a = (await addKey('codex', { kind: 'api_key', label: 'Same tail', apiKey: 'sk-proj-tail-one-abcd' })).body
+      .account;
+    const name = `keyfleet/test/codex/${a.id}`;
+    const v1 = (await readSecret(name)).versionId;
+    const res = await api.call<{ account: Account }>('PATCH', `/v1/providers/codex/accounts/${a.id}`, {
+      body: { apiKey: 'sk-proj-tail-two-abcd' },
+    });
+    expect(res.body.account.keyHint).toBe('…abcd');
+    const stored = await readSecret(name);
+    expect(stored.value).toEqual({ api_key: 'sk-proj-tail-two-abcd' });
+    expect(stored.versionId).not.toBe(v1);
+    expect(await latest()).toMatchObject({
+      action: 'account.key_rotated',
+      accountId: a.id,
+      detail: { from: '…abcd', to: '…abcd' },
+    });
   });
 
   it('lets a member rotate the key of their own account', async () => {
@@ -689,6 +706,8 @@ describe('secrets stay secret', () => {
       'sk-proj-rotation-away-6666',
       'sk-proj-alice-new-key-8888',
       'sk-proj-refused-key-9999',
+      'sk-proj-tail-one-abcd',
+      'sk-proj-tail-two-abcd',
     ]) {
       expect(table.includes(key), key).toBe(false);
       expect(logs.includes(key), key).toBe(false);
