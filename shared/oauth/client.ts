@@ -1,6 +1,8 @@
 import { AsyncLocalStorage } from 'node:async_hooks';
 import * as oidc from 'openid-client';
-import { ConflictError } from '#shared/errors.ts';
+import { z } from 'zod';
+import { ConflictError, UpstreamError } from '#shared/errors.ts';
+import { logger } from '#shared/log/logger.ts';
 import { oauthConfigured, type ProviderDefinition } from '#shared/providers/index.ts';
 
 /** Per-call record of the last HTTP exchange with the provider, used to classify failures. */
@@ -72,6 +74,28 @@ function usesHttp(provider: ProviderDefinition): boolean {
 
 const cache = new Map<string, Promise<oidc.Configuration>>();
 
+/** OIDC discovery at the provider's issuer; an unreachable or broken issuer is the provider's failure (502). */
+async function discover(
+  provider: ProviderDefinition,
+  issuer: string,
+  auth: oidc.ClientAuth,
+  insecure: boolean,
+  customFetch: typeof fetch,
+): Promise<oidc.Configuration> {
+  try {
+    return await oidc.discovery(new URL(issuer), provider.oauth.clientId ?? '', undefined, auth, {
+      execute: insecure ? [oidc.allowInsecureRequests] : [],
+      [oidc.customFetch]: customFetch,
+    });
+  } catch (error) {
+    logger.warn('provider discovery failed', { provider: provider.id, error });
+    throw new UpstreamError(
+      `${provider.name} did not answer the discovery request (its OpenID configuration at ${new URL(issuer).origin}); try again later.`,
+      { cause: error },
+    );
+  }
+}
+
 async function build(provider: ProviderDefinition): Promise<oidc.Configuration> {
   const o = provider.oauth;
   const clientId = o.clientId ?? '';
@@ -81,10 +105,7 @@ async function build(provider: ProviderDefinition): Promise<oidc.Configuration> 
   let configuration: oidc.Configuration;
   const explicit = o.tokenEndpoint && (o.authorizationEndpoint || o.deviceAuthorizationEndpoint);
   if (o.issuer && !explicit) {
-    configuration = await oidc.discovery(new URL(o.issuer), clientId, undefined, auth, {
-      execute: insecure ? [oidc.allowInsecureRequests] : [],
-      [oidc.customFetch]: customFetch,
-    });
+    configuration = await discover(provider, o.issuer, auth, insecure, customFetch);
   } else {
     const issuer = o.issuer ?? new URL(o.authorizationEndpoint ?? o.tokenEndpoint ?? '').origin;
     configuration = new oidc.Configuration(
@@ -125,6 +146,40 @@ export function oauthConfiguration(provider: ProviderDefinition): Promise<oidc.C
     cache.set(key, found);
   }
   return found;
+}
+
+/** Lenient on purpose: Google's v2 answer has no `sub`, and plain OAuth 2.0 backends answer profiles of their own. */
+const userinfoAnswer = z.object({ email: z.string().max(320) });
+
+/**
+ * The `email` of the provider's user-info answer: a plain GET with the access token as bearer,
+ * without openid-client's OIDC checks (they require `sub`). `undefined` when the provider has no
+ * user-info endpoint, refuses the token, or answers without an email.
+ */
+export async function userinfoEmail(
+  provider: ProviderDefinition,
+  configuration: oidc.Configuration,
+  accessToken: string,
+): Promise<string | undefined> {
+  const endpoint = provider.oauth.userinfoEndpoint ?? configuration.serverMetadata().userinfo_endpoint;
+  if (!endpoint) return undefined;
+  const url = new URL(endpoint);
+  // The bearer goes over TLS only, unless the provider is configured on loopback http (tests, local peers).
+  if (url.protocol !== 'https:' && !(url.protocol === 'http:' && usesHttp(provider))) return undefined;
+  try {
+    const response = await providerFetch(provider)(url, {
+      headers: { authorization: `Bearer ${accessToken}`, accept: 'application/json' },
+    });
+    if (!response.ok) {
+      logger.warn('provider user-info request refused', { provider: provider.id, status: response.status });
+      return undefined;
+    }
+    const parsed = userinfoAnswer.safeParse(await response.json());
+    return parsed.success ? parsed.data.email : undefined;
+  } catch (error) {
+    logger.warn('provider user-info request failed', { provider: provider.id, error });
+    return undefined;
+  }
 }
 
 export { oidc };

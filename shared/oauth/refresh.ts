@@ -1,4 +1,4 @@
-import { createHash, randomUUID } from 'node:crypto';
+import { randomUUID } from 'node:crypto';
 import type { Account } from '#shared/accounts/model.ts';
 import { acquireLease, readLease, releaseLease, requireAccount, updateAccount } from '#shared/accounts/store.ts';
 import { ConflictError, UpstreamError } from '#shared/errors.ts';
@@ -16,8 +16,10 @@ import { readSecret, writeSecret } from '#shared/vault/vault.ts';
  *      refreshing — wait for them and use their result instead of refreshing again);
  *   2. read the refresh token from the vault and call the token endpoint (transient failures —
  *      network, 5xx, 429 — up to 3 attempts with backoff, honouring Retry-After);
- *   3. write the new tokens to the vault before anything else, with a ClientRequestToken derived
- *      from the account and the refresh token spent, so a retried write is the same version;
+ *   3. write the new tokens to the vault before anything else, as a new version whose id is made
+ *      once per refresh: every retry of that write is the same version, and every refresh a new
+ *      one (an id derived from the spent refresh token would repeat for providers whose refresh
+ *      tokens do not rotate, such as Google's, and the vault refuses a version id with a new value);
  *   4. then update metadata (expiry, last refresh, status) and release the lease.
  * On invalid_grant / refresh_token_reused the vault is read again first: if it already holds a
  * different refresh token, another writer rotated it and the account stays connected.
@@ -52,11 +54,6 @@ const DEAD_GRANT = new Set([
 ]);
 
 const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
-
-/** The version id for the tokens that replace `spentRefreshToken`: the same on every retry. */
-export function refreshRequestToken(accountId: string, spentRefreshToken: string): string {
-  return createHash('sha256').update(`${accountId}\0${spentRefreshToken}`).digest('hex');
-}
 
 type Classified =
   | { kind: 'dead'; code: string }
@@ -166,13 +163,15 @@ export async function refreshAccount(
     }
 
     const configuration = await oauthConfiguration(definition);
+    // One vault version per refresh, shared by the write's retries.
+    const versionId = randomUUID();
     let failure: Classified | undefined;
     for (let attempt = 1; attempt <= ATTEMPTS; attempt++) {
       const { result, error, record } = await withExchangeRecord(() => oidc.refreshTokenGrant(configuration, spent));
       if (result) {
         const next = toStoredTokens(result, current);
         if (!account.secretName) throw new ConflictError('Account has no vault secret.');
-        await writeTokens(account.secretName, next, refreshRequestToken(accountId, spent), backoffMs);
+        await writeTokens(account.secretName, next, versionId, backoffMs);
         account = await updateAccount(provider, accountId, {
           status: 'connected',
           lastError: null,

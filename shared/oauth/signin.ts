@@ -14,7 +14,13 @@ import type { Caller } from '#shared/http/types.ts';
 import { parseInput } from '#shared/http/validate.ts';
 import { logger } from '#shared/log/logger.ts';
 import { registerSecret } from '#shared/log/redact.ts';
-import { type ExchangeRecord, oauthConfiguration, oidc, withExchangeRecord } from '#shared/oauth/client.ts';
+import {
+  type ExchangeRecord,
+  oauthConfiguration,
+  oidc,
+  userinfoEmail,
+  withExchangeRecord,
+} from '#shared/oauth/client.ts';
 import {
   claimSession,
   deleteSession,
@@ -32,7 +38,7 @@ import {
   tokenResponseEmail,
   toStoredTokens,
 } from '#shared/oauth/tokens.ts';
-import { getProvider } from '#shared/providers/index.ts';
+import { getProvider, isOpenIdProvider } from '#shared/providers/index.ts';
 import type { ProviderDefinition, SignInFlow } from '#shared/providers/types.ts';
 import { seal, unseal } from '#shared/vault/seal.ts';
 
@@ -123,7 +129,8 @@ export async function startSignIn(
     throw new ConflictError(`${provider.name} sign-in needs a redirectUri in KEYFLEET_PROVIDER_OVERRIDES.`);
   const verifier = oidc.randomPKCECodeVerifier();
   const state = oidc.randomState();
-  const nonce = provider.oauth.scopes.includes('openid') ? oidc.randomNonce() : undefined;
+  // Only an OpenID provider is asked for (and must return) an ID token; plain OAuth 2.0 servers send none.
+  const nonce = isOpenIdProvider(provider) ? oidc.randomNonce() : undefined;
   const authorizeUrl = oidc.buildAuthorizationUrl(configuration, {
     ...provider.oauth.extraAuthorizeParams,
     response_type: 'code',
@@ -207,6 +214,10 @@ function parseRedirect(value: string): { code: string; state: string; iss: strin
   return { code, state, iss: url.searchParams.get('iss') };
 }
 
+/**
+ * The account's email: from the token answer or ID token, or from the user-info endpoint where
+ * the provider says that is where it lives (Google, Bob's backend).
+ */
 async function emailFor(
   provider: ProviderDefinition,
   configuration: oidc.Configuration,
@@ -214,15 +225,14 @@ async function emailFor(
   tokens: StoredTokens,
 ): Promise<string | null> {
   const fromToken = tokenResponseEmail(response) ?? idTokenEmail(tokens.id_token);
-  if (provider.oauth.emailSource !== 'userinfo' && fromToken) return fromToken;
-  if (provider.oauth.emailSource === 'userinfo' && configuration.serverMetadata().userinfo_endpoint) {
-    const { result } = await withExchangeRecord(() =>
-      oidc.fetchUserInfo(configuration, tokens.access_token, oidc.skipSubjectCheck),
-    );
-    const email = cleanEmail(result?.email);
-    if (email) return email;
-  }
-  return fromToken ?? null;
+  if (provider.oauth.emailSource !== 'userinfo') return fromToken ?? null;
+  return cleanEmail(await userinfoEmail(provider, configuration, tokens.access_token)) ?? fromToken ?? null;
+}
+
+/** openid-client's complaint about a token answer that lacks the ID token it was told to expect. */
+function missingIdToken(error: unknown): boolean {
+  const cause = error instanceof oidc.ClientError ? error.cause : undefined;
+  return cause instanceof Error && cause.message.includes('"id_token"');
 }
 
 function refused(provider: ProviderDefinition, error: unknown, record: ExchangeRecord): Error {
@@ -233,7 +243,14 @@ function refused(provider: ProviderDefinition, error: unknown, record: ExchangeR
       `${provider.name} refused the code${code ? ` (${code.replace(/[^\w.-]/g, '')})` : ''}. Start a new sign-in.`,
     );
   }
-  if (status === undefined && error instanceof oidc.ClientError) {
+  if (missingIdToken(error)) {
+    logger.warn('provider answered without an ID token', { provider: provider.id });
+    return new UpstreamError(
+      `${provider.name} answered the token request without an ID token although its scopes include "openid". If it is a plain OAuth 2.0 server, remove "openid" from its scopes in KEYFLEET_PROVIDER_OVERRIDES.`,
+      { cause: error },
+    );
+  }
+  if ((status === undefined || status < 300) && error instanceof oidc.ClientError) {
     return new SignInFailedError(`${provider.name}'s answer did not check out: ${error.message}`);
   }
   return upstream(provider, 'token', error);

@@ -95,6 +95,24 @@ export function listProviders(): ProviderDefinition[] {
   return PROVIDER_IDS.map((id) => getProvider(id));
 }
 
+/**
+ * Whether the provider is an OpenID provider (`openid` among its scopes): only then is an ID token
+ * asked for and required at sign-in. Plain OAuth 2.0 servers (Google's installed-app flow as Gemini
+ * CLI uses it, Bob's backend) answer without one, and the email comes from their user-info endpoint.
+ */
+export function isOpenIdProvider(provider: ProviderDefinition): boolean {
+  return provider.oauth.scopes.includes('openid');
+}
+
+/**
+ * Whether one refresh token may be held by several parties at once: only when the provider's
+ * refresh tokens do not rotate (Google). A rotating (or unknown) one must stay with the refresh
+ * routine, or the copies invalidate each other and the account.
+ */
+export function refreshTokenShareable(provider: ProviderDefinition): boolean {
+  return provider.refreshTokenRotates === false;
+}
+
 /** Whether OAuth sign-in can start: endpoints known (directly or via discovery) and a client id. */
 export function oauthConfigured(provider: ProviderDefinition): boolean {
   const o = provider.oauth;

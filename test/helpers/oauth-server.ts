@@ -1,14 +1,18 @@
+import { createHash } from 'node:crypto';
 import { createServer, type IncomingMessage, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { parse as parseQuery } from 'node:querystring';
-import Provider from 'oidc-provider';
+import Provider, { type KoaContext } from 'oidc-provider';
 
 /**
  * A real OAuth 2.0 / OIDC server on loopback (oidc-provider) standing in for every provider:
- * PKCE S256, rotating single-use refresh tokens with reuse detection (reuse revokes the family),
- * the device flow, userinfo. In front of it sits what oidc-provider lacks: Claude's JSON token
- * body (turned into a form) and `account.email_address` in Claude's token response. Every token
- * request is recorded, and failures can be injected before a request reaches the server.
+ * PKCE S256, the device flow, userinfo. Each provider's client behaves like that provider (see
+ * `ClientBehaviour`): Claude, Codex and Grok rotate refresh tokens and a reused one revokes the
+ * grant; Google's (Gemini) never rotate and its user-info answer has Google's v2 shape without
+ * `sub`; Bob's backend is plain OAuth 2.0 (no ID tokens, a profile endpoint of its own). In front
+ * of it sits what oidc-provider lacks: Claude's JSON token body (turned into a form) and
+ * `account.email_address` in Claude's token response. Every token request is recorded, and
+ * failures can be injected before a request reaches the server.
  */
 
 export const REDIRECTS = {
@@ -17,6 +21,35 @@ export const REDIRECTS = {
   gemini: 'http://127.0.0.1:8085/oauth2callback',
   bob: 'http://localhost:7777/bob/callback',
 } as const;
+
+export type TestProviderId = 'claude' | 'codex' | 'gemini' | 'bob' | 'grok';
+
+/** How one provider's client is treated by the test server. */
+export interface ClientBehaviour {
+  /** Refresh tokens are single use and reusing a spent one revokes the grant; else one lasts. */
+  rotatesRefreshTokens: boolean;
+  /** Token answers carry an `id_token` when `openid` was granted (Bob's backend never sends one). */
+  issuesIdTokens: boolean;
+  /** Refresh answers repeat the refresh token (Google's leave it out when it does not change). */
+  repeatsRefreshToken: boolean;
+}
+
+/**
+ * Per provider, as the real ones behave. Rotation follows the provider definitions'
+ * `refreshTokenRotates`; Bob's is unknown there and the strict (rotating) case is used.
+ */
+export const CLIENT_BEHAVIOUR: Readonly<Record<TestProviderId, ClientBehaviour>> = {
+  claude: { rotatesRefreshTokens: true, issuesIdTokens: true, repeatsRefreshToken: true },
+  codex: { rotatesRefreshTokens: true, issuesIdTokens: true, repeatsRefreshToken: true },
+  gemini: { rotatesRefreshTokens: false, issuesIdTokens: true, repeatsRefreshToken: false },
+  bob: { rotatesRefreshTokens: true, issuesIdTokens: false, repeatsRefreshToken: true },
+  grok: { rotatesRefreshTokens: true, issuesIdTokens: true, repeatsRefreshToken: true },
+};
+
+export interface OAuthServerOptions {
+  /** Changes to a provider's client behaviour (e.g. a Bob backend that does not rotate). */
+  behaviour?: Partial<Record<TestProviderId, Partial<ClientBehaviour>>>;
+}
 
 export interface RecordedRequest {
   path: string;
@@ -34,9 +67,19 @@ export interface Injected {
   body?: unknown;
 }
 
+export interface UserinfoRequest {
+  path: string;
+  method: string;
+  authorization: string;
+}
+
 export interface OAuthServer {
   issuer: string;
   requests: RecordedRequest[];
+  /** Requests to the non-OIDC user-info routes (Google's v2 userinfo, Bob's profile). */
+  userinfoRequests: UserinfoRequest[];
+  /** What those routes answered with 200, in order. */
+  userinfoAnswers: Record<string, unknown>[];
   /** Answer the next token requests with these responses instead of passing them on. */
   injectTokenFailures: (...responses: Injected[]) => void;
   /** Provider overrides pointing every provider at this server. */
@@ -139,12 +182,65 @@ function browser(login: string) {
   };
 }
 
-export async function startOAuthServer(): Promise<OAuthServer> {
+const GOOGLE_USERINFO = '/oauth2/v2/userinfo';
+const BOB_PROFILE = '/bob/v1/profile';
+
+function providerOfClient(clientId: string | undefined): TestProviderId | undefined {
+  const id = clientId?.replace(/-client$/, '');
+  return id && id in CLIENT_BEHAVIOUR ? (id as TestProviderId) : undefined;
+}
+
+/** The parts of oidc-provider used here that `types/oidc-provider.d.ts` does not declare. */
+interface ProviderInternals {
+  AccessToken: {
+    find: (token: string) => Promise<{ accountId: string; clientId: string; isExpired: boolean } | undefined>;
+  };
+}
+type TokenContext = KoaContext & { oidc?: { params?: { grant_type?: unknown } } };
+
+/** Who an opaque access token of `client` belongs to, if it is valid; for the non-OIDC user-info routes. */
+async function bearerSubject(provider: Provider, authorization: string, client: string): Promise<string | undefined> {
+  const token = /^Bearer (.+)$/.exec(authorization)?.[1];
+  if (!token) return undefined;
+  const found = await (provider as unknown as ProviderInternals).AccessToken.find(token);
+  if (!found || found.isExpired || found.clientId !== client) return undefined;
+  return found.accountId;
+}
+
+/** Google's v2 user-info answer (`id`, `email`, `verified_email`, `name`, `picture`; no `sub`). */
+function googleUserinfo(sub: string): Record<string, unknown> {
+  const id = String(Number.parseInt(createHash('sha256').update(sub).digest('hex').slice(0, 12), 16));
+  return {
+    id,
+    email: `${sub}@example.test`,
+    verified_email: true,
+    name: sub,
+    picture: `https://lh3.googleusercontent.com/a/${id}`,
+  };
+}
+
+/** A plain OAuth 2.0 backend's profile (Bob): no `sub`, the email among other fields. */
+function bobProfile(sub: string): Record<string, unknown> {
+  return { userId: `usr-${sub}`, email: `${sub}@example.test`, displayName: sub, instances: [] };
+}
+
+const USERINFO_ROUTES: Record<string, { client: string; answer: (sub: string) => Record<string, unknown> }> = {
+  [GOOGLE_USERINFO]: { client: 'gemini-client', answer: googleUserinfo },
+  [BOB_PROFILE]: { client: 'bob-client', answer: bobProfile },
+};
+
+export async function startOAuthServer(options: OAuthServerOptions = {}): Promise<OAuthServer> {
   const server: Server = createServer();
   await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
   const issuer = `http://127.0.0.1:${(server.address() as AddressInfo).port}`;
   const requests: RecordedRequest[] = [];
+  const userinfoRequests: UserinfoRequest[] = [];
+  const userinfoAnswers: Record<string, unknown>[] = [];
   const injected: Injected[] = [];
+  const behaviour = (clientId: string | undefined): ClientBehaviour | undefined => {
+    const id = providerOfClient(clientId);
+    return id ? { ...CLIENT_BEHAVIOUR[id], ...options.behaviour?.[id] } : undefined;
+  };
 
   const provider = new Provider(issuer, {
     clients: CLIENTS,
@@ -159,12 +255,15 @@ export async function startOAuthServer(): Promise<OAuthServer> {
       'user:inference',
       'grok-cli:access',
       'api:access',
+      'bob:inference',
       'https://www.googleapis.com/auth/cloud-platform',
+      'https://www.googleapis.com/auth/userinfo.email',
+      'https://www.googleapis.com/auth/userinfo.profile',
     ],
     claims: { openid: ['sub'], email: ['email', 'email_verified'] },
     conformIdTokenClaims: false,
     features: { devInteractions: { enabled: true }, deviceFlow: { enabled: true } },
-    rotateRefreshToken: true,
+    rotateRefreshToken: (ctx: KoaContext) => behaviour(ctx.oidc?.client?.clientId)?.rotatesRefreshTokens ?? true,
     issueRefreshToken: async () => true,
     cookies: { keys: ['keyfleet-test-cookie-key'] },
     ttl: {
@@ -184,16 +283,43 @@ export async function startOAuthServer(): Promise<OAuthServer> {
   provider.use(async (ctx, next) => {
     await next();
     const body = ctx.body as Record<string, unknown> | undefined;
-    if (ctx.path === '/token' && ctx.status === 200 && ctx.oidc?.client?.clientId === 'claude-client' && body) {
-      const entities = ctx.oidc.entities ?? {};
-      const sub = entities.AuthorizationCode?.accountId ?? entities.RefreshToken?.accountId;
-      if (sub) ctx.body = { ...body, account: { uuid: `uuid-${sub}`, email_address: `${sub}@example.test` } };
+    if (ctx.path !== '/token' || ctx.status !== 200 || !body) return;
+    const clientId = ctx.oidc?.client?.clientId;
+    const rules = behaviour(clientId);
+    const grantType = (ctx as TokenContext).oidc?.params?.grant_type;
+    const answer = { ...body };
+    if (rules && !rules.issuesIdTokens) delete answer.id_token;
+    if (rules && !rules.repeatsRefreshToken && grantType === 'refresh_token') {
+      delete answer.refresh_token;
     }
+    if (clientId === 'claude-client') {
+      const entities = ctx.oidc?.entities ?? {};
+      const sub = entities.AuthorizationCode?.accountId ?? entities.RefreshToken?.accountId;
+      if (sub) answer.account = { uuid: `uuid-${sub}`, email_address: `${sub}@example.test` };
+    }
+    ctx.body = answer;
   });
   const handle = provider.callback();
 
   server.on('request', async (req, res) => {
     const url = new URL(req.url ?? '/', issuer);
+    const route = USERINFO_ROUTES[url.pathname];
+    if (route) {
+      const authorization = String(req.headers.authorization ?? '');
+      userinfoRequests.push({ path: url.pathname, method: req.method ?? 'GET', authorization });
+      const sub = req.method === 'GET' ? await bearerSubject(provider, authorization, route.client) : undefined;
+      res.setHeader('content-type', 'application/json; charset=UTF-8');
+      if (!sub) {
+        res.writeHead(401, { 'www-authenticate': 'Bearer error="invalid_token"' });
+        res.end(JSON.stringify({ error: { code: 401, message: 'Invalid Credentials', status: 'UNAUTHENTICATED' } }));
+        return;
+      }
+      const answer = route.answer(sub);
+      userinfoAnswers.push(answer);
+      res.writeHead(200);
+      res.end(JSON.stringify(answer));
+      return;
+    }
     if (req.method === 'POST' && (url.pathname === '/token' || url.pathname === '/device/auth')) {
       const raw = await readAll(req);
       const contentType = String(req.headers['content-type'] ?? '');
@@ -227,26 +353,28 @@ export async function startOAuthServer(): Promise<OAuthServer> {
   return {
     issuer,
     requests,
+    userinfoRequests,
+    userinfoAnswers,
     injectTokenFailures: (...responses) => injected.push(...responses),
     overrides: () => {
       const common = { authorizationEndpoint: `${issuer}/auth`, tokenEndpoint: `${issuer}/token` };
       return {
         claude: { ...common, clientId: 'claude-client', redirectUri: REDIRECTS.claude },
         codex: { ...common, clientId: 'codex-client', redirectUri: REDIRECTS.codex },
+        // Gemini keeps its built-in (Google, non-OpenID) scopes.
         gemini: {
           ...common,
-          userinfoEndpoint: `${issuer}/me`,
+          userinfoEndpoint: `${issuer}${GOOGLE_USERINFO}`,
           clientId: 'gemini-client',
           clientSecret: 'gemini-test-client-secret',
           redirectUri: REDIRECTS.gemini,
-          scopes: ['openid', 'email', 'https://www.googleapis.com/auth/cloud-platform'],
         },
         bob: {
           ...common,
-          userinfoEndpoint: `${issuer}/me`,
+          userinfoEndpoint: `${issuer}${BOB_PROFILE}`,
           clientId: 'bob-client',
           redirectUri: REDIRECTS.bob,
-          scopes: ['openid', 'email', 'offline_access'],
+          scopes: ['bob:inference', 'offline_access'],
         },
         grok: { issuer, clientId: 'grok-client' },
       };

@@ -167,25 +167,69 @@ describe('Codex: redirect URL flow, email from the id_token', () => {
 });
 
 describe('Gemini: redirect URL flow with the client secret, email from userinfo', () => {
-  it('sends the client secret in the form body and labels the account with the userinfo email', async () => {
+  it('sends the client secret in the form body and asks for Google’s scopes without OpenID', async () => {
     const signIn = await start('gemini');
-    const pasted = await oauth.authorize(signIn.authorizeUrl ?? '', 'hana');
-    const res = await complete(signIn.id, { redirectUrl: pasted });
+    const authorize = new URL(signIn.authorizeUrl ?? '');
+    expect(Object.fromEntries(authorize.searchParams)).toMatchObject({
+      client_id: 'gemini-client',
+      access_type: 'offline',
+      prompt: 'consent',
+      scope:
+        'https://www.googleapis.com/auth/cloud-platform https://www.googleapis.com/auth/userinfo.email https://www.googleapis.com/auth/userinfo.profile',
+    });
+    expect(authorize.searchParams.get('nonce')).toBeNull();
+    const res = await complete(signIn.id, { redirectUrl: await oauth.authorize(authorize.href, 'hugo') });
     expect(res.status).toBe(201);
-    expect(res.body.account.email).toBe('hana@example.test');
     const tokenCall = oauth.requests.filter((r) => r.path === '/token').at(-1);
     expect(tokenCall?.body).toMatchObject({ client_id: 'gemini-client', client_secret: 'gemini-test-client-secret' });
+    expect((await secretOf('gemini', res.body.account.id)).id_token).toBeNull();
+  });
+
+  it('regression: gemini sign-in reads the email from Google’s v2 userinfo answer, which has no sub', async () => {
+    const signIn = await start('gemini');
+    const seen = oauth.userinfoRequests.length;
+    const res = await complete(signIn.id, { redirectUrl: await oauth.authorize(signIn.authorizeUrl ?? '', 'hana') });
+    expect(res.status).toBe(201);
+    expect(res.body.account).toMatchObject({ email: 'hana@example.test', label: 'hana@example.test' });
+    const stored = await secretOf('gemini', res.body.account.id);
+    expect(oauth.userinfoRequests.slice(seen)).toEqual([
+      { path: '/oauth2/v2/userinfo', method: 'GET', authorization: `Bearer ${stored.access_token}` },
+    ]);
+    expect(oauth.userinfoAnswers.at(-1)).toEqual({
+      id: expect.stringMatching(/^\d+$/),
+      email: 'hana@example.test',
+      verified_email: true,
+      name: 'hana',
+      picture: expect.stringMatching(/^https:\/\//),
+    });
   });
 });
 
-describe('Bob: redirect URL flow once configured', () => {
-  it('signs in with the endpoints given in KEYFLEET_PROVIDER_OVERRIDES', async () => {
+describe('Bob: plain OAuth 2.0 backend once configured', () => {
+  it('regression: bob sign-in succeeds when the token answer has no id_token, with the email from the profile', async () => {
     const signIn = await start('bob');
     expect(signIn.flow).toBe('redirect_url');
-    expect(new URL(signIn.authorizeUrl ?? '').searchParams.get('redirect_uri')).toBe(REDIRECTS.bob);
-    const res = await complete(signIn.id, { redirectUrl: await oauth.authorize(signIn.authorizeUrl ?? '', 'bobby') });
+    const authorize = new URL(signIn.authorizeUrl ?? '');
+    expect(authorize.searchParams.get('redirect_uri')).toBe(REDIRECTS.bob);
+    expect(authorize.searchParams.get('scope')).toBe('bob:inference offline_access');
+    expect(authorize.searchParams.get('nonce')).toBeNull();
+    const seen = oauth.userinfoRequests.length;
+    const res = await complete(signIn.id, { redirectUrl: await oauth.authorize(authorize.href, 'bobby') });
     expect(res.status).toBe(201);
-    expect(res.body.account).toMatchObject({ kind: 'oauth', email: 'bobby@example.test', active: true });
+    expect(res.body.account).toMatchObject({
+      kind: 'oauth',
+      email: 'bobby@example.test',
+      label: 'bobby@example.test',
+      status: 'connected',
+      active: true,
+    });
+    const stored = await secretOf('bob', res.body.account.id);
+    expect(stored).toMatchObject({
+      id_token: null,
+      refresh_token: expect.any(String),
+      access_token: expect.any(String),
+    });
+    expect(oauth.userinfoRequests.slice(seen).map((r) => r.path)).toEqual(['/bob/v1/profile']);
   });
 });
 
