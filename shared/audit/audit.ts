@@ -12,25 +12,27 @@ import { AUDIT_PARTITION, auditKey } from '#shared/store/keys.ts';
 const RETENTION_DAYS = 400;
 
 /** Every action an audit event may record. A new kind of event gets its own name here. */
-export type AuditAction =
-  | 'account.signed_in'
-  | 'account.added'
-  | 'account.renamed'
-  | 'account.pool_changed'
-  | 'account.updated'
-  | 'account.key_rotated'
-  | 'account.removed'
-  | 'account.activated'
-  | 'account.deactivated'
-  | 'account.tested'
-  | 'sign_in.completed'
-  | 'settings.changed'
-  | 'environment.changed'
-  | 'environment.deleted'
-  | 'launch.started'
-  | 'launch.stopped'
-  | 'ticket.redeemed'
-  | 'ticket.reused';
+export const AUDIT_ACTIONS = [
+  'account.signed_in',
+  'account.added',
+  'account.renamed',
+  'account.pool_changed',
+  'account.updated',
+  'account.key_rotated',
+  'account.removed',
+  'account.activated',
+  'account.deactivated',
+  'account.tested',
+  'sign_in.completed',
+  'settings.changed',
+  'environment.changed',
+  'environment.deleted',
+  'launch.started',
+  'launch.stopped',
+  'ticket.redeemed',
+  'ticket.reused',
+] as const;
+export type AuditAction = (typeof AUDIT_ACTIONS)[number];
 
 export interface AuditEvent {
   at: string;
