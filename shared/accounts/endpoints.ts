@@ -1,7 +1,6 @@
-import { isIP } from 'node:net';
 import type { AccountEndpoint, AccountKind, EndpointType } from '#shared/accounts/model.ts';
 import { type ErrorDetail, ValidationError } from '#shared/errors.ts';
-import { checkEndpointUrl, isPrivateOrLinkLocalAddress } from '#shared/net/urls.ts';
+import { checkEndpointUrl } from '#shared/net/urls.ts';
 import type { ProviderDefinition } from '#shared/providers/types.ts';
 
 /** What a client may send as `endpoint`. */
@@ -22,17 +21,16 @@ function fail(path: string, message: string): never {
   throw new ValidationError(`Invalid endpoint: ${path} ${message}`, details);
 }
 
-/** Checks a base URL and returns it without trailing slashes, query or fragment. */
+/**
+ * Checks a base URL and returns it without trailing slashes, query or fragment. The address rules
+ * are {@link checkEndpointUrl}'s, the same check outbound calls make after DNS.
+ */
 function cleanBaseUrl(raw: string | undefined, allowQuery = false): URL {
   if (!raw) fail('baseUrl', 'is required for this endpoint type');
   if (raw.length > 2048) fail('baseUrl', 'is longer than 2048 characters');
   const checked = checkEndpointUrl(raw);
   if (!checked.ok) fail('baseUrl', checked.reason);
   const url = checked.url;
-  const host = url.hostname.replace(/^\[|\]$/g, '');
-  if (host === 'metadata.google.internal' || (isIP(host) && isPrivateOrLinkLocalAddress(host))) {
-    fail('baseUrl', 'points at a private, link-local or metadata address');
-  }
   if (url.hash || (url.search && !allowQuery)) fail('baseUrl', 'must not have a query or fragment');
   return url;
 }

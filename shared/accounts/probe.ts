@@ -1,5 +1,6 @@
 import type { Account } from '#shared/accounts/model.ts';
-import { BlockedAddressError, outboundRequest } from '#shared/net/outbound.ts';
+import { logger } from '#shared/log/logger.ts';
+import { type OutboundFailure, type OutboundInit, outboundFailure, outboundRequest } from '#shared/net/outbound.ts';
 import type { ProviderDefinition } from '#shared/providers/types.ts';
 
 export interface TestResult {
@@ -52,12 +53,15 @@ export function probeRequest(
 
 /**
  * Tests an API-key or keyless account. API keys must authenticate (2xx); a keyless endpoint only
- * has to answer HTTP at all. The detail never contains the key or the response body.
+ * has to answer HTTP at all. The detail is one of a few fixed phrases (an HTTP status, or what kind
+ * of failure): never the key, the response body, socket or TLS error text, or an address. What
+ * went wrong in detail is logged.
  */
 export async function probeAccount(
   provider: ProviderDefinition,
   account: Account,
   apiKey: string | null,
+  init: Pick<OutboundInit, 'resolve' | 'timeoutMs'> = {},
 ): Promise<TestResult> {
   const request = probeRequest(provider, account, apiKey);
   if (!request) {
@@ -66,28 +70,27 @@ export async function probeAccount(
       detail: `${provider.name} has no public API to test against; give the account a custom endpoint.`,
     };
   }
-  const where = `${request.url.origin}${request.url.pathname}`;
   try {
-    const response = await outboundRequest(request.url, {
+    const { status } = await outboundRequest(request.url, {
+      ...init,
       headers: { accept: 'application/json', 'user-agent': 'keyfleet-account-test', ...request.headers },
     });
-    if (account.kind === 'none') {
-      return { ok: true, detail: `Reachable: GET ${where} answered HTTP ${response.status}.` };
-    }
-    if (response.status >= 200 && response.status < 300) {
-      return { ok: true, detail: `Authenticated: GET ${where} answered HTTP ${response.status}.` };
-    }
-    if (response.status === 401 || response.status === 403) {
-      return { ok: false, detail: `The endpoint refused the key: GET ${where} answered HTTP ${response.status}.` };
-    }
-    return { ok: false, detail: `GET ${where} answered HTTP ${response.status}.` };
+    if (account.kind === 'none') return { ok: true, detail: `Reachable: HTTP ${status}.` };
+    if (status >= 200 && status < 300) return { ok: true, detail: `Authenticated: HTTP ${status}.` };
+    if (status === 401 || status === 403) return { ok: false, detail: `The endpoint refused the key: HTTP ${status}.` };
+    return { ok: false, detail: `HTTP ${status}.` };
   } catch (error) {
-    if (error instanceof BlockedAddressError) {
-      return {
-        ok: false,
-        detail: `Not called: ${error.message}; Keyfleet does not call private or link-local addresses.`,
-      };
-    }
-    return { ok: false, detail: `Could not reach ${where}: ${(error as Error).message}.` };
+    const failure = outboundFailure(error);
+    logger.warn('account test failed', { provider: provider.id, accountId: account.id, failure, error });
+    return { ok: false, detail: FAILURE_DETAIL[failure] };
   }
 }
+
+const FAILURE_DETAIL: Record<OutboundFailure, string> = {
+  'address not allowed': 'Address not allowed: Keyfleet does not call private, link-local or metadata addresses.',
+  'host name not found': 'Host name not found.',
+  'could not connect': 'Could not connect.',
+  'TLS handshake failed': 'TLS handshake failed.',
+  'timed out': 'Timed out.',
+  'invalid HTTP response': 'Invalid HTTP response.',
+};

@@ -9,7 +9,7 @@ import {
   taskNamePrompt,
 } from '#shared/helpers/prompts.ts';
 import { logger } from '#shared/log/logger.ts';
-import { outboundRequest } from '#shared/net/outbound.ts';
+import { outboundFailure, outboundRequest } from '#shared/net/outbound.ts';
 import { getProvider } from '#shared/providers/index.ts';
 import type { ProviderDefinition } from '#shared/providers/types.ts';
 import { readSettings } from '#shared/settings/settings.ts';
@@ -154,8 +154,10 @@ async function ask(
     status = response.status;
     text = response.body;
   } catch (error) {
-    logger.warn('helper call failed', { provider: t.provider.id, error });
-    throw new UpstreamError(`${t.provider.name} could not be reached for the helper; try again.`);
+    // The caller gets a fixed phrase; socket and TLS text (addresses, ports, certificates) stays in the log.
+    const failure = outboundFailure(error);
+    logger.warn('helper call failed', { provider: t.provider.id, failure, error });
+    throw new UpstreamError(`${t.provider.name} could not be reached for the helper (${failure}); try again.`);
   }
   if (status < 200 || status >= 300) {
     throw new UpstreamError(`${t.provider.name} answered HTTP ${status} to the helper request.`);
