@@ -3,6 +3,9 @@ import { z } from 'zod';
 import { type SweepSummary, sweep } from '#shared/keepalive/sweeper.ts';
 import { refreshAccount } from '#shared/oauth/refresh.ts';
 import { PROVIDER_IDS } from '#shared/providers/types.ts';
+import { checkStartup } from '#shared/startup.ts';
+
+checkStartup({ lambdaInit: true });
 
 const refreshRequest = z.strictObject({
   action: z.literal('refresh'),

@@ -1,6 +1,9 @@
 import type { EventBridgeEvent } from 'aws-lambda';
 import { audit } from '#shared/audit/audit.ts';
 import { revokeLaunch } from '#shared/launch/records.ts';
+import { checkStartup } from '#shared/startup.ts';
+
+checkStartup({ lambdaInit: true });
 
 type TaskStateChange = EventBridgeEvent<
   'ECS Task State Change',

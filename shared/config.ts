@@ -33,11 +33,28 @@ type Env = Record<string, string | undefined>;
 
 const STAGE = /^[a-z0-9][a-z0-9-]{0,31}$/;
 
+/** A {@link ConfigError} that keeps its problems apart, so a start-up can show one per line. */
+export class ConfigProblems extends ConfigError {
+  constructor(readonly problems: string[]) {
+    super(`Keyfleet configuration is invalid: ${problems.join('; ')}`);
+  }
+}
+
 /**
  * Parses the environment. Every problem is collected and reported in one {@link ConfigError},
  * so a misconfigured function fails at start with the full list rather than on first use.
  */
 export function loadConfig(env: Env = process.env): Config {
+  const { config, problems } = readConfig(env);
+  if (problems.length > 0) throw new ConfigProblems(problems);
+  return config;
+}
+
+/**
+ * Parses the environment without throwing: the configuration (with defaults where a value is
+ * missing or bad) and every problem found. `shared/startup.ts` adds the providers' own problems.
+ */
+export function readConfig(env: Env = process.env): { config: Config; problems: string[] } {
   const problems: string[] = [];
   const required = (name: string): string => {
     const value = env[name]?.trim();
@@ -65,16 +82,12 @@ export function loadConfig(env: Env = process.env): Config {
     }
   }
 
-  if (problems.length > 0) {
-    throw new ConfigError(`Keyfleet configuration is invalid: ${problems.join('; ')}`);
-  }
-
   const csv = (value: string | undefined): string[] =>
     (value ?? '')
       .split(',')
       .map((p) => p.trim())
       .filter(Boolean);
-  return {
+  const config: Config = {
     tableName,
     stage,
     kmsKeyId: env.KEYFLEET_KMS_KEY_ID?.trim() || undefined,
@@ -87,6 +100,7 @@ export function loadConfig(env: Env = process.env): Config {
     launchClusters: csv(env.KEYFLEET_LAUNCH_CLUSTERS),
     launchTaskFamilies: csv(env.KEYFLEET_LAUNCH_TASK_FAMILIES),
   };
+  return { config, problems };
 }
 
 let cached: Config | undefined;

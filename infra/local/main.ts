@@ -1,23 +1,54 @@
-import { startLocalMode } from '#infra/local/start.ts';
+import { type LocalMode, LocalStartError, startLocalMode } from '#infra/local/start.ts';
+import { ConfigProblems } from '#shared/config.ts';
+import { ConfigError } from '#shared/errors.ts';
 
-/** `npm start`: local mode in the foreground until Ctrl-C. */
-const local = await startLocalMode();
+/** What `npm start` prints when local mode cannot start: the reason, without a stack trace. */
+function startFailure(error: unknown): string {
+  if (error instanceof ConfigProblems) {
+    return `keyfleet: the configuration is invalid:\n${error.problems.map((p) => `  - ${p}`).join('\n')}\n`;
+  }
+  if (error instanceof LocalStartError || error instanceof ConfigError) return `keyfleet: ${error.message}\n`;
+  const { name, message } = error instanceof Error ? error : { name: 'Error', message: String(error) };
+  return `keyfleet: local mode did not start: ${name}: ${message}\n`;
+}
+
+let local: LocalMode;
+try {
+  local = await startLocalMode();
+} catch (error) {
+  process.stderr.write(startFailure(error));
+  process.exit(1);
+}
+
 process.stdout.write(
   [
     '',
     `Keyfleet local mode is listening on ${local.url}`,
     `Admin token: ${local.adminToken}`,
     `Try: curl -s -H "Authorization: Bearer ${local.adminToken}" ${local.url}/v1/providers`,
-    'Data is kept under .keyfleet/ (delete it to start over). Ctrl-C stops.',
+    `Data is kept under ${local.dataDir} (delete it to start over). Ctrl-C stops.`,
     '',
   ].join('\n'),
 );
 
+// Stops in order (tasks, their launches and HOMEs, the API, the endpoints, the lock), then exits.
+// A second signal does not wait.
 let stopping = false;
 for (const signal of ['SIGINT', 'SIGTERM'] as const) {
   process.on(signal, () => {
-    if (stopping) return;
+    if (stopping) {
+      process.stderr.write('keyfleet: stopping without cleaning up\n');
+      process.exit(1);
+    }
     stopping = true;
-    void local.stop().then(() => process.exit(0));
+    const tasks = local.runner.runningLaunches().length;
+    if (tasks > 0) process.stderr.write(`keyfleet: stopping ${tasks} running task(s)\n`);
+    local.stop().then(
+      () => process.exit(0),
+      (error: unknown) => {
+        process.stderr.write(`keyfleet: stopping failed: ${(error as Error).message}\n`);
+        process.exit(1);
+      },
+    );
   });
 }

@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { loadConfig } from '#shared/config.ts';
+import { ConfigProblems, loadConfig, readConfig } from '#shared/config.ts';
 import { ConfigError } from '#shared/errors.ts';
 
 describe('loadConfig', () => {
@@ -39,5 +39,27 @@ describe('loadConfig', () => {
   it('parses provider overrides JSON', () => {
     const config = loadConfig({ KEYFLEET_TABLE_NAME: 'kf', KEYFLEET_PROVIDER_OVERRIDES: '{"grok":{"clientId":"x"}}' });
     expect(config.providerOverrides).toEqual({ grok: { clientId: 'x' } });
+  });
+
+  it('keeps each problem apart in the ConfigError it throws', () => {
+    const attempt = () => loadConfig({ KEYFLEET_STAGE: 'Prod!' });
+    expect(attempt).toThrow(ConfigProblems);
+    try {
+      attempt();
+    } catch (error) {
+      expect((error as ConfigProblems).problems).toEqual([
+        'KEYFLEET_TABLE_NAME is required',
+        'KEYFLEET_STAGE must be 1-32 lowercase letters, digits or dashes',
+      ]);
+    }
+  });
+});
+
+describe('readConfig', () => {
+  it('returns every problem without throwing, and the overrides as {} when their JSON is bad', () => {
+    const { config, problems } = readConfig({ KEYFLEET_TABLE_NAME: 'kf', KEYFLEET_PROVIDER_OVERRIDES: '{' });
+    expect(problems).toEqual(['KEYFLEET_PROVIDER_OVERRIDES is not valid JSON']);
+    expect(config.tableName).toBe('kf');
+    expect(config.providerOverrides).toEqual({});
   });
 });

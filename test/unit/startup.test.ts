@@ -1,0 +1,60 @@
+import { describe, expect, it } from 'vitest';
+import { ConfigProblems } from '#shared/config.ts';
+import { ConfigError } from '#shared/errors.ts';
+import { checkStartup } from '#shared/startup.ts';
+
+const BAD_OVERRIDES = JSON.stringify({
+  grok: { colour: 'blue' },
+  gork: {},
+  bob: { tokenEndpoint: 'http://bob.example.com/token' },
+});
+
+function problemsOf(attempt: () => void): string[] {
+  try {
+    attempt();
+  } catch (error) {
+    expect(error).toBeInstanceOf(ConfigError);
+    return (error as ConfigProblems).problems;
+  }
+  throw new Error('checkStartup did not throw');
+}
+
+describe('checkStartup', () => {
+  it('regression: an unknown key, an unknown provider and a non-loopback http URL fail at start in one ConfigError', () => {
+    const problems = problemsOf(() =>
+      checkStartup({ env: { KEYFLEET_STAGE: 'Prod!', KEYFLEET_PROVIDER_OVERRIDES: BAD_OVERRIDES } }),
+    );
+    expect(problems).toHaveLength(3);
+    expect(problems.slice(0, 2)).toEqual([
+      'KEYFLEET_TABLE_NAME is required',
+      'KEYFLEET_STAGE must be 1-32 lowercase letters, digits or dashes',
+    ]);
+    expect(problems[2]).toMatch(/^KEYFLEET_PROVIDER_OVERRIDES is invalid: /);
+    for (const part of ['bob.tokenEndpoint', 'https://', '"colour"', '"gork"']) expect(problems[2]).toContain(part);
+  });
+
+  it('passes a valid configuration with overrides', () => {
+    expect(() =>
+      checkStartup({
+        env: {
+          KEYFLEET_TABLE_NAME: 'kf',
+          KEYFLEET_PROVIDER_OVERRIDES: '{"grok":{"clientId":"x","tokenEndpoint":"http://127.0.0.1:9/token"}}',
+        },
+      }),
+    ).not.toThrow();
+  });
+
+  it('reports invalid JSON once, without a second problem from the providers', () => {
+    expect(
+      problemsOf(() => checkStartup({ env: { KEYFLEET_TABLE_NAME: 'kf', KEYFLEET_PROVIDER_OVERRIDES: '{' } })),
+    ).toEqual(['KEYFLEET_PROVIDER_OVERRIDES is not valid JSON']);
+  });
+
+  it('checks at module init only inside a Lambda runtime', () => {
+    const env = { KEYFLEET_PROVIDER_OVERRIDES: BAD_OVERRIDES };
+    expect(() => checkStartup({ env, lambdaInit: true })).not.toThrow();
+    expect(() =>
+      checkStartup({ env: { ...env, AWS_LAMBDA_FUNCTION_NAME: 'keyfleet-accounts' }, lambdaInit: true }),
+    ).toThrow(ConfigProblems);
+  });
+});
