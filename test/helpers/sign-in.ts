@@ -9,11 +9,11 @@ export interface SignedInAccount {
   status: string;
 }
 
-/** Signs in a Codex-style (redirect URL) or Claude-style (code) account through the API. */
+/** Signs in a Claude-style (code) or redirect-URL (Codex, Gemini, Bob once configured) account through the API. */
 export async function signIn(
   api: TestApi,
   oauth: OAuthServer,
-  provider: 'claude' | 'codex' | 'gemini',
+  provider: 'claude' | 'codex' | 'gemini' | 'bob',
   login: string,
 ): Promise<SignedInAccount> {
   const started = await api.call<{ signIn: { id: string; authorizeUrl: string } }>(

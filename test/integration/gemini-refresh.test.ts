@@ -2,6 +2,7 @@ import { DescribeSecretCommand, SecretsManagerClient } from '@aws-sdk/client-sec
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { getAccount } from '#shared/accounts/store.ts';
 import { sweep } from '#shared/keepalive/sweeper.ts';
+import { refreshAccount } from '#shared/oauth/refresh.ts';
 import { readSecret } from '#shared/vault/vault.ts';
 import { startOAuthApi, type TestApi } from '#test/helpers/api.ts';
 import { type FakeEcs, startFakeEcs } from '#test/helpers/fake-ecs.ts';
@@ -127,6 +128,27 @@ describe('a Gemini-like account (refresh token never rotates)', () => {
         .slice(calls)
         .map((b) => b.refresh_token),
     ).toEqual([seen.refreshToken, seen.refreshToken, seen.refreshToken]);
+  });
+
+  it('retries a lost vault write as the same version, and the next refresh is a new one', async () => {
+    const account = await signIn(api, oauth, 'gemini', 'retrier');
+    const before = await observe(account);
+    const history = [before.versionId];
+    // The write succeeds but its answer is lost, then the SDK's own retries fail too.
+    api.aws.secrets.store.injectFaults(
+      { operation: 'PutSecretValue', when: 'after' },
+      { operation: 'PutSecretValue', when: 'before' },
+      { operation: 'PutSecretValue', when: 'before' },
+    );
+    const seen = api.aws.secrets.store.received.length;
+    const outcome = await refreshAccount('gemini', account.id, { backoffMs: 5, force: true });
+    expect(outcome).toMatchObject({ result: 'ok', refreshed: true });
+    const writes = api.aws.secrets.store.received.slice(seen).filter((r) => r.operation === 'PutSecretValue');
+    expect(writes.length).toBeGreaterThanOrEqual(4);
+    const after = await expectNewVersion(account, before, history);
+    expect(new Set(writes.map((w) => w.input.ClientRequestToken))).toEqual(new Set([after.versionId]));
+    expect((await refreshAccount('gemini', account.id, { backoffMs: 5, force: true })).result).toBe('ok');
+    await expectNewVersion(account, after, history);
   });
 
   it('keeps the tokens it used out of logs and the table', async () => {

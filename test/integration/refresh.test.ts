@@ -153,6 +153,50 @@ describe('refresh routine against rotating refresh tokens with reuse detection',
   });
 });
 
+describe('the test server behaves per provider', () => {
+  /** A refresh grant sent straight to the test server, as a second holder of the token would. */
+  async function spend(clientId: string, refreshToken: string, secret?: string) {
+    const response = await fetch(`${oauth.issuer}/token`, {
+      method: 'POST',
+      headers: { 'content-type': 'application/x-www-form-urlencoded' },
+      body: new URLSearchParams({
+        grant_type: 'refresh_token',
+        refresh_token: refreshToken,
+        client_id: clientId,
+        ...(secret ? { client_secret: secret } : {}),
+      }),
+    });
+    return { status: response.status, body: (await response.json()) as Record<string, unknown> };
+  }
+
+  it('revokes a rotating Codex grant when a spent refresh token is used again', async () => {
+    const account = await signIn(api, oauth, 'codex', 'reuser');
+    const spent = String((await vault(account)).refresh_token);
+    expect((await refreshAccount('codex', account.id, { ...FAST, force: true })).result).toBe('ok');
+    const successor = String((await vault(account)).refresh_token);
+    expect(successor).not.toBe(spent);
+    expect(await spend('codex-client', spent)).toMatchObject({ status: 400, body: { error: 'invalid_grant' } });
+    // Reuse revoked the whole grant: the successor is dead too, and the account needs a new sign-in.
+    expect(await spend('codex-client', successor)).toMatchObject({ status: 400, body: { error: 'invalid_grant' } });
+    const outcome = await refreshAccount('codex', account.id, { ...FAST, force: true });
+    expect(outcome.account.status).toBe('needs_reconnect');
+  });
+
+  it('keeps a Gemini refresh token valid however often it is used, and leaves it out of refresh answers', async () => {
+    const account = await signIn(api, oauth, 'gemini', 'sharer');
+    const token = String((await vault(account)).refresh_token);
+    const first = await spend('gemini-client', token, 'gemini-test-client-secret');
+    const second = await spend('gemini-client', token, 'gemini-test-client-secret');
+    for (const answer of [first, second]) {
+      expect(answer.status).toBe(200);
+      expect(Object.keys(answer.body).sort()).toEqual(['access_token', 'expires_in', 'scope', 'token_type']);
+    }
+    expect(first.body.access_token).not.toBe(second.body.access_token);
+    const outcome = await refreshAccount('gemini', account.id, { ...FAST, force: true });
+    expect(outcome).toMatchObject({ result: 'ok', refreshed: true, tokens: { refresh_token: token } });
+  });
+});
+
 describe('Claude refresh', () => {
   it('sends the refresh as JSON with the CLI-like User-Agent', async () => {
     const account = await signIn(api, oauth, 'claude', 'claudia');

@@ -1,6 +1,7 @@
 import { describe, expect, it } from 'vitest';
 import { ConfigError } from '#shared/errors.ts';
-import { buildProviders, oauthConfigured } from '#shared/providers/index.ts';
+import { buildProviders, isOpenIdProvider, oauthConfigured, refreshTokenShareable } from '#shared/providers/index.ts';
+import { CLIENT_BEHAVIOUR } from '#test/helpers/oauth-server.ts';
 
 describe('built-in providers', () => {
   const providers = buildProviders({});
@@ -29,6 +30,24 @@ describe('built-in providers', () => {
       ['bob', null],
       ['grok', true],
     ]);
+  });
+
+  it('lets only a non-rotating refresh token be shared (Gemini); rotating or unknown ones never', () => {
+    expect([...providers.values()].filter(refreshTokenShareable).map((p) => p.id)).toEqual(['gemini']);
+  });
+
+  it('asks for an ID token only from providers whose scopes include openid', () => {
+    expect([...providers.values()].filter(isOpenIdProvider).map((p) => p.id)).toEqual(['codex', 'grok']);
+    const plain = buildProviders({ grok: { scopes: ['grok-cli:access'] } }).get('grok');
+    expect(plain && isOpenIdProvider(plain)).toBe(false);
+  });
+
+  it('matches the test OAuth server’s clients to the rotation facts, so tests meet each provider’s real behaviour', () => {
+    for (const provider of providers.values()) {
+      const client = CLIENT_BEHAVIOUR[provider.id];
+      // Unknown rotation (Bob) is tested against the strict case: single use, reuse revokes.
+      expect(client.rotatesRefreshTokens, provider.id).toBe(provider.refreshTokenRotates ?? true);
+    }
   });
 
   it('treats Bob as unconfigured for OAuth until endpoints are given', () => {
