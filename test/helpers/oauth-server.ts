@@ -193,38 +193,47 @@ function providerOfClient(clientId: string | undefined): TestProviderId | undefi
 /** The parts of oidc-provider used here that `types/oidc-provider.d.ts` does not declare. */
 interface ProviderInternals {
   AccessToken: {
-    find: (token: string) => Promise<{ accountId: string; clientId: string; isExpired: boolean } | undefined>;
+    find: (
+      token: string,
+    ) => Promise<{ accountId: string; clientId: string; scope?: string; isExpired: boolean } | undefined>;
   };
 }
 type TokenContext = KoaContext & { oidc?: { params?: { grant_type?: unknown } } };
 
 /** Who an opaque access token of `client` belongs to, if it is valid; for the non-OIDC user-info routes. */
-async function bearerSubject(provider: Provider, authorization: string, client: string): Promise<string | undefined> {
+interface Bearer {
+  sub: string;
+  scopes: string[];
+}
+
+async function bearerOf(provider: Provider, authorization: string, client: string): Promise<Bearer | undefined> {
   const token = /^Bearer (.+)$/.exec(authorization)?.[1];
   if (!token) return undefined;
   const found = await (provider as unknown as ProviderInternals).AccessToken.find(token);
   if (!found || found.isExpired || found.clientId !== client) return undefined;
-  return found.accountId;
+  return { sub: found.accountId, scopes: (found.scope ?? '').split(' ').filter(Boolean) };
 }
 
-/** Google's v2 user-info answer (`id`, `email`, `verified_email`, `name`, `picture`; no `sub`). */
-function googleUserinfo(sub: string): Record<string, unknown> {
+/**
+ * Google's v2 user-info answer (`id`, `email`, `verified_email`, `name`, `picture`; no `sub`). Like
+ * Google, the email needs the `userinfo.email` scope and the name and picture `userinfo.profile`.
+ */
+function googleUserinfo({ sub, scopes }: Bearer): Record<string, unknown> {
   const id = String(Number.parseInt(createHash('sha256').update(sub).digest('hex').slice(0, 12), 16));
+  const has = (scope: string) => scopes.includes(`https://www.googleapis.com/auth/userinfo.${scope}`);
   return {
     id,
-    email: `${sub}@example.test`,
-    verified_email: true,
-    name: sub,
-    picture: `https://lh3.googleusercontent.com/a/${id}`,
+    ...(has('email') ? { email: `${sub}@example.test`, verified_email: true } : {}),
+    ...(has('profile') ? { name: sub, picture: `https://lh3.googleusercontent.com/a/${id}` } : {}),
   };
 }
 
 /** A plain OAuth 2.0 backend's profile (Bob): no `sub`, the email among other fields. */
-function bobProfile(sub: string): Record<string, unknown> {
+function bobProfile({ sub }: Bearer): Record<string, unknown> {
   return { userId: `usr-${sub}`, email: `${sub}@example.test`, displayName: sub, instances: [] };
 }
 
-const USERINFO_ROUTES: Record<string, { client: string; answer: (sub: string) => Record<string, unknown> }> = {
+const USERINFO_ROUTES: Record<string, { client: string; answer: (bearer: Bearer) => Record<string, unknown> }> = {
   [GOOGLE_USERINFO]: { client: 'gemini-client', answer: googleUserinfo },
   [BOB_PROFILE]: { client: 'bob-client', answer: bobProfile },
 };
@@ -307,14 +316,14 @@ export async function startOAuthServer(options: OAuthServerOptions = {}): Promis
     if (route) {
       const authorization = String(req.headers.authorization ?? '');
       userinfoRequests.push({ path: url.pathname, method: req.method ?? 'GET', authorization });
-      const sub = req.method === 'GET' ? await bearerSubject(provider, authorization, route.client) : undefined;
+      const bearer = req.method === 'GET' ? await bearerOf(provider, authorization, route.client) : undefined;
       res.setHeader('content-type', 'application/json; charset=UTF-8');
-      if (!sub) {
+      if (!bearer) {
         res.writeHead(401, { 'www-authenticate': 'Bearer error="invalid_token"' });
         res.end(JSON.stringify({ error: { code: 401, message: 'Invalid Credentials', status: 'UNAUTHENTICATED' } }));
         return;
       }
-      const answer = route.answer(sub);
+      const answer = route.answer(bearer);
       userinfoAnswers.push(answer);
       res.writeHead(200);
       res.end(JSON.stringify(answer));
