@@ -1,3 +1,5 @@
+import { createServer } from 'node:http';
+import type { AddressInfo } from 'node:net';
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
 import { startTestApi, type TestApi } from '#test/helpers/api.ts';
 import { type FakeProviderApi, startFakeProviderApi } from '#test/helpers/fake-provider-api.ts';
@@ -187,6 +189,34 @@ describe('helpers', () => {
       code: 'upstream_error',
       message: 'Claude (Anthropic) answered HTTP 500 to the helper request.',
     });
+  });
+
+  it('answers upstream_error with a fixed phrase, keeping socket details in the log', async () => {
+    const closed = createServer();
+    await new Promise<void>((done) => closed.listen(0, '127.0.0.1', done));
+    const port = (closed.address() as AddressInfo).port;
+    await new Promise<void>((done) => closed.close(() => done()));
+    const added = await addKey('claude', KEYS.claude, { type: 'custom', baseUrl: `http://127.0.0.1:${port}` });
+    await api.call('PUT', '/v1/providers/claude/active', { body: { accountId: added.body.account.id } });
+
+    const refused = await taskName('x');
+    expect(refused.status).toBe(502);
+    expect(refused.body.error).toEqual({
+      code: 'upstream_error',
+      message: 'Claude (Anthropic) could not be reached for the helper (could not connect); try again.',
+    });
+    expect(capturedLogs()).toContain(`127.0.0.1:${port}`);
+
+    process.env.KEYFLEET_ALLOW_LOOPBACK_CALLS = 'false';
+    try {
+      const blocked = await taskName('x');
+      expect(blocked.body.error).toEqual({
+        code: 'upstream_error',
+        message: 'Claude (Anthropic) could not be reached for the helper (address not allowed); try again.',
+      });
+    } finally {
+      process.env.KEYFLEET_ALLOW_LOOPBACK_CALLS = 'true';
+    }
   });
 
   it('keeps every key out of logs and responses', () => {
