@@ -1,17 +1,33 @@
 import { z } from 'zod';
-import { getAccount } from '#shared/accounts/store.ts';
+import type { Account } from '#shared/accounts/model.ts';
+import { getAccount, requireAccount } from '#shared/accounts/store.ts';
 import { audit } from '#shared/audit/audit.ts';
 import { config } from '#shared/config.ts';
-import { AccountUnusableError, BadRequestError, ForbiddenError, TicketUsedError } from '#shared/errors.ts';
+import {
+  AccountUnusableError,
+  BadRequestError,
+  ConflictError,
+  ForbiddenError,
+  TicketUsedError,
+  UpstreamError,
+} from '#shared/errors.ts';
 import type { ApiRequest, Route } from '#shared/http/types.ts';
 import { parseInput } from '#shared/http/validate.ts';
-import { currentTokens, storedCredential } from '#shared/launch/freshen.ts';
+import { currentTokens, ensureFresh, storedCredential } from '#shared/launch/freshen.ts';
 import { buildProfile } from '#shared/launch/profiles/index.ts';
 import { authenticateTaskToken, getLaunch, issueTaskToken, redeemTicket } from '#shared/launch/records.ts';
+import { CONTAINER_REFRESH_INTERVAL_MS, claimRefreshSlot } from '#shared/launch/refresh-slot.ts';
+import { fromSecretValue, type StoredTokens } from '#shared/oauth/tokens.ts';
 import { getProvider, isProviderId } from '#shared/providers/index.ts';
+import type { ProviderId } from '#shared/providers/types.ts';
 
-/** Tokens handed to a container are good for at least this long. */
+/** Tokens handed to a container are good for at least this long, or refreshed first. */
 const CONTAINER_MIN_VALIDITY_MS = 10 * 60 * 1000;
+/** A token with less left than this is not handed out: the CLI would be back at once. */
+const MIN_SERVABLE_MS = 60 * 1000;
+
+/** The account's token is expired (or refused) and a refresh did not help now; retrying later may. */
+class TokenUnavailableError extends UpstreamError {}
 
 const redeemBody = z.strictObject({ ticket: z.string().max(200) });
 
@@ -25,7 +41,8 @@ function secondsUntil(epochMs: number | null): number {
 
 /**
  * POST /v1/tickets/redeem: the container's first and only use of its ticket. Answers the CLI
- * profile (variables and files) and the task token; a second redemption is `ticket_used`, audited.
+ * profile (variables and files) and the task token; a second redemption is `ticket_used`, audited,
+ * and so is a ticket whose task has already stopped.
  */
 async function redeem(request: ApiRequest) {
   const { ticket } = parseInput(redeemBody, request.body, 'body');
@@ -40,6 +57,9 @@ async function redeem(request: ApiRequest) {
     throw error;
   }
   const launch = await getLaunch(launchId);
+  if (launch && launch.status !== 'starting') {
+    throw new TicketUsedError('This task has stopped; its ticket can no longer be used. Launch the task again.');
+  }
   const account = launch ? await getAccount(launch.provider, launch.accountId) : undefined;
   if (!launch || !account)
     throw new AccountUnusableError('The account chosen for this launch no longer exists. Launch again.');
@@ -70,6 +90,62 @@ async function redeem(request: ApiRequest) {
   return { status: 200, body: { provider: provider.id, taskToken, expiresAt: launch.expiresAt, ...profile } };
 }
 
+const recentlyRefreshed = (account: Account): boolean =>
+  account.lastRefreshAt !== null && Date.now() - Date.parse(account.lastRefreshAt) < CONTAINER_REFRESH_INTERVAL_MS;
+
+/** Runs the refresh; a busy lease or a failed refresh function means "not now", not a conflict. */
+async function refreshFor(provider: ProviderId, account: Account, force: boolean): Promise<Account> {
+  try {
+    return await ensureFresh(provider, account.id, CONTAINER_MIN_VALIDITY_MS, { force });
+  } catch (error) {
+    if (error instanceof ConflictError || error instanceof UpstreamError) {
+      const { name } = getProvider(provider);
+      throw new TokenUnavailableError(`The ${name} account's token could not be refreshed now; try again shortly.`, {
+        cause: error,
+      });
+    }
+    throw error;
+  }
+}
+
+/**
+ * The account's tokens as a container may receive them: refreshed first when they would expire
+ * within 10 minutes, or — `recover`, the CLI's token was refused upstream — whatever their expiry.
+ * Container routes start at most one refresh per account every 30 seconds (and none right after a
+ * refresh). Never answers a token that has expired or is about to: that is
+ * {@link TokenUnavailableError}; an account that must be signed in again is `account_unusable`, and
+ * one without OAuth tokens a `conflict`.
+ */
+async function servableTokens(provider: ProviderId, accountId: string, recover: boolean): Promise<StoredTokens> {
+  const { name } = getProvider(provider);
+  let account = await requireAccount(provider, accountId);
+  if (account.kind !== 'oauth') {
+    const uses = account.kind === 'api_key' ? 'an API key' : 'no credential';
+    throw new ConflictError(`This launch's account uses ${uses}; there is no token to fetch.`);
+  }
+  const expiresAt = account.tokenExpiresAt ? Date.parse(account.tokenExpiresAt) : 0;
+  const wanted = recover || expiresAt - Date.now() <= CONTAINER_MIN_VALIDITY_MS;
+  let forced = false;
+  if (wanted && !recentlyRefreshed(account) && (await claimRefreshSlot(provider, accountId))) {
+    account = await refreshFor(provider, account, recover);
+    forced = recover;
+  }
+  if (account.status === 'needs_reconnect') {
+    throw new AccountUnusableError(`The ${name} account "${account.label}" needs to be signed in again.`);
+  }
+  const reason = account.lastError ? ` (${account.lastError.replace(/\.$/, '')})` : '';
+  if (forced && account.status !== 'connected') {
+    throw new TokenUnavailableError(`The ${name} account's token was refused and could not be refreshed${reason}.`);
+  }
+  const tokens = fromSecretValue(await storedCredential(account));
+  if (tokens.expires_at !== null && tokens.expires_at - Date.now() < MIN_SERVABLE_MS) {
+    throw new TokenUnavailableError(
+      `The ${name} account's token has expired and could not be refreshed${reason}; try again shortly.`,
+    );
+  }
+  return tokens;
+}
+
 /** GET /v1/tasks/token?provider=grok: the pooled account's current access token, for `keyfleet token`. */
 async function taskAccessToken(request: ApiRequest) {
   const grant = await authenticateTaskToken(bearer(request));
@@ -78,7 +154,7 @@ async function taskAccessToken(request: ApiRequest) {
   if (requested !== undefined && requested !== grant.provider)
     throw new ForbiddenError('This task token is for another provider.');
   const provider = getProvider(grant.provider);
-  const tokens = await currentTokens(provider.id, grant.accountId, CONTAINER_MIN_VALIDITY_MS);
+  const tokens = await servableTokens(provider.id, grant.accountId, false);
   return {
     status: 200,
     body: {
@@ -97,17 +173,37 @@ const codexRefreshBody = z.object({
   scope: z.string().max(1000).optional(),
 });
 
+/** An OAuth token endpoint's error answer (RFC 6749 §5.2), which is what Codex expects here. */
+function oauthError(status: number, error: string, description: string, headers?: Record<string, string>) {
+  return { status, body: { error, error_description: description }, ...(headers ? { headers } : {}) };
+}
+
 /**
  * POST /v1/oauth/codex/token: what Codex CLI calls (CODEX_REFRESH_TOKEN_URL_OVERRIDE) when its
- * access token expires or is refused. The "refresh token" it holds is the task token; the answer is
- * the pooled account's current tokens, shaped like OpenAI's token endpoint, with the same task token
- * as `refresh_token` so the CLI keeps it.
+ * access token expires (`refresh_reason: proactive_expiry`) or is refused (`unauthorized_recovery`:
+ * a real refresh, see {@link servableTokens}). The "refresh token" it holds is the task token; the
+ * answer is the pooled account's current tokens, shaped like OpenAI's token endpoint, with the same
+ * task token as `refresh_token` so the CLI keeps it. When no valid token can be had it answers as a
+ * token endpoint that cannot serve: 503 `temporarily_unavailable`, or 400 `invalid_grant` when the
+ * account must be signed in again.
  */
 async function codexRefresh(request: ApiRequest) {
   const body = parseInput(codexRefreshBody, request.body, 'body');
   const grant = await authenticateTaskToken(body.refresh_token);
   if (grant.provider !== 'codex') throw new ForbiddenError('This task token is not for a Codex launch.');
-  const tokens = await currentTokens('codex', grant.accountId, CONTAINER_MIN_VALIDITY_MS);
+  let tokens: StoredTokens;
+  try {
+    tokens = await servableTokens('codex', grant.accountId, body.refresh_reason === 'unauthorized_recovery');
+  } catch (error) {
+    if (error instanceof TokenUnavailableError) {
+      const retryAfter = String(CONTAINER_REFRESH_INTERVAL_MS / 1000);
+      return oauthError(503, 'temporarily_unavailable', error.message, { 'retry-after': retryAfter });
+    }
+    if (error instanceof AccountUnusableError || error instanceof ConflictError) {
+      return oauthError(400, 'invalid_grant', error.message);
+    }
+    throw error;
+  }
   return {
     status: 200,
     body: {

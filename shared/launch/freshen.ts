@@ -13,24 +13,39 @@ export interface RefreshRequest {
   provider: ProviderId;
   accountId: string;
   minValidityMs: number;
+  /** Refresh even if the token is still valid (the token was refused upstream). */
+  force?: boolean;
 }
 
 let lambda: LambdaClient | undefined;
 
 /**
- * Makes sure the account's access token is valid for `minValidityMs` more. Only the accounts and
- * refresh functions may write secrets, so deployed functions ask the refresh function (named by
- * `KEYFLEET_REFRESH_FUNCTION_NAME`) to do it; local mode and tests run the same routine in process.
- * Returns the account as it is afterwards.
+ * Makes sure the account's access token is valid for `minValidityMs` more (with `force`, refreshes
+ * it whatever its expiry). Only the accounts and refresh functions may write secrets, so deployed
+ * functions ask the refresh function (named by `KEYFLEET_REFRESH_FUNCTION_NAME`) to do it; local
+ * mode and tests run the same routine in process. Returns the account as it is afterwards.
  */
-export async function ensureFresh(provider: ProviderId, accountId: string, minValidityMs: number): Promise<Account> {
+export async function ensureFresh(
+  provider: ProviderId,
+  accountId: string,
+  minValidityMs: number,
+  options: { force?: boolean } = {},
+): Promise<Account> {
   const account = await requireAccount(provider, accountId);
   if (account.kind !== 'oauth') return account;
-  if (account.tokenExpiresAt && Date.parse(account.tokenExpiresAt) - Date.now() > minValidityMs) return account;
+  const force = options.force === true;
+  if (!force && account.tokenExpiresAt && Date.parse(account.tokenExpiresAt) - Date.now() > minValidityMs)
+    return account;
   const functionName = process.env.KEYFLEET_REFRESH_FUNCTION_NAME;
-  if (!functionName) return (await refreshAccount(provider, accountId, { minValidityMs })).account;
+  if (!functionName) return (await refreshAccount(provider, accountId, { minValidityMs, force })).account;
   lambda ??= new LambdaClient({});
-  const request: RefreshRequest = { action: 'refresh', provider, accountId, minValidityMs };
+  const request: RefreshRequest = {
+    action: 'refresh',
+    provider,
+    accountId,
+    minValidityMs,
+    ...(force ? { force } : {}),
+  };
   const out = await lambda.send(
     new InvokeCommand({ FunctionName: functionName, Payload: Buffer.from(JSON.stringify(request)) }),
   );

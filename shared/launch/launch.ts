@@ -1,4 +1,5 @@
 import { z } from 'zod';
+import type { Account } from '#shared/accounts/model.ts';
 import { resolveAccount } from '#shared/accounts/resolve.ts';
 import { getProviderSettings } from '#shared/accounts/store.ts';
 import { audit } from '#shared/audit/audit.ts';
@@ -10,17 +11,20 @@ import { ensureFresh } from '#shared/launch/freshen.ts';
 import { choiceFor, getEnvironment, getPreferences } from '#shared/launch/preferences.ts';
 import {
   createTicket,
+  hashOf,
   type LaunchRecord,
   newLaunchId,
+  newTicket,
   putLaunch,
   TASK_MARGIN_MS,
   updateLaunch,
 } from '#shared/launch/records.ts';
-import { taskRunner } from '#shared/launch/runner.ts';
+import { type RunRequest, taskRunner } from '#shared/launch/runner.ts';
+import { logger } from '#shared/log/logger.ts';
 import { redactText } from '#shared/log/redact.ts';
 import { checkEffort } from '#shared/providers/efforts.ts';
 import { getProvider } from '#shared/providers/index.ts';
-import { PROVIDER_IDS } from '#shared/providers/types.ts';
+import { PROVIDER_IDS, type ProviderDefinition } from '#shared/providers/types.ts';
 
 /** Variables a caller may not set: Keyfleet's own, the cloud's, and every agent CLI's. */
 const RESERVED =
@@ -101,6 +105,8 @@ export interface LaunchView {
 
 /** Leeway between "the token covers the task" and the task's declared end. */
 const FRESHNESS_MARGIN_MS = 10 * 60 * 1000;
+/** An access token with less than this left is as good as expired for a task about to start. */
+const MIN_USABLE_MS = 60 * 1000;
 
 function familyOf(taskDefinition: string): string {
   const name = taskDefinition.includes(':task-definition/')
@@ -138,6 +144,62 @@ function checkEcs(body: LaunchBody): void {
   }
 }
 
+/** Runs the task; a launch whose task did not start is marked `failed` (its ticket was never handed out). */
+async function startTask(request: RunRequest): Promise<string> {
+  try {
+    return await taskRunner().run(request);
+  } catch (error) {
+    await updateLaunch(request.launchId, { status: 'failed' }).catch((failure: unknown) =>
+      logger.warn('could not mark the launch failed', { launchId: request.launchId, error: failure }),
+    );
+    throw error;
+  }
+}
+
+/**
+ * Makes sure the OAuth account's access token covers the task, refreshing it first. A token that
+ * has already expired and could not be refreshed refuses the launch (`account_unusable`); one that
+ * cannot cover the whole task is a warning (or, for Gemini, the refresh token goes to the task).
+ */
+async function coverTask(
+  provider: ProviderDefinition,
+  chosen: Account,
+  minutes: number,
+  now: number,
+): Promise<{ account: Account; warnings: string[]; deliverRefreshToken: boolean }> {
+  const durationMs = minutes * 60_000;
+  const account = await ensureFresh(provider.id, chosen.id, durationMs + FRESHNESS_MARGIN_MS);
+  if (account.status === 'needs_reconnect') {
+    throw new AccountUnusableError(`The ${provider.name} account "${account.label}" needs to be signed in again.`);
+  }
+  const expires = account.tokenExpiresAt ? Date.parse(account.tokenExpiresAt) : 0;
+  if (expires <= now + MIN_USABLE_MS) {
+    const reason = account.lastError ? ` (${account.lastError.replace(/\.$/, '')})` : '';
+    throw new AccountUnusableError(
+      `The ${provider.name} account "${account.label}" has an expired access token that could not be refreshed${reason}. Try again later, or choose another account.`,
+    );
+  }
+  const warnings: string[] = [];
+  let deliverRefreshToken = false;
+  if (expires < now + durationMs + FRESHNESS_MARGIN_MS) {
+    if (provider.id === 'gemini') {
+      deliverRefreshToken = true;
+      warnings.push(
+        `Gemini access tokens last about an hour, less than this task's ${minutes} minutes: the task receives the account's refresh token so the CLI can renew it (Google's refresh tokens do not rotate, so the pool keeps working).`,
+      );
+    } else if (provider.id === 'claude' || provider.id === 'bob') {
+      warnings.push(
+        `The ${provider.name} access token expires at ${account.tokenExpiresAt ?? 'an unknown time'}, before this task's ${minutes} minutes end; the CLI cannot renew it, so the task may lose access.`,
+      );
+    } else if (account.status !== 'connected') {
+      warnings.push(
+        `The ${provider.name} access token could not be refreshed and expires at ${account.tokenExpiresAt}; the task may lose access if Keyfleet cannot refresh it by then.`,
+      );
+    }
+  }
+  return { account, warnings, deliverRefreshToken };
+}
+
 /**
  * Starts an agent task: chooses the account (resolution order), settles model and effort
  * (task → user → environment → provider / account), makes sure an OAuth token covers the task,
@@ -169,31 +231,13 @@ export async function launchTask(caller: Caller, body: LaunchBody): Promise<Laun
 
   const now = Date.now();
   const durationMs = body.maxDurationMinutes * 60_000;
-  const warnings: string[] = [];
-  let account = chosen;
-  let deliverRefreshToken = false;
-  if (account.kind === 'oauth') {
-    account = await ensureFresh(provider.id, account.id, durationMs + FRESHNESS_MARGIN_MS);
-    if (account.status === 'needs_reconnect') {
-      throw new AccountUnusableError(`The ${provider.name} account "${account.label}" needs to be signed in again.`);
-    }
-    const expires = account.tokenExpiresAt ? Date.parse(account.tokenExpiresAt) : 0;
-    const covered = expires >= now + durationMs + FRESHNESS_MARGIN_MS;
-    if (!covered) {
-      if (provider.id === 'gemini') {
-        deliverRefreshToken = true;
-        warnings.push(
-          `Gemini access tokens last about an hour, less than this task's ${body.maxDurationMinutes} minutes: the task receives the account's refresh token so the CLI can renew it (Google's refresh tokens do not rotate, so the pool keeps working).`,
-        );
-      } else if (provider.id === 'claude' || provider.id === 'bob') {
-        warnings.push(
-          `The ${provider.name} access token expires at ${account.tokenExpiresAt ?? 'an unknown time'}, before this task's ${body.maxDurationMinutes} minutes end; the CLI cannot renew it, so the task may lose access.`,
-        );
-      }
-    }
-  }
+  const { account, warnings, deliverRefreshToken } =
+    chosen.kind === 'oauth'
+      ? await coverTask(provider, chosen, body.maxDurationMinutes, now)
+      : { account: chosen, warnings: [], deliverRefreshToken: false };
 
   const id = newLaunchId();
+  const ticket = newTicket();
   const launch: LaunchRecord = {
     id,
     provider: provider.id,
@@ -205,15 +249,17 @@ export async function launchTask(caller: Caller, body: LaunchBody): Promise<Laun
     maxDurationMinutes: body.maxDurationMinutes,
     warnings,
     deliverRefreshToken,
+    delivery: 'ticket',
     taskArn: null,
+    ticketHash: hashOf(ticket),
     taskTokenHash: null,
     status: 'starting',
     createdAt: new Date(now).toISOString(),
     expiresAt: new Date(now + durationMs + TASK_MARGIN_MS).toISOString(),
   };
   await putLaunch(launch);
-  const ticket = await createTicket(id, now);
-  const taskArn = await taskRunner().run({
+  await createTicket(id, ticket, now);
+  const taskArn = await startTask({
     launchId: id,
     provider: provider.id,
     accountId: account.id,

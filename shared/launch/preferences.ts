@@ -1,10 +1,10 @@
-import { GetCommand, PutCommand } from '@aws-sdk/lib-dynamodb';
+import { DeleteCommand, GetCommand, PutCommand, QueryCommand } from '@aws-sdk/lib-dynamodb';
 import { z } from 'zod';
 import { config } from '#shared/config.ts';
 import { effortLevel, modelId } from '#shared/http/schemas.ts';
 import { PROVIDER_IDS, type ProviderId } from '#shared/providers/types.ts';
-import { documentClient, dynamo } from '#shared/store/dynamo.ts';
-import { environmentKey, preferencesKey } from '#shared/store/keys.ts';
+import { conditional, documentClient, dynamo } from '#shared/store/dynamo.ts';
+import { preferencesKey } from '#shared/store/keys.ts';
 
 /** Per-provider launch choices shared by user preferences and environments. */
 const choice = z.strictObject({ model: modelId.optional(), effort: effortLevel.optional() });
@@ -53,15 +53,54 @@ export async function putPreferences(callerId: string, preferences: Preferences)
   );
 }
 
+/**
+ * Environments share one partition, sorted by name, so listing them is one Query:
+ * `ENVIRONMENTS` / `<name>`. (Builds before the list route kept each at `ENV#<name>` / `ENV`;
+ * those are no longer read.)
+ */
+export const ENVIRONMENTS_PARTITION = 'ENVIRONMENTS';
+const environmentKey = (name: string) => ({ pk: ENVIRONMENTS_PARTITION, sk: name });
+/** The environment launches use when they name none; it exists (empty) until it is saved. */
+export const DEFAULT_ENVIRONMENT = 'default';
+
+function environmentOf(item: Record<string, unknown>, name: string): Environment {
+  const { agent, delivery, providers } = item as Partial<Environment>;
+  return { name, ...(agent ? { agent } : {}), ...(delivery ? { delivery } : {}), providers: providers ?? {} };
+}
+
+/** The saved environment; `default` is answered (empty) even before it was saved. */
 export async function getEnvironment(name: string): Promise<Environment | undefined> {
   const out = await dynamo(() =>
     documentClient().send(
       new GetCommand({ TableName: config().tableName, Key: environmentKey(name), ConsistentRead: true }),
     ),
   );
-  if (!out.Item) return undefined;
-  const { agent, delivery, providers } = out.Item as Partial<Environment>;
-  return { name, ...(agent ? { agent } : {}), ...(delivery ? { delivery } : {}), providers: providers ?? {} };
+  if (!out.Item) return name === DEFAULT_ENVIRONMENT ? { name, providers: {} } : undefined;
+  return environmentOf(out.Item, name);
+}
+
+/** Every environment by name, `default` included whether or not it was saved. */
+export async function listEnvironments(): Promise<Environment[]> {
+  const found: Environment[] = [];
+  let startKey: Record<string, unknown> | undefined;
+  do {
+    const out = await dynamo(() =>
+      documentClient().send(
+        new QueryCommand({
+          TableName: config().tableName,
+          KeyConditionExpression: '#pk = :pk',
+          ExpressionAttributeNames: { '#pk': 'pk' },
+          ExpressionAttributeValues: { ':pk': ENVIRONMENTS_PARTITION },
+          ConsistentRead: true,
+          ...(startKey ? { ExclusiveStartKey: startKey } : {}),
+        }),
+      ),
+    );
+    for (const item of out.Items ?? []) found.push(environmentOf(item, String(item.sk)));
+    startKey = out.LastEvaluatedKey;
+  } while (startKey);
+  if (!found.some((e) => e.name === DEFAULT_ENVIRONMENT)) found.push({ name: DEFAULT_ENVIRONMENT, providers: {} });
+  return found.sort((a, b) => (a.name < b.name ? -1 : a.name > b.name ? 1 : 0));
 }
 
 export async function putEnvironment(environment: Environment): Promise<void> {
@@ -75,6 +114,20 @@ export async function putEnvironment(environment: Environment): Promise<void> {
           ...environment,
           updatedAt: new Date().toISOString(),
         },
+      }),
+    ),
+  );
+}
+
+/** Deletes a saved environment; false when there was none. Deleting `default` resets it. */
+export async function deleteEnvironment(name: string): Promise<boolean> {
+  return conditional(() =>
+    documentClient().send(
+      new DeleteCommand({
+        TableName: config().tableName,
+        Key: environmentKey(name),
+        ConditionExpression: 'attribute_exists(#pk)',
+        ExpressionAttributeNames: { '#pk': 'pk' },
       }),
     ),
   );

@@ -1,27 +1,90 @@
+import { z } from 'zod';
 import { getAccount } from '#shared/accounts/store.ts';
+import { audit } from '#shared/audit/audit.ts';
 import { NotFoundError } from '#shared/errors.ts';
+import { accountIdParam } from '#shared/http/schemas.ts';
 import type { ApiRequest, Route } from '#shared/http/types.ts';
 import { callerOf } from '#shared/http/types.ts';
 import { parseInput } from '#shared/http/validate.ts';
 import { launchBody, launchTask } from '#shared/launch/launch.ts';
+import { listLaunches } from '#shared/launch/listing.ts';
 import {
+  DEFAULT_ENVIRONMENT,
+  deleteEnvironment,
   environmentBody,
   environmentName,
   getEnvironment,
   getPreferences,
+  listEnvironments,
   type Preferences,
   preferencesBody,
   putEnvironment,
   putPreferences,
 } from '#shared/launch/preferences.ts';
+import { getLaunch, type LaunchRecord } from '#shared/launch/records.ts';
 import { checkEffort } from '#shared/providers/efforts.ts';
 import { getProvider } from '#shared/providers/index.ts';
-import type { ProviderId } from '#shared/providers/types.ts';
+import { PROVIDER_IDS, type ProviderId } from '#shared/providers/types.ts';
+import { MAX_CURSOR_LENGTH } from '#shared/store/cursor.ts';
 
+/** An environment name from the path; a malformed one is `validation_failed`, not a missing environment. */
 function nameParam(request: ApiRequest): string {
-  const name = request.params.name ?? '';
-  if (!environmentName.safeParse(name).success) throw new NotFoundError(`No environment named "${name.slice(0, 64)}".`);
-  return name;
+  return parseInput(z.strictObject({ name: environmentName }), { name: request.params.name ?? '' }, 'path').name;
+}
+
+const launchQuery = z.strictObject({
+  limit: z
+    .string()
+    .regex(/^\d{1,3}$/, 'must be a whole number')
+    .transform(Number)
+    .pipe(z.number().int().min(1).max(100))
+    .optional(),
+  before: z.string().min(1).max(MAX_CURSOR_LENGTH).optional(),
+  provider: z.enum(PROVIDER_IDS).optional(),
+  accountId: accountIdParam.optional(),
+});
+
+/** API.md's Launch: the record without its hashes and internal flags. */
+export function launchView(record: LaunchRecord) {
+  return {
+    id: record.id,
+    provider: record.provider,
+    accountId: record.accountId,
+    accountLabel: record.accountLabel,
+    callerId: record.callerId,
+    delivery: record.delivery ?? 'ticket',
+    model: record.model,
+    effort: record.effort,
+    taskArn: record.taskArn,
+    status: record.status,
+    createdAt: record.createdAt,
+    ...(record.stoppedAt ? { stoppedAt: record.stoppedAt } : {}),
+    expiresAt: record.expiresAt,
+    warnings: record.warnings,
+  };
+}
+
+/** GET /v1/launches: admins list every launch, members their own; newest first. */
+async function listRoute(request: ApiRequest) {
+  const caller = callerOf(request);
+  const query = parseInput(launchQuery, request.query, 'query');
+  const page = await listLaunches({
+    callerId: caller.role === 'admin' ? undefined : caller.id,
+    limit: query.limit ?? 50,
+    before: query.before,
+    provider: query.provider,
+    accountId: query.accountId,
+  });
+  return { status: 200, body: { launches: page.launches.map(launchView), ...(page.next ? { next: page.next } : {}) } };
+}
+
+/** GET /v1/launches/{id}: a member sees only their own launches (others are `not_found`). */
+async function getRoute(request: ApiRequest) {
+  const caller = callerOf(request);
+  const id = request.params.id ?? '';
+  const record = /^lch_[a-f0-9]{20}$/.test(id) ? await getLaunch(id) : undefined;
+  if (!record || (caller.role !== 'admin' && record.callerId !== caller.id)) throw new NotFoundError('No such launch.');
+  return { status: 200, body: { launch: launchView(record) } };
 }
 
 /** Efforts must suit the provider (and model, for Grok). */
@@ -53,6 +116,8 @@ export const launchRoutes: Route[] = [
       return { status: 201, body: { launch: await launchTask(callerOf(request), body) } };
     },
   },
+  { method: 'GET', path: '/v1/launches', access: 'member', handler: listRoute },
+  { method: 'GET', path: '/v1/launches/{id}', access: 'member', handler: getRoute },
   {
     method: 'GET',
     path: '/v1/me/preferences',
@@ -70,6 +135,12 @@ export const launchRoutes: Route[] = [
       await putPreferences(callerOf(request).id, preferences);
       return { status: 200, body: preferences };
     },
+  },
+  {
+    method: 'GET',
+    path: '/v1/environments',
+    access: 'member',
+    handler: async () => ({ status: 200, body: { environments: await listEnvironments() } }),
   },
   {
     method: 'GET',
@@ -92,7 +163,20 @@ export const launchRoutes: Route[] = [
       checkChoices(body.providers);
       const environment = { name, ...body };
       await putEnvironment(environment);
+      await audit({ actor: callerOf(request).id, action: 'environment.changed', detail: environment });
       return { status: 200, body: environment };
+    },
+  },
+  {
+    method: 'DELETE',
+    path: '/v1/environments/{name}',
+    access: 'admin',
+    handler: async (request) => {
+      const name = nameParam(request);
+      const deleted = await deleteEnvironment(name);
+      if (!deleted && name !== DEFAULT_ENVIRONMENT) throw new NotFoundError(`No environment named "${name}".`);
+      if (deleted) await audit({ actor: callerOf(request).id, action: 'environment.deleted', detail: { name } });
+      return { status: 204 };
     },
   },
 ];

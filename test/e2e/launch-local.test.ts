@@ -92,6 +92,12 @@ describe('local mode: sign in, launch, and the task sees its credentials', () =>
       body: { grant_type: 'refresh_token', refresh_token: seen.env.KEYFLEET_TASK_TOKEN },
     });
     expect(after.status).toBe(401);
+    const shown = await api.call<{ launch: { status: string; stoppedAt?: string } }>(
+      'GET',
+      `/v1/launches/${res.body.launch.id}`,
+      { as: 'alice' },
+    );
+    expect(shown.body.launch).toMatchObject({ status: 'stopped', stoppedAt: expect.any(String) });
   });
 
   it('runs a Claude task with an API-key account', async () => {
