@@ -216,7 +216,8 @@ function parseRedirect(value: string): { code: string; state: string; iss: strin
 
 /**
  * The account's email: from the token answer or ID token, or from the user-info endpoint where
- * the provider says that is where it lives (Google, Bob's backend).
+ * the provider says that is where it lives (Google, Bob's backend) or where a provider that is not
+ * OpenID has no ID token to take it from.
  */
 async function emailFor(
   provider: ProviderDefinition,
@@ -225,7 +226,9 @@ async function emailFor(
   tokens: StoredTokens,
 ): Promise<string | null> {
   const fromToken = tokenResponseEmail(response) ?? idTokenEmail(tokens.id_token);
-  if (provider.oauth.emailSource !== 'userinfo') return fromToken ?? null;
+  const source = provider.oauth.emailSource;
+  const askUserinfo = source === 'userinfo' || (source !== 'none' && !fromToken && !isOpenIdProvider(provider));
+  if (!askUserinfo) return fromToken ?? null;
   return cleanEmail(await userinfoEmail(provider, configuration, tokens.access_token)) ?? fromToken ?? null;
 }
 

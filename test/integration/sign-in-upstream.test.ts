@@ -24,6 +24,8 @@ beforeAll(async () => {
     overrides.grok = { ...overrides.grok, issuer: `http://127.0.0.1:${closedPort}` };
     // Configured as OpenID although the backend (like Bob's) never issues ID tokens.
     overrides.bob = { ...overrides.bob, scopes: ['openid', 'offline_access'] };
+    // Told to read the email from an ID token that a provider without openid never sends.
+    overrides.gemini = { ...overrides.gemini, emailSource: 'id_token' };
   }));
 });
 afterAll(() => stop());
@@ -66,5 +68,22 @@ describe('providers that fail or do not fit their configuration', () => {
     });
     const list = await api.call<{ provider: { accounts: unknown[] } }>('GET', '/v1/providers/bob');
     expect(list.body.provider.accounts).toEqual([]);
+  });
+
+  it('takes the email from userinfo when a provider that is not OpenID has no ID token to read it from', async () => {
+    const started = await api.call<{ signIn: { id: string; authorizeUrl: string } }>(
+      'POST',
+      '/v1/providers/gemini/sign-ins',
+      { body: {} },
+    );
+    const pasted = await oauth.authorize(started.body.signIn.authorizeUrl, 'tokenless');
+    const res = await api.call<{ account: { email: string | null; label: string } }>(
+      'POST',
+      `/v1/sign-ins/${started.body.signIn.id}/complete`,
+      { body: { redirectUrl: pasted } },
+    );
+    expect(res.status).toBe(201);
+    expect(res.body.account).toMatchObject({ email: 'tokenless@example.test', label: 'tokenless@example.test' });
+    expect(oauth.userinfoRequests.map((r) => r.path)).toEqual(['/oauth2/v2/userinfo']);
   });
 });
