@@ -1,6 +1,6 @@
 import type { EventBridgeEvent } from 'aws-lambda';
 import { audit } from '#shared/audit/audit.ts';
-import { revokeLaunch } from '#shared/launch/records.ts';
+import { stopLaunch } from '#shared/launch/records.ts';
 import { checkStartup } from '#shared/startup.ts';
 
 checkStartup({ lambdaInit: true });
@@ -10,15 +10,19 @@ type TaskStateChange = EventBridgeEvent<
   { lastStatus?: string; startedBy?: string; taskArn?: string }
 >;
 
-/** ECS Task State Change (STOPPED) for a Keyfleet launch: revoke the launch's task token. */
+/**
+ * ECS Task State Change (STOPPED) for a Keyfleet launch: the launch is stopped, its ticket spent if
+ * it was never redeemed, and its task token revoked.
+ */
 export const handler = async (event: TaskStateChange): Promise<{ revoked: boolean }> => {
   const { lastStatus, startedBy, taskArn } = event.detail ?? {};
   if (lastStatus !== 'STOPPED' || !startedBy || !/^lch_[a-f0-9]{20}$/.test(startedBy)) return { revoked: false };
-  const revoked = await revokeLaunch(startedBy);
+  const outcome = await stopLaunch(startedBy);
+  const revoked = outcome?.tokenRevoked ?? false;
   await audit({
     actor: 'ecs',
     action: 'launch.stopped',
-    detail: { launchId: startedBy, taskArn, tokenRevoked: revoked },
+    detail: { launchId: startedBy, taskArn, tokenRevoked: revoked, ticketSpent: outcome?.ticketSpent ?? false },
   });
   return { revoked };
 };

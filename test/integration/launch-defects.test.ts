@@ -223,6 +223,16 @@ describe('stopped tasks (issue 10, item 5)', () => {
     const record = await getLaunch(started.body.launch.id);
     expect(record?.status).toBe('stopped');
     expect(record?.taskTokenHash).toBeNull();
+    const audit = await api.call<{ events: { action: string; detail?: Record<string, unknown> }[] }>(
+      'GET',
+      '/v1/audit?limit=5',
+    );
+    expect(audit.body.events.find((e) => e.action === 'launch.stopped')?.detail).toEqual({
+      launchId: started.body.launch.id,
+      taskArn: `arn:aws:ecs:eu-west-1:1:task/agents/${started.body.launch.id}`,
+      tokenRevoked: false,
+      ticketSpent: true,
+    });
     // Spent by the stop, not presented twice: no reuse alarm.
     expect(capturedLogs()).not.toContain('ticket_reuse');
   });
