@@ -7,9 +7,12 @@ import { type Synthesized, synth } from '#test/helpers/synth.ts';
 
 let aws: LocalAws;
 let synthesized: Synthesized | undefined;
+// Bundling all six functions takes ~25 s alone and longer on a busy machine.
+const BUNDLE_TIMEOUT_MS = 180_000;
 beforeAll(async () => {
   aws = await startLocalAws();
-});
+  synthesized = synth();
+}, BUNDLE_TIMEOUT_MS);
 afterAll(async () => {
   synthesized?.cleanup();
   await aws.stop();
@@ -19,7 +22,7 @@ type Fn = { Type: string; Properties: { Description?: string; Code: { S3Key: str
 
 describe('the deployed bundle', () => {
   it('serves the API from the esbuild output, configured only by environment variables', async () => {
-    synthesized = synth();
+    if (!synthesized) throw new Error('synth did not run');
     const { json, outdir } = synthesized;
     const accounts = Object.values(json.Resources as Record<string, Fn>).find(
       (r) => r.Type === 'AWS::Lambda::Function' && r.Properties.Description?.includes('sign-in'),

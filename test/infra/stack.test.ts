@@ -26,9 +26,10 @@ const LAUNCH = {
   passRoles: ['arn:aws:iam::111122223333:role/agent-task', 'arn:aws:iam::111122223333:role/agent-exec'],
 };
 
+// Bundles all six functions: allow for a busy machine.
 beforeAll(() => {
   iam = synth({ launch: JSON.stringify(LAUNCH) });
-});
+}, 180_000);
 afterAll(() => iam.cleanup());
 
 const resources = (s: Synthesized, type: string): [string, Resource][] =>
