@@ -1,6 +1,6 @@
 import type { Account } from '#shared/accounts/model.ts';
 import { logger } from '#shared/log/logger.ts';
-import { type OutboundFailure, type OutboundInit, outboundFailure, outboundRequest } from '#shared/net/outbound.ts';
+import { type OutboundFailure, outboundFailure, outboundRequest } from '#shared/net/outbound.ts';
 import type { ProviderDefinition } from '#shared/providers/types.ts';
 
 export interface TestResult {
@@ -51,6 +51,16 @@ export function probeRequest(
   }
 }
 
+/** The account test's words for each kind of failed call. */
+const FAILURE_DETAIL: Record<OutboundFailure, string> = {
+  'address not allowed': 'Address not allowed: Keyfleet does not call private, link-local or metadata addresses.',
+  'host name not found': 'Host name not found.',
+  'could not connect': 'Could not connect.',
+  'TLS handshake failed': 'TLS handshake failed.',
+  'timed out': 'Timed out.',
+  'invalid HTTP response': 'Invalid HTTP response.',
+};
+
 /**
  * Tests an API-key or keyless account. API keys must authenticate (2xx); a keyless endpoint only
  * has to answer HTTP at all. The detail is one of a few fixed phrases (an HTTP status, or what kind
@@ -61,7 +71,6 @@ export async function probeAccount(
   provider: ProviderDefinition,
   account: Account,
   apiKey: string | null,
-  init: Pick<OutboundInit, 'resolve' | 'timeoutMs'> = {},
 ): Promise<TestResult> {
   const request = probeRequest(provider, account, apiKey);
   if (!request) {
@@ -72,7 +81,6 @@ export async function probeAccount(
   }
   try {
     const { status } = await outboundRequest(request.url, {
-      ...init,
       headers: { accept: 'application/json', 'user-agent': 'keyfleet-account-test', ...request.headers },
     });
     if (account.kind === 'none') return { ok: true, detail: `Reachable: HTTP ${status}.` };
@@ -85,12 +93,3 @@ export async function probeAccount(
     return { ok: false, detail: FAILURE_DETAIL[failure] };
   }
 }
-
-const FAILURE_DETAIL: Record<OutboundFailure, string> = {
-  'address not allowed': 'Address not allowed: Keyfleet does not call private, link-local or metadata addresses.',
-  'host name not found': 'Host name not found.',
-  'could not connect': 'Could not connect.',
-  'TLS handshake failed': 'TLS handshake failed.',
-  'timed out': 'Timed out.',
-  'invalid HTTP response': 'Invalid HTTP response.',
-};

@@ -43,6 +43,7 @@ export interface OutboundInit {
 
 const MAX_RESPONSE_BYTES = 1024 * 1024;
 
+/** Whether outbound calls may reach loopback: local mode and tests only, never a deployed function. */
 export function loopbackAllowed(): boolean {
   return process.env.KEYFLEET_ALLOW_LOOPBACK_CALLS === 'true';
 }

@@ -9,6 +9,7 @@ export interface CountingListener {
   close: () => Promise<void>;
 }
 
+/** Starts a {@link CountingListener} on 127.0.0.1 and a random port; it answers every request 200. */
 export async function startCountingListener(): Promise<CountingListener> {
   let connections = 0;
   const server: Server = createServer((_req, res) => {
