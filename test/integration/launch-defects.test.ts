@@ -181,6 +181,17 @@ describe('Codex refresh route (issue 10, item 4)', () => {
     });
   });
 
+  it('answers GET /v1/tasks/token with 502 upstream_error, not an expired token, when the refresh fails', async () => {
+    const task = await codexTask('expired-three');
+    advance(70 * MINUTE);
+    oauth.injectTokenFailures({ status: 500 }, { status: 500 }, { status: 500 });
+    const res = await fetch(`${api.base}/v1/tasks/token?provider=codex`, {
+      headers: { authorization: `Bearer ${task.taskToken}` },
+    });
+    expect(res.status).toBe(502);
+    expect(((await res.json()) as Err).error.code).toBe('upstream_error');
+  });
+
   it('regression: a launch whose OAuth token has expired and cannot be refreshed is refused with account_unusable', async () => {
     const account = await signIn(api, oauth, 'codex', 'stale-launch');
     advance(70 * MINUTE);
