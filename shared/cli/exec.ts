@@ -1,6 +1,6 @@
-import { spawn } from 'node:child_process';
-import { chmod, mkdir, mkdtemp, writeFile } from 'node:fs/promises';
-import { tmpdir } from 'node:os';
+import { type ChildProcess, spawn } from 'node:child_process';
+import { chmod, mkdir, mkdtemp, rm, writeFile } from 'node:fs/promises';
+import { constants, tmpdir } from 'node:os';
 import { dirname, isAbsolute, join, normalize, resolve } from 'node:path';
 
 /** What POST /v1/tickets/redeem answers. */
@@ -52,10 +52,57 @@ async function shimDirectory(): Promise<string> {
   return dir;
 }
 
+/** The signals a container runtime or a terminal sends to stop the task. */
+const FORWARDED = ['SIGTERM', 'SIGINT', 'SIGHUP'] as const;
+
+/** The shell's convention: 128 + the signal's number. */
+function signalExitCode(signal: NodeJS.Signals): number {
+  return 128 + (constants.signals[signal] ?? 0);
+}
+
+/**
+ * Traps the stop signals from now on: before the agent runs they are remembered, afterwards they
+ * are passed on to it. As PID 1 in a container, an untrapped SIGTERM would be ignored and the
+ * agent killed without warning when the grace period ends.
+ */
+function trapSignals(): {
+  received: () => NodeJS.Signals | undefined;
+  forwardTo: (child: ChildProcess) => void;
+  release: () => void;
+} {
+  let received: NodeJS.Signals | undefined;
+  let target: ChildProcess | undefined;
+  const onSignal = (signal: NodeJS.Signals) => {
+    received ??= signal;
+    target?.kill(signal);
+  };
+  for (const signal of FORWARDED) process.on(signal, onSignal);
+  return {
+    received: () => received,
+    forwardTo: (child) => {
+      target = child;
+    },
+    release: () => {
+      for (const signal of FORWARDED) process.off(signal, onSignal);
+    },
+  };
+}
+
+function runAgent(command: string[], env: NodeJS.ProcessEnv, signals: ReturnType<typeof trapSignals>): Promise<number> {
+  const [program, ...args] = command;
+  return new Promise((done, fail) => {
+    const child = spawn(program ?? '', args, { env, stdio: 'inherit' });
+    signals.forwardTo(child);
+    child.on('error', fail);
+    child.on('exit', (code, signal) => done(code ?? (signal ? signalExitCode(signal) : 1)));
+  });
+}
+
 /**
  * `keyfleet exec -- <agent command>`: the container entrypoint. Redeems KEYFLEET_TICKET once at
  * KEYFLEET_URL, writes the CLI profile's files into HOME, and runs the agent with the profile's
- * variables and the task token; the ticket itself is not passed on.
+ * variables and the task token; the ticket itself is not passed on. SIGTERM, SIGINT and SIGHUP go
+ * on to the agent; its exit code is ours, and the shim folder is removed whatever happens.
  */
 export async function exec(command: string[], env: NodeJS.ProcessEnv = process.env): Promise<number> {
   const url = env.KEYFLEET_URL;
@@ -63,22 +110,26 @@ export async function exec(command: string[], env: NodeJS.ProcessEnv = process.e
   if (!url || !ticket) throw new Error('keyfleet exec: KEYFLEET_URL and KEYFLEET_TICKET must be set');
   if (command.length === 0) throw new Error('keyfleet exec: give the agent command after --');
   const home = env.HOME ?? process.cwd();
-  const profile = await redeem(url, ticket);
-  await writeProfileFiles(home, profile.files);
-  const shims = await shimDirectory();
-  const childEnv: NodeJS.ProcessEnv = {
-    ...env,
-    ...profile.env,
-    KEYFLEET_TASK_TOKEN: profile.taskToken,
-    PATH: `${shims}:${env.PATH ?? ''}`,
-  };
-  delete childEnv.KEYFLEET_TICKET;
-  const [program, ...args] = command;
-  return new Promise((done, fail) => {
-    const child = spawn(program ?? '', args, { env: childEnv, stdio: 'inherit' });
-    child.on('error', fail);
-    child.on('exit', (code, signal) => done(code ?? (signal ? 128 : 1)));
-  });
+  const signals = trapSignals();
+  let shims: string | undefined;
+  try {
+    const profile = await redeem(url, ticket);
+    await writeProfileFiles(home, profile.files);
+    shims = await shimDirectory();
+    const stoppedEarly = signals.received();
+    if (stoppedEarly) return signalExitCode(stoppedEarly);
+    const childEnv: NodeJS.ProcessEnv = {
+      ...env,
+      ...profile.env,
+      KEYFLEET_TASK_TOKEN: profile.taskToken,
+      PATH: `${shims}:${env.PATH ?? ''}`,
+    };
+    delete childEnv.KEYFLEET_TICKET;
+    return await runAgent(command, childEnv, signals);
+  } finally {
+    signals.release();
+    if (shims) await rm(shims, { recursive: true, force: true });
+  }
 }
 
 /** `keyfleet token <provider>`: prints `{access_token, expires_in, issuer}` for the task's account. */

@@ -2,7 +2,10 @@ import { exec, token } from '#shared/cli/exec.ts';
 
 const USAGE = `usage:
   keyfleet exec -- <agent command> [args…]   redeem KEYFLEET_TICKET and run the agent with its credentials
-  keyfleet token <provider>                  print the task's current access token as JSON`;
+  keyfleet token <provider>                  print the task's current access token as JSON
+  keyfleet --help                            show this help`;
+
+const HELP = new Set(['--help', '-h', 'help']);
 
 /** The `keyfleet` command inside agent containers. */
 export async function main(argv: string[]): Promise<number> {
@@ -13,6 +16,10 @@ export async function main(argv: string[]): Promise<number> {
   }
   if (command === 'token' && rest[0]) {
     process.stdout.write(`${await token(rest[0])}\n`);
+    return 0;
+  }
+  if (command !== undefined && HELP.has(command)) {
+    process.stdout.write(`${USAGE}\n`);
     return 0;
   }
   process.stderr.write(`${USAGE}\n`);
