@@ -253,7 +253,7 @@ function refused(provider: ProviderDefinition, error: unknown, record: ExchangeR
       { cause: error },
     );
   }
-  if ((status === undefined || status < 300) && error instanceof oidc.ClientError) {
+  if (status === undefined && error instanceof oidc.ClientError) {
     return new SignInFailedError(`${provider.name}'s answer did not check out: ${error.message}`);
   }
   return upstream(provider, 'token', error);
