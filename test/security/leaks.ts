@@ -1,0 +1,90 @@
+import { capturedLogs } from '#test/helpers/logs.ts';
+import { type Exchange, type SecretKind, tableSnapshot, type World } from '#test/security/world.ts';
+
+/**
+ * The leak scan: every secret value the run handled must be absent from the captured logs, the
+ * raw table items, every API response (error messages included), the audit events and the RunTask
+ * input — except where the contract hands it out on purpose:
+ *
+ * - a container's ticket redemption answers its CLI profile and task token: the account's current
+ *   access / id token or API key, and the task token (that is the route's whole point);
+ * - `GET /v1/tasks/token` answers the current access token, and the Codex refresh route the current
+ *   access and id tokens with the task token echoed as `refresh_token`, both to a task-token holder;
+ * - RunTask carries the ticket (and nothing else secret): it is how the container gets it.
+ *
+ * Refresh tokens, authorization codes, PKCE verifiers, device codes, the sealing key and callers'
+ * bearer tokens are allowed nowhere (no Gemini long task runs in this world, the one case where a
+ * refresh token may reach a container).
+ */
+
+const ALLOWED_IN_CONTAINER_RESPONSES: Record<string, readonly SecretKind[]> = {
+  '/v1/tickets/redeem': ['access_token', 'id_token', 'api_key', 'task_token'],
+  '/v1/tasks/token': ['access_token'],
+  '/v1/oauth/codex/token': ['access_token', 'id_token', 'task_token'],
+};
+
+function allowedInResponse(exchange: Exchange, kind: SecretKind): boolean {
+  if (exchange.status !== 200) return false;
+  const path = exchange.path.split('?')[0] ?? '';
+  return ALLOWED_IN_CONTAINER_RESPONSES[path]?.includes(kind) ?? false;
+}
+
+export interface LeakHit {
+  kind: SecretKind;
+  /** The first characters of the value, enough to find it, not enough to use it. */
+  value: string;
+  place: string;
+}
+
+export interface LeakReport {
+  values: number;
+  places: number;
+  hits: LeakHit[];
+  /** Appearances where the contract hands the value out (proof the scan sees the values at all). */
+  allowed: number;
+}
+
+/** Searches every place for every registered value; returns what it found where it must not be. */
+export async function scanForLeaks(world: World): Promise<LeakReport> {
+  world.harvestTickets();
+  world.harvestOAuthRequests();
+  await world.harvestVault();
+  const audit = await auditText(world);
+  const places: { name: string; text: string; allows: (kind: SecretKind) => boolean }[] = [
+    { name: 'logs', text: capturedLogs(), allows: () => false },
+    { name: 'table items', text: (await tableSnapshot()).join('\n'), allows: () => false },
+    { name: 'audit events', text: audit, allows: () => false },
+    { name: 'RunTask input', text: world.ecs.raw.join('\n'), allows: (kind) => kind === 'ticket' },
+    { name: 'helper responses (api.call)', text: world.api.responses.join('\n'), allows: () => false },
+    ...world.exchanges.map((exchange, index) => ({
+      name: `response #${index} ${exchange.method} ${exchange.path.slice(0, 80)} → ${exchange.status}`,
+      text: exchange.text,
+      allows: (kind: SecretKind) => allowedInResponse(exchange, kind),
+    })),
+  ];
+  const hits: LeakHit[] = [];
+  let allowed = 0;
+  for (const [value, kind] of world.secrets) {
+    for (const place of places) {
+      if (!place.text.includes(value)) continue;
+      if (place.allows(kind)) allowed += 1;
+      else hits.push({ kind, value: value.slice(0, 8), place: place.name });
+    }
+  }
+  return { values: world.secrets.size, places: places.length, hits, allowed };
+}
+
+/** Every audit event, read through the API page by page (newest first). */
+async function auditText(world: World): Promise<string> {
+  const pages: string[] = [];
+  let before: string | undefined;
+  for (let page = 0; page < 1000; page++) {
+    const query = `/v1/audit?limit=100${before ? `&before=${encodeURIComponent(before)}` : ''}`;
+    const res = await world.json<{ events: unknown[]; next?: string }>('GET', query);
+    if (res.status !== 200) throw new Error(`GET /v1/audit answered ${res.status}`);
+    pages.push(JSON.stringify(res.body.events));
+    if (!res.body.next) break;
+    before = res.body.next;
+  }
+  return pages.join('\n');
+}
