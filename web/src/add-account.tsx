@@ -135,8 +135,11 @@ function CompleteSignIn(props: { signIn: SignIn; onDone: (a: Account) => void; o
   const [error, setError] = useState<string | null>(null);
   const [pending, setPending] = useState(false);
   const [busy, setBusy] = useState(false);
-  const complete = async (event: Event) => {
-    event.preventDefault();
+  const timer = useRef<ReturnType<typeof setTimeout> | undefined>(undefined);
+  useEffect(() => () => clearTimeout(timer.current), []);
+  const complete = async (event?: Event) => {
+    event?.preventDefault();
+    clearTimeout(timer.current);
     const body =
       signIn.flow === 'code'
         ? { code: pasted.trim() }
@@ -153,7 +156,11 @@ function CompleteSignIn(props: { signIn: SignIn; onDone: (a: Account) => void; o
     if (result.value.account) {
       setPasted('');
       props.onDone(result.value.account);
-    } else setPending(true);
+      return;
+    }
+    // Not approved yet: ask again by ourselves at the provider's pace, as well as on each press.
+    setPending(true);
+    timer.current = setTimeout(() => void complete(), (signIn.intervalSeconds ?? 5) * 1000 + 250);
   };
   const callback = signIn.flow === 'redirect_url' ? redirectTarget(signIn.authorizeUrl) : null;
   return (
@@ -206,7 +213,7 @@ function CompleteSignIn(props: { signIn: SignIn; onDone: (a: Account) => void; o
       )}
       {pending && (
         <StatusText
-          text={`Still waiting: approve code ${signIn.userCode} in the browser, then press I've signed in again.`}
+          text={`Still waiting: approve code ${signIn.userCode} in the browser. This dialog checks again every few seconds.`}
         />
       )}
       <ErrorText error={error} />

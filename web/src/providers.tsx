@@ -218,7 +218,9 @@ function AccountRow(props: RowProps) {
             aria-label={`Remove ${account.label}`}
             onClick={() => setDialog('remove')}
           >
-            <span aria-hidden="true">🗑</span>
+            <svg aria-hidden="true" viewBox="0 0 16 16" width="16" height="16" class="icon-svg">
+              <path d="M6 1h4l1 1h3v2H2V2h3zM3 5h10l-1 10H4zm3 2v6h1V7zm3 0v6h1V7z" />
+            </svg>
           </button>
         </div>
       )}
@@ -303,8 +305,8 @@ function Label(props: RowProps & { onError: (e: string | null) => void }) {
     );
   }
   return (
-    <h4 id={`acc-${account.id}`} class="account-label">
-      {account.label}
+    <div class="account-label">
+      <h4 id={`acc-${account.id}`}>{account.label}</h4>
       {props.canEdit && (
         <button
           type="button"
@@ -318,7 +320,7 @@ function Label(props: RowProps & { onError: (e: string | null) => void }) {
           <span aria-hidden="true">✎</span>
         </button>
       )}
-    </h4>
+    </div>
   );
 }
 

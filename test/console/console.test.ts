@@ -1,0 +1,302 @@
+import { readFile } from 'node:fs/promises';
+import type { Browser, BrowserContext, Locator, Page } from 'playwright-core';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import type { ProviderId } from '#shared/providers/types.ts';
+import { readSecret, secretName } from '#shared/vault/vault.ts';
+import { startOAuthApi, TOKENS, type TestApi } from '#test/helpers/api.ts';
+import { type FakeProviderApi, startFakeProviderApi } from '#test/helpers/fake-provider-api.ts';
+import type { OAuthServer } from '#test/helpers/oauth-server.ts';
+import { buildConsole } from '../../web/build.ts';
+import { checkScreen, launchChromium, watchPage } from './harness.ts';
+
+const CODEX_KEY = 'sk-console-codex-key-7f3a9c21';
+const GEMINI_KEY = 'AIza-console-gemini-key-51d2e8';
+
+let api: TestApi;
+let oauth: OAuthServer;
+let fake: FakeProviderApi;
+let browser: Browser;
+let stopApi: () => Promise<void>;
+/** Every secret value the tests used or the vault holds; none may reach a page or its storage. */
+const secrets = new Set<string>([TOKENS.admin, TOKENS.alice, TOKENS.bob, CODEX_KEY, GEMINI_KEY]);
+
+beforeAll(async () => {
+  fake = await startFakeProviderApi();
+  fake.validKeys.add(CODEX_KEY);
+  const started = await startOAuthApi(undefined, {}, { runner: 'local' });
+  ({ api, oauth, stop: stopApi } = started);
+  browser = await launchChromium();
+});
+
+afterAll(async () => {
+  await browser?.close();
+  await stopApi?.();
+  await fake?.close();
+});
+
+interface Session {
+  context: BrowserContext;
+  page: Page;
+  problems: string[];
+}
+
+/** A fresh browser profile signed in with `token` through the login form. */
+async function signInAs(token: string): Promise<Session> {
+  const context = await browser.newContext({ viewport: { width: 1280, height: 900 } });
+  context.setDefaultTimeout(10_000);
+  const page = await context.newPage();
+  const problems = watchPage(page);
+  await page.goto(api.base);
+  await page.getByLabel('Access token').fill(token);
+  await page.getByRole('button', { name: 'Sign in' }).click();
+  await page.getByRole('navigation', { name: 'Console' }).waitFor();
+  return { context, page, problems };
+}
+
+async function go(page: Page, screen: string): Promise<void> {
+  await page.getByRole('navigation', { name: 'Console' }).getByRole('link', { name: screen, exact: true }).click();
+  await page.getByRole('heading', { level: 2, name: screen }).first().waitFor();
+}
+
+function card(page: Page, provider: string): Locator {
+  return page.locator('article.card').filter({ has: page.getByRole('heading', { level: 3, name: provider }) });
+}
+
+function row(page: Page, label: string): Locator {
+  return page.getByRole('listitem').filter({ has: page.getByRole('heading', { level: 4, name: label, exact: true }) });
+}
+
+/** Adds what the vault now holds for an account to the secrets no page may show. */
+async function rememberVault(provider: ProviderId, accountId: string): Promise<void> {
+  const { value } = await readSecret(secretName(provider, accountId));
+  for (const v of Object.values(value)) if (typeof v === 'string' && v.length >= 12) secrets.add(v);
+}
+
+async function accountByLabel(provider: ProviderId, label: string) {
+  const res = await api.call<{ provider: { accounts: { id: string; label: string }[]; roundRobinAccountIds: string[] } }>(
+    'GET',
+    `/v1/providers/${provider}`,
+  );
+  return { account: res.body.provider.accounts.find((a) => a.label === label), provider: res.body.provider };
+}
+
+let admin: Session;
+
+describe('the web console', () => {
+  it('serves the page with a strict CSP, nosniff and no caching, and a bundle under 100 KB gzipped', async () => {
+    const page = await fetch(`${api.base}/`);
+    expect(page.status).toBe(200);
+    expect(page.headers.get('content-security-policy')).toBe(
+      "default-src 'self'; script-src 'self'; style-src 'self'; img-src 'self' data:; connect-src 'self'; font-src 'self'; object-src 'none'; base-uri 'none'; form-action 'self'; frame-ancestors 'none'",
+    );
+    expect(page.headers.get('x-content-type-options')).toBe('nosniff');
+    expect(page.headers.get('cache-control')).toBe('no-store');
+    const html = await page.text();
+    expect(html).not.toMatch(/<script(?![^>]*\bsrc=)[^>]*>/);
+    expect(html).not.toMatch(/\sstyle=/);
+    const js = await fetch(`${api.base}/console/app.js`);
+    expect(js.headers.get('content-type')).toBe('text/javascript; charset=utf-8');
+    expect(js.headers.get('content-security-policy')).toContain("frame-ancestors 'none'");
+    const { gzipBytes } = await buildConsole();
+    process.stderr.write(`console bundle: ${(gzipBytes / 1024).toFixed(1)} KB gzipped\n`);
+    expect(gzipBytes).toBeLessThan(100 * 1024);
+  });
+
+  it('trades the token for an HttpOnly SameSite=Strict cookie that works only with the console header', async () => {
+    admin = await signInAs(TOKENS.admin);
+    const cookies = await admin.context.cookies();
+    expect(cookies).toHaveLength(1);
+    expect(cookies[0]).toMatchObject({ name: 'keyfleet_session', httpOnly: true, sameSite: 'Strict', path: '/' });
+    secrets.add(cookies[0]?.value ?? '');
+    const cookie = `keyfleet_session=${cookies[0]?.value}`;
+    const plain = await fetch(`${api.base}/v1/providers`, { headers: { cookie } });
+    expect(plain.status).toBe(401);
+    const crossSite = await fetch(`${api.base}/v1/providers`, {
+      headers: { cookie, 'x-keyfleet-console': '1', 'sec-fetch-site': 'cross-site' },
+    });
+    expect(crossSite.status).toBe(401);
+    const console = await fetch(`${api.base}/v1/providers`, { headers: { cookie, 'x-keyfleet-console': '1' } });
+    expect(console.status).toBe(200);
+    const bad = await fetch(`${api.base}/console/session`, {
+      method: 'POST',
+      headers: { 'content-type': 'application/json', 'x-keyfleet-console': '1' },
+      body: JSON.stringify({ token: 'not-a-token-at-all' }),
+    });
+    expect(bad.status).toBe(401);
+    expect(bad.headers.get('set-cookie')).toBeNull();
+    const cards = admin.page.locator('article.card h3');
+    await expect.poll(() => cards.allTextContents()).toEqual([
+      'Claude (Anthropic)',
+      'Codex (OpenAI)',
+      'Gemini (Google)',
+      'Bob (IBM)',
+      'Grok (xAI)',
+    ]);
+    await checkScreen(admin.page, '01-providers-empty', secrets);
+  });
+
+  it('adds an API-key account with a custom endpoint, tests it, makes it active, renames it, clears active, removes it', async () => {
+    const { page } = admin;
+    await card(page, 'Codex (OpenAI)').getByRole('button', { name: 'Add Account for Codex (OpenAI)' }).click();
+    const dialog = page.getByRole('dialog', { name: 'Add Account: Codex (OpenAI)' });
+    await dialog.getByRole('tab', { name: 'API Key' }).click();
+    await dialog.getByLabel('Label', { exact: true }).fill('Fake gateway');
+    await dialog.getByLabel('API key', { exact: true }).fill(CODEX_KEY);
+    await dialog.getByRole('switch', { name: /Custom Endpoint/ }).check();
+    await dialog.getByLabel('Endpoint type').selectOption('custom');
+    await dialog.getByLabel('Base URL').fill('ftp://nowhere.example');
+    await dialog.getByRole('button', { name: 'Add Account' }).click();
+    // The API's message is shown and nothing typed is lost.
+    await expect.poll(() => dialog.getByRole('alert').textContent()).toMatch(/\S/);
+    expect(await dialog.getByLabel('Label', { exact: true }).inputValue()).toBe('Fake gateway');
+    await checkScreen(page, '02-add-account-api-key-error', [...secrets].filter((s) => s !== CODEX_KEY));
+    await dialog.getByLabel('Base URL').fill(`${fake.base}/v1`);
+    await dialog.getByRole('button', { name: 'Add Account' }).click();
+    await dialog.waitFor({ state: 'detached' });
+
+    const account = row(page, 'Fake gateway');
+    await account.getByText('…9c21').waitFor();
+    await expect.poll(() => account.textContent()).toContain(`custom, ${fake.base}/v1`);
+    expect(await account.textContent()).toContain('Round robin: for OAuth sign-ins only.');
+    // The provider's first account became active; clear it to start from none.
+    await account.getByRole('button', { name: 'Active (Fake gateway)' }).click();
+    await account.getByRole('button', { name: 'Make active (Fake gateway)' }).waitFor();
+
+    fake.seen.length = 0;
+    await account.getByRole('button', { name: 'Test Fake gateway' }).click();
+    await account.getByText('Test passed').waitFor();
+    expect(fake.seen.map((r) => [r.method, r.path, r.headers.authorization])).toEqual([
+      ['GET', '/v1/models', `Bearer ${CODEX_KEY}`],
+    ]);
+
+    await account.getByRole('button', { name: 'Make active (Fake gateway)' }).click();
+    await account.getByText('Active', { exact: true }).first().waitFor();
+    expect((await accountByLabel('codex', 'Fake gateway')).provider).toMatchObject({
+      activeAccountId: (await accountByLabel('codex', 'Fake gateway')).account?.id,
+    });
+    await checkScreen(page, '03-providers-api-key-active', secrets);
+
+    await account.getByRole('button', { name: 'Rename Fake gateway' }).click();
+    await page.getByLabel('New name for Fake gateway').fill('Team gateway');
+    await page.getByRole('button', { name: 'Save', exact: true }).click();
+    const renamed = row(page, 'Team gateway');
+    await renamed.waitFor();
+
+    await renamed.getByRole('button', { name: 'Active (Team gateway)' }).click();
+    await renamed.getByRole('button', { name: 'Make active (Team gateway)' }).waitFor();
+    expect((await accountByLabel('codex', 'Team gateway')).provider).toMatchObject({ activeAccountId: null });
+
+    await renamed.getByRole('button', { name: 'Remove Team gateway' }).click();
+    const confirm = page.getByRole('dialog', { name: 'Remove Team gateway?' });
+    await checkScreen(page, '04-remove-confirm', secrets);
+    await confirm.getByRole('button', { name: 'Remove' }).click();
+    await renamed.waitFor({ state: 'detached' });
+    expect((await accountByLabel('codex', 'Team gateway')).account).toBeUndefined();
+  });
+
+  it('signs in to Claude (pasted code), Codex (pasted address) and Grok (device: pending, then approved)', async () => {
+    const { page } = admin;
+    const oauthSignIn = async (providerName: string, label: string, login: string) => {
+      await card(page, providerName).getByRole('button', { name: `Add Account for ${providerName}` }).click();
+      const dialog = page.getByRole('dialog', { name: `Add Account: ${providerName}` });
+      await dialog.getByLabel('Label (optional)').fill(label);
+      await dialog.getByRole('button', { name: 'Start Sign-In' }).click();
+      const link = dialog.getByRole('link', { name: 'Open the sign-in page' });
+      const back = new URL(await oauth.authorize((await link.getAttribute('href')) ?? '', login));
+      return { dialog, back };
+    };
+
+    const claude = await oauthSignIn('Claude (Anthropic)', 'Claude one', 'carol');
+    const code = `${claude.back.searchParams.get('code')}#${claude.back.searchParams.get('state')}`;
+    await claude.dialog.getByLabel('Code (code#state)').fill(code);
+    await checkScreen(page, '05-sign-in-claude-code', secrets);
+    secrets.add(code);
+    await claude.dialog.getByRole('button', { name: 'Complete Sign-In' }).click();
+    await claude.dialog.waitFor({ state: 'detached' });
+    await row(page, 'Claude one').waitFor();
+
+    const second = await oauthSignIn('Claude (Anthropic)', 'Claude two', 'dave');
+    secrets.add(`${second.back.searchParams.get('code')}#${second.back.searchParams.get('state')}`);
+    await second.dialog
+      .getByLabel('Code (code#state)')
+      .fill(`${second.back.searchParams.get('code')}#${second.back.searchParams.get('state')}`);
+    await second.dialog.getByRole('button', { name: 'Complete Sign-In' }).click();
+    await row(page, 'Claude two').waitFor();
+
+    const codex = await oauthSignIn('Codex (OpenAI)', 'Codex team', 'erin');
+    expect(await codex.dialog.textContent()).toContain('fails to open http://localhost:1455');
+    await codex.dialog.getByLabel('Redirected address').fill(codex.back.href);
+    await codex.dialog.getByRole('button', { name: 'Complete Sign-In' }).click();
+    await row(page, 'Codex team').waitFor();
+    secrets.add(codex.back.searchParams.get('code') ?? '');
+
+    await card(page, 'Grok (xAI)').getByRole('button', { name: 'Add Account for Grok (xAI)' }).click();
+    const grok = page.getByRole('dialog', { name: 'Add Account: Grok (xAI)' });
+    await grok.getByLabel('Label (optional)').fill('Grok device');
+    await grok.getByRole('button', { name: 'Start Sign-In' }).click();
+    const userCode = (await grok.locator('code.user-code').textContent()) ?? '';
+    expect(userCode).toMatch(/\S{4,}/);
+    await grok.getByRole('button', { name: "I've signed in" }).click();
+    await grok.getByText(`Still waiting: approve code ${userCode}`).waitFor();
+    await checkScreen(page, '06-sign-in-grok-pending', secrets);
+    const approve = (await grok.getByRole('link').first().getAttribute('href')) ?? '';
+    await oauth.approveDevice(approve, 'frank');
+    // Keyfleet polls the provider at most every intervalSeconds (5 s); the dialog asks again by itself.
+    await grok.waitFor({ state: 'detached', timeout: 15_000 });
+    await row(page, 'Grok device').waitFor();
+
+    for (const [provider, label] of [
+      ['claude', 'Claude one'],
+      ['claude', 'Claude two'],
+      ['codex', 'Codex team'],
+      ['grok', 'Grok device'],
+    ] as const) {
+      const { account } = await accountByLabel(provider, label);
+      expect(account, label).toBeDefined();
+      await rememberVault(provider, account?.id ?? '');
+    }
+    await checkScreen(page, '07-providers-signed-in', secrets);
+  });
+
+  it('turns round robin on for two Claude accounts', async () => {
+    const { page } = admin;
+    await page.getByRole('switch', { name: 'Round robin (Claude one)' }).check();
+    await page.getByText('Claude one joined the round robin.').waitFor();
+    await page.getByRole('switch', { name: 'Round robin (Claude two)' }).check();
+    await page.getByText('Claude two joined the round robin.').waitFor();
+    const one = await accountByLabel('claude', 'Claude one');
+    const two = await accountByLabel('claude', 'Claude two');
+    expect(two.provider.roundRobinAccountIds).toEqual([one.account?.id, two.account?.id]);
+    await expect.poll(() => page.getByRole('switch', { name: 'Round robin (Claude two)' }).isChecked()).toBe(true);
+    await checkScreen(page, '08-round-robin', secrets);
+  });
+
+  it('changes keep-alive settings and shows the validation error for 25 hours without losing the input', async () => {
+    const { page } = admin;
+    await go(page, 'Agent Keepalive');
+    const form = page.locator('form').filter({ has: page.getByRole('heading', { name: 'Codex', exact: true }) });
+    await form.getByLabel('Interval (hours, 1–24)').fill('12');
+    await form.getByRole('switch', { name: 'Keep Codex tokens fresh' }).uncheck();
+    await form.getByRole('button', { name: 'Save Codex' }).click();
+    await form.getByText('Saved: Codex keep-alive off.').waitFor();
+    const saved = await api.call<{ keepalive: Record<string, { enabled: boolean; intervalHours: number }> }>(
+      'GET',
+      '/v1/settings',
+    );
+    expect(saved.body.keepalive.codex).toMatchObject({ enabled: false, intervalHours: 12 });
+
+    await form.getByRole('switch', { name: 'Keep Codex tokens fresh' }).check();
+    await form.getByLabel('Interval (hours, 1–24)').fill('25');
+    await form.getByRole('button', { name: 'Save Codex' }).click();
+    const alert = form.getByRole('alert');
+    await alert.waitFor();
+    expect(await alert.textContent()).toMatch(/intervalHours/);
+    expect(await form.getByLabel('Interval (hours, 1–24)').inputValue()).toBe('25');
+    const after = await api.call<{ keepalive: Record<string, { enabled: boolean; intervalHours: number }> }>(
+      'GET',
+      '/v1/settings',
+    );
+    expect(after.body.keepalive.codex).toMatchObject({ enabled: false, intervalHours: 12 });
+    await checkScreen(page, '09-keepalive-validation', secrets);
+  });
+});
