@@ -109,8 +109,9 @@ export async function createTicket(launchId: string, ticket: string, now = Date.
 
 /**
  * Redeems a ticket once: a conditional write marks it used only if it exists, is unused, was not
- * spent by its task stopping, and has not expired (checked against `expiresAt`, whatever TTL has done). A second redemption is logged as a
- * `ticket_reuse` event — a sign that the ticket leaked — and answered like an unknown ticket.
+ * spent by its task stopping, and has not expired (checked against `expiresAt`, whatever TTL has
+ * done). A second redemption is logged as a `ticket_reuse` event — a sign that the ticket leaked —
+ * and answered like an unknown ticket; so is a spent ticket, without the reuse alarm.
  */
 export async function redeemTicket(ticket: string, now = Date.now()): Promise<string> {
   const key = ticketKey(hashOf(ticket));
