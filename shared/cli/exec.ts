@@ -63,7 +63,9 @@ function signalExitCode(signal: NodeJS.Signals): number {
 /**
  * Traps the stop signals from now on: before the agent runs they are remembered, afterwards they
  * are passed on to it. As PID 1 in a container, an untrapped SIGTERM would be ignored and the
- * agent killed without warning when the grace period ends.
+ * agent killed without warning when the grace period ends. On a terminal, SIGINT and SIGHUP
+ * already reach the agent (the terminal signals the whole foreground group), and a second Ctrl-C
+ * means "quit now" to Claude Code and Codex, so those two are not passed on again there.
  */
 function trapSignals(): {
   received: () => NodeJS.Signals | undefined;
@@ -74,6 +76,7 @@ function trapSignals(): {
   let target: ChildProcess | undefined;
   const onSignal = (signal: NodeJS.Signals) => {
     received ??= signal;
+    if (signal !== 'SIGTERM' && process.stdin.isTTY) return;
     target?.kill(signal);
   };
   for (const signal of FORWARDED) process.on(signal, onSignal);

@@ -6,11 +6,11 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { startTestApi, type TestApi } from '#test/helpers/api.ts';
 
 // The agent: reports its PID, its parent (keyfleet exec) and the first PATH entry (exec's shim
-// folder), then waits; on SIGTERM it says so and exits 0.
+// folder), then waits; on SIGTERM or SIGINT it says which and exits 0.
 const AGENT = `
 import { writeFileSync } from 'node:fs';
 const [probe] = process.argv.slice(2);
-process.on('SIGTERM', () => { console.log('agent stopped by SIGTERM'); process.exit(0); });
+for (const signal of ['SIGTERM', 'SIGINT']) process.on(signal, () => { console.log('agent stopped by ' + signal); process.exit(0); });
 writeFileSync(probe, JSON.stringify({ pid: process.pid, ppid: process.ppid, shims: process.env.PATH.split(':')[0] }));
 if (process.argv[3] !== 'quick') setInterval(() => undefined, 1000);
 `;
@@ -60,17 +60,20 @@ async function probeOf(file: string): Promise<{ pid: number; ppid: number; shims
 }
 
 describe('keyfleet exec', () => {
-  it('regression: SIGTERM to keyfleet exec reaches the agent instead of orphaning it', async () => {
-    const { launchId, probeFile } = await launch('term', false);
-    const seen = await probeOf(probeFile);
-    // Only exec is signalled, as a container runtime signals PID 1.
-    process.kill(seen.ppid, 'SIGTERM');
-    const done = await api.runner?.wait(launchId);
-    homes.push(done?.home ?? '');
-    expect(done?.exitCode).toBe(0);
-    expect(done?.output).toContain('agent stopped by SIGTERM');
-    expect(existsSync(seen.shims)).toBe(false);
-  });
+  it.each(['SIGTERM', 'SIGINT'] as const)(
+    'regression: %s to keyfleet exec reaches the agent instead of orphaning it',
+    async (signal) => {
+      const { launchId, probeFile } = await launch(signal, false);
+      const seen = await probeOf(probeFile);
+      // Only exec is signalled, as a container runtime signals PID 1.
+      process.kill(seen.ppid, signal);
+      const done = await api.runner?.wait(launchId);
+      homes.push(done?.home ?? '');
+      expect(done?.exitCode).toBe(0);
+      expect(done?.output).toContain(`agent stopped by ${signal}`);
+      expect(existsSync(seen.shims)).toBe(false);
+    },
+  );
 
   it('regression: keyfleet exec removes its keyfleet-bin folder instead of leaking one per task', async () => {
     const { launchId, probeFile } = await launch('quick', true);
