@@ -21,6 +21,7 @@ import { cancelSignIn, completeSignIn, startSignIn } from '#shared/oauth/signin.
 import { getProvider, listProviders } from '#shared/providers/index.ts';
 import type { ProviderDefinition } from '#shared/providers/types.ts';
 import { applySettings, readSettings, settingsPatch } from '#shared/settings/settings.ts';
+import { MAX_CURSOR_LENGTH } from '#shared/store/cursor.ts';
 
 /** Members see the team's accounts; admins also see members' personal accounts (read-only). */
 function viewScope(request: ApiRequest): AccountScope {
@@ -177,7 +178,7 @@ const auditQuery = z.strictObject({
     .transform(Number)
     .pipe(z.number().int().min(1).max(100))
     .optional(),
-  before: z.string().min(1).max(200).optional(),
+  before: z.string().min(1).max(MAX_CURSOR_LENGTH).optional(),
 });
 
 const financeBody = z
