@@ -5,7 +5,8 @@ import { redactText } from '#shared/log/redact.ts';
 
 /**
  * Maps any thrown value to API.md's error body. Keyfleet errors keep their status, code and
- * message (redacted once more, in case a caller-supplied value carried a secret); anything else
+ * message (redacted once more, in case a caller-supplied value carried a secret; detail paths too,
+ * since record keys come from the caller); anything else
  * is logged and answered with a generic 500 — never a stack trace or an upstream message.
  */
 export function errorResponse(error: unknown): ApiResponse {
@@ -18,7 +19,7 @@ export function errorResponse(error: unknown): ApiResponse {
           code: error.code,
           message: redactText(error.message),
           ...(error.details
-            ? { details: error.details.map((d) => ({ path: d.path, message: redactText(d.message) })) }
+            ? { details: error.details.map((d) => ({ path: redactText(d.path), message: redactText(d.message) })) }
             : {}),
         },
       },

@@ -1,11 +1,13 @@
 import type { Server } from 'node:http';
 import type { Context } from 'aws-lambda';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { z } from 'zod';
 import { handler as accountsHandler } from '#functions/accounts.ts';
 import { localFunctions } from '#infra/local/functions.ts';
 import { createLocalApi, listen } from '#infra/local/server.ts';
 import { httpHandler } from '#shared/http/handler.ts';
 import type { Route } from '#shared/http/types.ts';
+import { parseInput } from '#shared/http/validate.ts';
 import { registerSecret } from '#shared/log/redact.ts';
 import { httpEvent } from '#test/helpers/events.ts';
 import { type LocalAws, startLocalAws } from '#test/helpers/local-aws.ts';
@@ -24,6 +26,15 @@ const fixtureRoutes: Route[] = [
     handler: async (r) => ({ status: 200, body: { got: r.body } }),
   },
   { method: 'POST', path: '/v1/test/admin', access: 'admin', handler: async () => ({ status: 204 }) },
+  {
+    method: 'POST',
+    path: '/v1/test/validate',
+    access: 'member',
+    handler: async (r) => {
+      parseInput(z.strictObject({ env: z.record(z.string().regex(/^[A-Z_]{1,64}$/), z.string()) }), r.body, 'body');
+      return { status: 204 };
+    },
+  },
   {
     method: 'GET',
     path: '/v1/test/boom',
@@ -162,6 +173,41 @@ describe('error mapping', () => {
       body: JSON.stringify({ pad: 'x'.repeat(64 * 1024) }),
     });
     expect(res).toMatchObject({ status: 413, body: { error: { code: 'payload_too_large' } } });
+  });
+
+  it('regression: a record key that is a secret is not echoed in a validation error path', async () => {
+    const res = await call('/v1/test/validate', {
+      method: 'POST',
+      headers: json,
+      body: JSON.stringify({ env: { [LEAKY]: 'x' } }),
+    });
+    expect(res.body).toEqual({
+      error: {
+        code: 'validation_failed',
+        message: 'Invalid body: body.env.[REDACTED] Invalid key in record',
+        details: [{ path: 'body.env.[REDACTED]', message: 'Invalid key in record' }],
+      },
+    });
+  });
+
+  it('regression: huge and control-character keys are cut short and made printable in validation errors', async () => {
+    const huge = 'k'.repeat(30_000);
+    const res = await call('/v1/test/validate', {
+      method: 'POST',
+      headers: json,
+      body: JSON.stringify({ env: { [`A\u0000${huge}`]: 'x' }, [huge]: 1, b: 2, c: 3, d: 4, e: 5, f: 6 }),
+    });
+    const cut = `${'k'.repeat(40)}…`;
+    expect(res.body).toEqual({
+      error: {
+        code: 'validation_failed',
+        message: `Invalid body: body.env.A?${'k'.repeat(38)}… Invalid key in record; body Unrecognized keys: "${cut}", "b", "c", "d", "e" and 1 more`,
+        details: [
+          { path: `body.env.A?${'k'.repeat(38)}…`, message: 'Invalid key in record' },
+          { path: 'body', message: `Unrecognized keys: "${cut}", "b", "c", "d", "e" and 1 more` },
+        ],
+      },
+    });
   });
 
   it('answers a failing route with a generic internal error and logs no secret', async () => {

@@ -132,6 +132,11 @@ describe('leak scan over an end-to-end run', () => {
       body: { label: 'Renamed', apiKey: key, token: world.fixtures.taskToken },
     });
     expect(stray.status).toBe(400);
+    const keyAsName = await world.json('POST', '/v1/launches', {
+      as: 'alice',
+      body: { provider: 'codex', ecs: { ...ECS, environment: { [key]: 'x' } } },
+    });
+    expect(keyAsName.status).toBe(400);
     const ticketAsId = await world.json('GET', `/v1/launches/${world.fixtures.spentTicket}`, { as: 'alice' });
     expect(ticketAsId.status).toBe(404);
   });
