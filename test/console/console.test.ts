@@ -3,7 +3,7 @@ import type { Browser, BrowserContext, Locator, Page } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { ProviderId } from '#shared/providers/types.ts';
 import { readSecret, secretName } from '#shared/vault/vault.ts';
-import { startOAuthApi, TOKENS, type TestApi } from '#test/helpers/api.ts';
+import { startOAuthApi, type TestApi, TOKENS } from '#test/helpers/api.ts';
 import { type FakeProviderApi, startFakeProviderApi } from '#test/helpers/fake-provider-api.ts';
 import type { OAuthServer } from '#test/helpers/oauth-server.ts';
 import { buildConsole } from '../../web/build.ts';
@@ -73,10 +73,9 @@ async function rememberVault(provider: ProviderId, accountId: string): Promise<v
 }
 
 async function accountByLabel(provider: ProviderId, label: string) {
-  const res = await api.call<{ provider: { accounts: { id: string; label: string }[]; roundRobinAccountIds: string[] } }>(
-    'GET',
-    `/v1/providers/${provider}`,
-  );
+  const res = await api.call<{
+    provider: { accounts: { id: string; label: string }[]; roundRobinAccountIds: string[] };
+  }>('GET', `/v1/providers/${provider}`);
   return { account: res.body.provider.accounts.find((a) => a.label === label), provider: res.body.provider };
 }
 
@@ -125,13 +124,9 @@ describe('the web console', () => {
     expect(bad.status).toBe(401);
     expect(bad.headers.get('set-cookie')).toBeNull();
     const cards = admin.page.locator('article.card h3');
-    await expect.poll(() => cards.allTextContents()).toEqual([
-      'Claude (Anthropic)',
-      'Codex (OpenAI)',
-      'Gemini (Google)',
-      'Bob (IBM)',
-      'Grok (xAI)',
-    ]);
+    await expect
+      .poll(() => cards.allTextContents())
+      .toEqual(['Claude (Anthropic)', 'Codex (OpenAI)', 'Gemini (Google)', 'Bob (IBM)', 'Grok (xAI)']);
     await checkScreen(admin.page, '01-providers-empty', secrets);
   });
 
@@ -149,7 +144,11 @@ describe('the web console', () => {
     // The API's message is shown and nothing typed is lost.
     await expect.poll(() => dialog.getByRole('alert').textContent()).toMatch(/\S/);
     expect(await dialog.getByLabel('Label', { exact: true }).inputValue()).toBe('Fake gateway');
-    await checkScreen(page, '02-add-account-api-key-error', [...secrets].filter((s) => s !== CODEX_KEY));
+    await checkScreen(
+      page,
+      '02-add-account-api-key-error',
+      [...secrets].filter((s) => s !== CODEX_KEY),
+    );
     await dialog.getByLabel('Base URL').fill(`${fake.base}/v1`);
     await dialog.getByRole('button', { name: 'Add Account' }).click();
     await dialog.waitFor({ state: 'detached' });
@@ -197,7 +196,9 @@ describe('the web console', () => {
   it('signs in to Claude (pasted code), Codex (pasted address) and Grok (device: pending, then approved)', async () => {
     const { page } = admin;
     const oauthSignIn = async (providerName: string, label: string, login: string) => {
-      await card(page, providerName).getByRole('button', { name: `Add Account for ${providerName}` }).click();
+      await card(page, providerName)
+        .getByRole('button', { name: `Add Account for ${providerName}` })
+        .click();
       const dialog = page.getByRole('dialog', { name: `Add Account: ${providerName}` });
       await dialog.getByLabel('Label (optional)').fill(label);
       await dialog.getByRole('button', { name: 'Start Sign-In' }).click();
@@ -298,5 +299,167 @@ describe('the web console', () => {
     );
     expect(after.body.keepalive.codex).toMatchObject({ enabled: false, intervalHours: 12 });
     await checkScreen(page, '09-keepalive-validation', secrets);
+  });
+
+  it('sets the default agent and a model, and an environment with its own model and effort', async () => {
+    const { page } = admin;
+    await go(page, 'Models / General');
+    await page.getByLabel('Default agent').selectOption('codex');
+    await page.getByLabel('Claude model').fill('claude-sonnet-4-5');
+    await page.getByRole('button', { name: 'Save models' }).click();
+    await page.getByText('Saved.').waitFor();
+    const settings = await api.call<{ defaultAgent: string; models: Record<string, string | null> }>(
+      'GET',
+      '/v1/settings',
+    );
+    expect(settings.body).toMatchObject({
+      defaultAgent: 'codex',
+      models: { claude: 'claude-sonnet-4-5', codex: null },
+    });
+    await checkScreen(page, '10-models', secrets);
+
+    await go(page, 'Environments');
+    await page.getByLabel('New environment name').fill('Bad Name!');
+    await page.getByRole('button', { name: 'Create environment' }).click();
+    await page.getByRole('alert').waitFor();
+    expect(await page.getByLabel('New environment name').inputValue()).toBe('Bad Name!');
+    await page.getByLabel('New environment name').fill('staging');
+    await page.getByRole('button', { name: 'Create environment' }).click();
+    const staging = page
+      .locator('form.card')
+      .filter({ has: page.getByRole('heading', { name: 'staging', exact: true }) });
+    await staging.waitFor();
+    await staging.getByLabel('Claude model in staging').fill('claude-opus-4-1');
+    await staging.getByLabel('Claude effort in staging').fill('high');
+    await staging.getByRole('button', { name: 'Save staging' }).click();
+    await page.getByText('Saved staging.').waitFor();
+    const env = await api.call('GET', '/v1/environments/staging');
+    expect(env.body).toEqual({ name: 'staging', providers: { claude: { model: 'claude-opus-4-1', effort: 'high' } } });
+    await checkScreen(page, '11-environments', secrets);
+
+    await staging.getByRole('button', { name: 'Delete staging' }).click();
+    await page.getByRole('dialog', { name: 'Delete staging?' }).getByRole('button', { name: 'Delete' }).click();
+    await staging.waitFor({ state: 'detached' });
+    expect((await api.call('GET', '/v1/environments/staging')).status).toBe(404);
+  });
+
+  it('keeps finance records: the first account seeded one, and a change is saved', async () => {
+    const { page } = admin;
+    await go(page, 'Finance');
+    const claude = page
+      .locator('form.card')
+      .filter({ has: page.getByRole('heading', { name: 'Claude', exact: true }) });
+    await claude.getByLabel('Cost center').fill('CC-4711');
+    await claude.getByLabel('Status').selectOption('complete');
+    await claude.getByRole('button', { name: 'Save Claude' }).click();
+    await claude.getByText('Saved.').waitFor();
+    const records = await api.call<{ records: { provider: string }[] }>('GET', '/v1/finance');
+    expect(records.body.records.find((r) => r.provider === 'claude')).toEqual({
+      provider: 'claude',
+      billing: 'subscription',
+      status: 'complete',
+      costCenter: 'CC-4711',
+    });
+    await checkScreen(page, '12-finance', secrets);
+  });
+
+  it('shows a member no admin controls, lets them connect their own API-key account and set preferences', async () => {
+    const alice = await signInAs(TOKENS.alice);
+    const { page } = alice;
+    const nav = page.getByRole('navigation', { name: 'Console' });
+    expect(await nav.getByRole('link').allTextContents()).toEqual(['AI Providers', 'Launches', 'Profile']);
+    await row(page, 'Claude one').waitFor();
+    for (const name of [/Add Account/, /Make active/, /^Active/, /Rename/, /Remove/, /^Test/, /Replace key/]) {
+      expect(await page.getByRole('button', { name }).count(), String(name)).toBe(0);
+    }
+    expect(await page.getByRole('switch').count()).toBe(0);
+    expect(await page.locator('main').textContent()).toContain('Only admins change them');
+    await checkScreen(page, '13-member-providers', secrets);
+
+    await go(page, 'Profile');
+    await card(page, 'Gemini (Google)').getByRole('button', { name: 'Add Account for Gemini (Google)' }).click();
+    const dialog = page.getByRole('dialog', { name: 'Add Account: Gemini (Google)' });
+    await dialog.getByRole('tab', { name: 'API Key' }).click();
+    await dialog.getByLabel('Label', { exact: true }).fill('My Gemini key');
+    await dialog.getByLabel('API key', { exact: true }).fill(GEMINI_KEY);
+    await dialog.getByRole('button', { name: 'Add Account' }).click();
+    await dialog.waitFor({ state: 'detached' });
+    const mine = row(page, 'My Gemini key');
+    await mine.getByText('…e8d1'.replace('e8d1', GEMINI_KEY.slice(-4))).waitFor();
+    expect(await mine.textContent()).toContain("personal accounts never join the team's pool");
+    const own = await api.call<{ providers: { id: string; accounts: { label: string; owner: string }[] }[] }>(
+      'GET',
+      '/v1/me/providers',
+      { as: 'alice' },
+    );
+    expect(own.body.providers.find((p) => p.id === 'gemini')?.accounts).toMatchObject([
+      { label: 'My Gemini key', owner: 'alice', kind: 'api_key', active: true },
+    ]);
+
+    const claudeTwo = (await accountByLabel('claude', 'Claude two')).account?.id ?? '';
+    await page.getByLabel('Preferred Claude account').selectOption(claudeTwo);
+    await page.getByLabel('Preferred Claude effort').fill('medium');
+    await page.getByRole('button', { name: 'Save preferences' }).click();
+    await page.getByText('Preferences saved.').waitFor();
+    const prefs = await api.call('GET', '/v1/me/preferences', { as: 'alice' });
+    expect(prefs.body).toEqual({ providers: { claude: { preferredAccountId: claudeTwo, effort: 'medium' } } });
+    await checkScreen(page, '14-member-profile', secrets);
+    expect(alice.problems).toEqual([]);
+    await alice.context.close();
+  });
+
+  it('lists launches and the audit log of what was done, filtered and paged', async () => {
+    const launched = await api.call<{ launch: { id: string } }>('POST', '/v1/launches', {
+      as: 'alice',
+      body: { provider: 'claude', maxDurationMinutes: 30, ecs: { command: [process.execPath, '-e', ''] } },
+    });
+    expect(launched.status).toBe(201);
+    const { page } = admin;
+    await go(page, 'Launches');
+    const listed = await api.call('GET', '/v1/launches');
+    if (listed.status === 404) {
+      await page.getByText('This server does not list launches yet.').waitFor();
+    } else {
+      const launchRow = page.getByRole('row').filter({ hasText: 'Claude two' });
+      await launchRow.waitFor();
+      expect(await launchRow.textContent()).toContain('alice');
+      await launchRow.getByRole('button', { name: `Details of ${launched.body.launch.id}` }).click();
+      await page.getByRole('heading', { name: `Launch ${launched.body.launch.id}` }).waitFor();
+      await page.getByText('local:task/').first().waitFor();
+    }
+    await checkScreen(page, '15-launches', secrets);
+
+    await go(page, 'Audit log');
+    const table = page.getByRole('table', { name: 'Audit events, newest first' });
+    await table.getByRole('cell', { name: 'account.removed' }).first().waitFor();
+    await page.getByLabel('Provider').selectOption('grok');
+    await expect
+      .poll(async () => new Set(await table.locator('tbody tr td:nth-child(4)').allTextContents()))
+      .toEqual(new Set(['grok']));
+    await page.getByLabel('Provider').selectOption('');
+    const audit = await api.call<{ events: unknown[]; next?: string }>('GET', '/v1/audit?limit=25');
+    if (audit.body.next) {
+      const first = await table.locator('tbody tr').first().textContent();
+      await page.getByRole('button', { name: 'Older' }).click();
+      await expect.poll(() => table.locator('tbody tr').first().textContent()).not.toBe(first);
+      await page.getByRole('button', { name: 'Newer' }).click();
+      await expect.poll(() => table.locator('tbody tr').first().textContent()).toBe(first);
+    }
+    await checkScreen(page, '16-audit', secrets);
+  });
+
+  it('signs out: the session ends on the server and the cookie is gone', async () => {
+    const { page, context, problems } = admin;
+    const [cookie] = await context.cookies();
+    await page.getByRole('button', { name: 'Sign out' }).click();
+    await page.getByLabel('Access token').waitFor();
+    expect(await context.cookies()).toEqual([]);
+    const reused = await fetch(`${api.base}/v1/providers`, {
+      headers: { cookie: `keyfleet_session=${cookie?.value}`, 'x-keyfleet-console': '1' },
+    });
+    expect(reused.status).toBe(401);
+    await checkScreen(page, '00-sign-in', secrets);
+    expect(problems).toEqual([]);
+    await context.close();
   });
 });

@@ -40,7 +40,10 @@ interface AxeViolation {
 export function watchPage(page: Page): string[] {
   const problems: string[] = [];
   page.on('console', (message) => {
-    if (message.type() === 'error' && !/the server responded with a status of (401|403|404|409|400|422)/.test(message.text())) {
+    if (
+      message.type() === 'error' &&
+      !/the server responded with a status of (401|403|404|409|400|422)/.test(message.text())
+    ) {
       problems.push(message.text());
     }
   });
@@ -73,7 +76,10 @@ export async function checkScreen(page: Page, name: string, secrets: Iterable<st
     JSON.stringify(await indexedDB.databases()),
   ].join('\\n'))()`)) as string;
   const leaked = [...secrets].filter((secret) => secret && exposed.includes(secret));
-  expect(leaked.map((s) => `${s.slice(0, 4)}…`), `secrets on ${name}`).toEqual([]);
+  expect(
+    leaked.map((s) => `${s.slice(0, 4)}…`),
+    `secrets on ${name}`,
+  ).toEqual([]);
 
   await mkdir(SCREENSHOTS, { recursive: true });
   await page.screenshot({ path: join(SCREENSHOTS, `${name}.png`), fullPage: true });

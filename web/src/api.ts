@@ -11,8 +11,10 @@ export class ApiError extends Error {
 
   /** The message with each field problem, as one readable sentence list. */
   get full(): string {
-    if (!this.details.length) return this.message;
-    return `${this.message} ${this.details.map((d) => `${d.path ? `${d.path}: ` : ''}${d.message}.`).join(' ')}`;
+    // The API's message often names the problems already; add only what it leaves out.
+    const extra = this.details.filter((d) => !this.message.includes(d.message));
+    if (!extra.length) return this.message;
+    return `${this.message} ${extra.map((d) => `${d.path ? `${d.path}: ` : ''}${d.message}.`).join(' ')}`;
   }
 }
 
