@@ -256,8 +256,8 @@ export const accountRoutes: Route[] = [
     access: 'admin',
     handler: async (request) => {
       const patch = parseInput(settingsPatch, request.body, 'body');
-      const settings = await applySettings(patch);
-      await audit({ actor: callerOf(request).id, action: 'settings.changed', detail: patch });
+      const { settings, changed } = await applySettings(patch);
+      if (changed) await audit({ actor: callerOf(request).id, action: 'settings.changed', detail: changed });
       return { status: 200, body: settings };
     },
   },

@@ -56,28 +56,60 @@ export async function readSettings(): Promise<ServerSettings> {
   };
 }
 
-/** Applies an already validated patch. */
-export async function applySettings(patch: SettingsPatch): Promise<ServerSettings> {
-  if (patch.defaultAgent) {
+/**
+ * The part of `patch` that differs from `current`, or null when it changes nothing. Keep-alive
+ * fields are compared one by one, so `{enabled: true}` on an enabled provider is no change.
+ */
+export function settingsChanges(current: ServerSettings, patch: SettingsPatch): SettingsPatch | null {
+  const changes: SettingsPatch = {};
+  if (patch.defaultAgent !== undefined && patch.defaultAgent !== current.defaultAgent) {
+    changes.defaultAgent = patch.defaultAgent;
+  }
+  for (const id of PROVIDER_IDS) {
+    const model = patch.models?.[id];
+    if (model !== undefined && model !== current.models[id]) changes.models = { ...changes.models, [id]: model };
+    const wanted = patch.keepalive?.[id];
+    if (!wanted) continue;
+    const differs = Object.fromEntries(
+      Object.entries(wanted).filter(
+        ([k, v]) => v !== undefined && v !== current.keepalive[id][k as keyof typeof wanted],
+      ),
+    );
+    if (Object.keys(differs).length > 0) changes.keepalive = { ...changes.keepalive, [id]: differs };
+  }
+  return Object.keys(changes).length > 0 ? changes : null;
+}
+
+/**
+ * Applies an already validated patch, writing only what differs from the stored settings.
+ * Returns the settings after it and what changed (null: nothing, and nothing was written).
+ */
+export async function applySettings(
+  patch: SettingsPatch,
+): Promise<{ settings: ServerSettings; changed: SettingsPatch | null }> {
+  const current = await readSettings();
+  const changed = settingsChanges(current, patch);
+  if (!changed) return { settings: current, changed: null };
+  if (changed.defaultAgent) {
     await dynamo(() =>
       documentClient().send(
         new UpdateCommand({
           TableName: config().tableName,
           Key: serverSettingsKey(),
           UpdateExpression: 'SET defaultAgent = :a, updatedAt = :now',
-          ExpressionAttributeValues: { ':a': patch.defaultAgent, ':now': new Date().toISOString() },
+          ExpressionAttributeValues: { ':a': changed.defaultAgent, ':now': new Date().toISOString() },
         }),
       ),
     );
   }
   for (const id of PROVIDER_IDS) {
-    const modelChange = patch.models?.[id];
-    const keepalive = patch.keepalive?.[id];
+    const modelChange = changed.models?.[id];
+    const keepalive = changed.keepalive?.[id];
     if (modelChange === undefined && !keepalive) continue;
     await updateProviderSettings(id, {
       ...(modelChange !== undefined ? { model: modelChange } : {}),
       ...(keepalive ? { keepalive } : {}),
     });
   }
-  return readSettings();
+  return { settings: await readSettings(), changed };
 }

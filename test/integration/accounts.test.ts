@@ -581,6 +581,36 @@ describe('contract gaps: active account, no-op changes, audit paging, key rotati
     ]);
   });
 
+  it('regression: a settings PATCH that changes nothing writes no audit event and nothing else', async () => {
+    const current = (
+      await api.call<{ defaultAgent: string; keepalive: { grok: { intervalHours: number } } }>('GET', '/v1/settings')
+    ).body;
+    const before = await api.tableDump();
+    const res = await api.call('PATCH', '/v1/settings', {
+      body: {
+        defaultAgent: current.defaultAgent,
+        keepalive: { grok: { intervalHours: current.keepalive.grok.intervalHours } },
+      },
+    });
+    expect(res.status).toBe(200);
+    expect(res.body).toEqual(current);
+    expect(await api.tableDump()).toBe(before);
+  });
+
+  it('audits only the settings a PATCH actually changes', async () => {
+    const res = await api.call<{ keepalive: { grok: { enabled: boolean; intervalHours: number } } }>(
+      'PATCH',
+      '/v1/settings',
+      { body: { defaultAgent: 'claude', keepalive: { grok: { enabled: true, intervalHours: 9 } } } },
+    );
+    expect(res.body.keepalive.grok).toMatchObject({ enabled: true, intervalHours: 9 });
+    expect(await latest()).toMatchObject({
+      action: 'settings.changed',
+      detail: { keepalive: { grok: { intervalHours: 9 } } },
+    });
+    expect((await latest())?.detail).toEqual({ keepalive: { grok: { intervalHours: 9 } } });
+  });
+
   it('regression: PATCH apiKey replaces an API-key account’s key in place as a new secret version', async () => {
     const [first, second] = ['sk-proj-rotation-first-1111', 'sk-proj-rotation-second-2222'];
     fake.validKeys.add(second);
