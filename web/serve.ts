@@ -1,5 +1,12 @@
 import type { ConsoleAsset } from './build.ts';
 
+/** File names in the deployed function's `console/` folder, by the URL path they serve. */
+export const ASSET_FILES: Record<string, string> = {
+  '/': 'index.html',
+  '/console/app.js': 'app.js',
+  '/console/app.css': 'app.css',
+};
+
 /** The console's pages: the app shell is served for `/` and for the sign-in callback. */
 const PAGE_PATHS = new Set(['/', '/index.html', '/console', '/console/', '/console/callback']);
 
