@@ -12,7 +12,7 @@ import { getActiveAccountId, loadProviderState } from '#shared/accounts/store.ts
 import { type AccountScope, providerView } from '#shared/accounts/views.ts';
 import { audit, listAudit } from '#shared/audit/audit.ts';
 import { NotFoundError } from '#shared/errors.ts';
-import { listFinanceRecords, updateFinanceRecord } from '#shared/finance/finance.ts';
+import { financeChanges, getFinanceRecord, listFinanceRecords, updateFinanceRecord } from '#shared/finance/finance.ts';
 import * as schemas from '#shared/http/schemas.ts';
 import type { ApiRequest, ApiResponse, Route } from '#shared/http/types.ts';
 import { callerOf } from '#shared/http/types.ts';
@@ -283,7 +283,11 @@ export const accountRoutes: Route[] = [
     handler: async (request) => {
       const provider = providerParam(request);
       const body = parseInput(financeBody, request.body, 'body');
-      const record = await updateFinanceRecord(provider.id, body);
+      const current = await getFinanceRecord(provider.id);
+      const changed = financeChanges(current, body);
+      if (current && Object.keys(changed).length === 0) return { status: 200, body: { record: current } };
+      const record = await updateFinanceRecord(provider.id, changed);
+      await audit({ actor: callerOf(request).id, action: 'finance.changed', provider: provider.id, detail: changed });
       return { status: 200, body: { record } };
     },
   },

@@ -25,6 +25,7 @@ export const AUDIT_ACTIONS = [
   'account.tested',
   'sign_in.completed',
   'settings.changed',
+  'finance.changed',
   'environment.changed',
   'environment.deleted',
   'launch.started',

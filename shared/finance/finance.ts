@@ -1,4 +1,4 @@
-import { PutCommand, QueryCommand, UpdateCommand } from '@aws-sdk/lib-dynamodb';
+import { GetCommand, PutCommand, QueryCommand, UpdateCommand } from '@aws-sdk/lib-dynamodb';
 import { config } from '#shared/config.ts';
 import type { ProviderId } from '#shared/providers/types.ts';
 import { conditional, documentClient, dynamo } from '#shared/store/dynamo.ts';
@@ -56,12 +56,33 @@ export async function listFinanceRecords(): Promise<FinanceRecord[]> {
 }
 
 export type FinanceChanges = Partial<Omit<FinanceRecord, 'provider'>>;
+type FinancePatch = { [K in keyof FinanceChanges]?: FinanceChanges[K] | null };
+
+/** The provider's record, or undefined before it has one. */
+export async function getFinanceRecord(provider: ProviderId): Promise<FinanceRecord | undefined> {
+  const out = await dynamo(() =>
+    documentClient().send(
+      new GetCommand({ TableName: config().tableName, Key: financeKey(provider), ConsistentRead: true }),
+    ),
+  );
+  return out.Item ? toRecord(out.Item) : undefined;
+}
+
+/** The part of `changes` that differs from `record` (`null` differs only from a set field). */
+export function financeChanges(record: FinanceRecord | undefined, changes: FinancePatch): FinancePatch {
+  const differs: FinancePatch = {};
+  for (const [field, value] of Object.entries(changes) as [keyof FinancePatch, unknown][]) {
+    if (value === undefined) continue;
+    const stored = record?.[field];
+    if (record === undefined || (value === null ? stored !== undefined : value !== stored)) {
+      (differs as Record<string, unknown>)[field] = value;
+    }
+  }
+  return differs;
+}
 
 /** Partial update; `null` clears an optional field. A provider without a record gets one. */
-export async function updateFinanceRecord(
-  provider: ProviderId,
-  changes: { [K in keyof FinanceChanges]?: FinanceChanges[K] | null },
-): Promise<FinanceRecord> {
+export async function updateFinanceRecord(provider: ProviderId, changes: FinancePatch): Promise<FinanceRecord> {
   const set: Record<string, unknown> = { provider, type: 'finance' };
   const remove: string[] = [];
   for (const [field, value] of Object.entries(changes)) {

@@ -611,6 +611,21 @@ describe('contract gaps: active account, no-op changes, audit paging, key rotati
     expect((await latest())?.detail).toEqual({ keepalive: { grok: { intervalHours: 9 } } });
   });
 
+  it('regression: a finance change is audited as finance.changed with only what differs; no change records nothing', async () => {
+    await api.call('PATCH', '/v1/finance/grok', { body: { plan: 'SuperGrok', costCenter: 'OPS-1' } });
+    const res = await api.call<{ record: Record<string, unknown> }>('PATCH', '/v1/finance/grok', {
+      body: { plan: 'SuperGrok', costCenter: 'OPS-2' },
+    });
+    expect(res.body.record).toMatchObject({ provider: 'grok', plan: 'SuperGrok', costCenter: 'OPS-2' });
+    const event = await latest();
+    expect(event).toMatchObject({ action: 'finance.changed', detail: { costCenter: 'OPS-2' } });
+    expect(event?.detail).toEqual({ costCenter: 'OPS-2' });
+    const before = await api.tableDump();
+    const same = await api.call('PATCH', '/v1/finance/grok', { body: { plan: 'SuperGrok', owner: null } });
+    expect(same.status).toBe(200);
+    expect(await api.tableDump()).toBe(before);
+  });
+
   it('regression: PATCH apiKey replaces an API-key account’s key in place as a new secret version', async () => {
     const [first, second] = ['sk-proj-rotation-first-1111', 'sk-proj-rotation-second-2222'];
     fake.validKeys.add(second);
