@@ -2,6 +2,7 @@ import { readFile } from 'node:fs/promises';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import type { APIGatewayProxyEventV2, APIGatewayProxyStructuredResultV2 } from 'aws-lambda';
+import { isLoopbackHost } from '#shared/net/urls.ts';
 import { ASSET_FILES, type ConsoleConfig, consoleAssetPath, consoleHeaders } from '../web/serve.ts';
 
 const TYPES: Record<string, string> = {
@@ -27,12 +28,22 @@ function asset(file: string): Promise<Buffer> {
   return body;
 }
 
+/** https, or http on a loopback host (tests and local identity providers), as everywhere in Keyfleet. */
+function acceptableIssuer(issuer: string): boolean {
+  try {
+    const url = new URL(issuer);
+    return url.protocol === 'https:' || (url.protocol === 'http:' && isLoopbackHost(url.hostname));
+  } catch {
+    return false;
+  }
+}
+
 /** How the browser signs in, from the stack's settings; the JWT option needs issuer and client. */
 export function consoleConfig(env: NodeJS.ProcessEnv = process.env): ConsoleConfig {
   if (env.KEYFLEET_CONSOLE_AUTH !== 'jwt') return { auth: 'iam' };
   const issuer = env.KEYFLEET_CONSOLE_ISSUER ?? '';
   const clientId = env.KEYFLEET_CONSOLE_CLIENT_ID ?? '';
-  if (!issuer.startsWith('https://') || !clientId) {
+  if (!acceptableIssuer(issuer) || !clientId) {
     throw new Error(
       'KEYFLEET_CONSOLE_AUTH=jwt needs KEYFLEET_CONSOLE_ISSUER (https://…) and KEYFLEET_CONSOLE_CLIENT_ID',
     );
@@ -45,7 +56,7 @@ export function consoleConfig(env: NodeJS.ProcessEnv = process.env): ConsoleConf
 function connectSrc(config: ConsoleConfig, env: NodeJS.ProcessEnv): string[] {
   if (config.auth !== 'jwt') return [];
   const extra = (env.KEYFLEET_CONSOLE_CONNECT_SRC ?? '').split(',').map((s) => s.trim());
-  return [...new Set([new URL(config.issuer).origin, ...extra.filter((s) => s.startsWith('https://'))])];
+  return [...new Set([new URL(config.issuer).origin, ...extra.filter((s) => /^https:\/\/[^\s;']+$/.test(s))])];
 }
 
 function notFound(): APIGatewayProxyStructuredResultV2 {

@@ -51,7 +51,9 @@ export function finishCallback(): boolean {
  */
 export async function signInWithJwt(config: Extract<ConsoleConfig, { auth: 'jwt' }>): Promise<string> {
   const issuer = new URL(config.issuer);
-  const as = await oauth.processDiscoveryResponse(issuer, await oauth.discoveryRequest(issuer));
+  // The server only hands out http:// issuers on loopback (a local identity provider, tests).
+  const options = { [oauth.allowInsecureRequests]: issuer.protocol === 'http:' };
+  const as = await oauth.processDiscoveryResponse(issuer, await oauth.discoveryRequest(issuer, options));
   if (!as.authorization_endpoint) throw new Error('The OpenID provider has no authorization endpoint.');
   const client: oauth.Client = { client_id: config.clientId };
   const redirectUri = new URL(config.redirectPath, location.origin).href;
@@ -79,7 +81,15 @@ export async function signInWithJwt(config: Extract<ConsoleConfig, { auth: 'jwt'
     };
   });
   const params = oauth.validateAuthResponse(as, client, new URL(returned), state);
-  const response = await oauth.authorizationCodeGrantRequest(as, client, oauth.None(), params, redirectUri, verifier);
+  const response = await oauth.authorizationCodeGrantRequest(
+    as,
+    client,
+    oauth.None(),
+    params,
+    redirectUri,
+    verifier,
+    options,
+  );
   const result = await oauth.processAuthorizationCodeResponse(as, client, response, {
     expectedNonce: nonce,
     requireIdToken: true,
