@@ -1,0 +1,154 @@
+import { type OutboundInit, type OutboundResponse, outboundFailure, outboundRequest } from '#shared/net/outbound.ts';
+import type { ProviderId } from '#shared/providers/types.ts';
+import { DEFAULT_USAGE_ENDPOINTS } from '#shared/usage/endpoints.ts';
+import { parseClaudeUsage, parseCodexUsage, parseGeminiQuota, parseLoadCodeAssist } from '#shared/usage/parse.ts';
+import type { UsageFailure, UsageResult } from '#shared/usage/types.ts';
+
+/** How a usage call goes out: {@link outboundRequest} (address guard, timeout) unless a test injects one. */
+export type UsageTransport = (url: URL, init: OutboundInit) => Promise<OutboundResponse>;
+
+/** Who is asking: one account's credential, as the vault holds it. */
+export interface UsageReadInput {
+  provider: ProviderId;
+  accessToken: string;
+  /** Codex: the ChatGPT account id (`account_id` in the stored tokens), sent as `ChatGPT-Account-Id`. */
+  chatgptAccountId?: string | null;
+}
+
+export interface UsageReadOptions {
+  /** The effective endpoints ({@link resolveUsageEndpoints}); the built-in ones by default. */
+  endpoints?: Readonly<Record<ProviderId, string | undefined>>;
+  transport?: UsageTransport;
+  /** Per call; default 10 s. */
+  timeoutMs?: number;
+  /** Sent as `User-Agent` (e.g. the provider definition's `oauth.userAgent`). */
+  userAgent?: string | undefined;
+  now?: () => number;
+}
+
+/** The Code Assist client metadata Gemini CLI sends with `loadCodeAssist`. */
+const CODE_ASSIST_METADATA = { ideType: 'IDE_UNSPECIFIED', platform: 'PLATFORM_UNSPECIFIED', pluginType: 'GEMINI' };
+
+type Call = { ok: true; body: Record<string, unknown> } | UsageFailure;
+
+function failure(
+  kind: UsageFailure['kind'],
+  detail: string,
+  status: number | null,
+  retryAfterMs = null as number | null,
+) {
+  return { ok: false, kind, detail, status, retryAfterMs } satisfies UsageFailure;
+}
+
+/** `Retry-After` as milliseconds from `now`: delta-seconds or an HTTP date; null when unreadable. */
+export function retryAfterMs(header: string | string[] | undefined, now: number): number | null {
+  const value = Array.isArray(header) ? header[0] : header;
+  if (!value) return null;
+  if (/^\s*\d+\s*$/.test(value)) return Number(value) * 1000;
+  const at = Date.parse(value);
+  return Number.isFinite(at) ? Math.max(0, at - now) : null;
+}
+
+/** One call: never throws; maps every way it can go wrong to a {@link UsageFailure} with a fixed phrase. */
+async function call(url: string, init: OutboundInit, options: UsageReadOptions): Promise<Call> {
+  const send = options.transport ?? outboundRequest;
+  let response: OutboundResponse;
+  try {
+    response = await send(new URL(url), { timeoutMs: options.timeoutMs ?? 10_000, ...init });
+  } catch (error) {
+    const phrase = outboundFailure(error);
+    return { ...failure('network', `the usage endpoint could not be reached: ${phrase}`, null), network: phrase };
+  }
+  const { status } = response;
+  if (status === 401 || status === 403)
+    return failure('unauthorized', 'the usage endpoint refused the access token', status);
+  if (status === 429) {
+    const wait = retryAfterMs(response.headers['retry-after'], (options.now ?? Date.now)());
+    return failure('rate_limited', 'the usage endpoint is rate limited', status, wait);
+  }
+  if (status < 200 || status > 299)
+    return failure('upstream_status', `the usage endpoint answered HTTP ${status}`, status);
+  let body: unknown;
+  try {
+    body = JSON.parse(response.body);
+  } catch {
+    body = undefined;
+  }
+  if (typeof body !== 'object' || body === null || Array.isArray(body)) {
+    return failure('bad_response', 'the usage endpoint answered something other than a JSON object', status);
+  }
+  return { ok: true, body: body as Record<string, unknown> };
+}
+
+function headers(
+  accessToken: string,
+  options: UsageReadOptions,
+  extra: Record<string, string>,
+): Record<string, string> {
+  const out: Record<string, string> = { authorization: `Bearer ${accessToken}`, accept: 'application/json', ...extra };
+  if (options.userAgent) out['user-agent'] = options.userAgent;
+  return out;
+}
+
+async function readGemini(
+  base: string,
+  input: UsageReadInput,
+  options: UsageReadOptions,
+  readAt: () => string,
+): Promise<UsageResult> {
+  const json = { 'content-type': 'application/json' };
+  const loaded = await call(
+    `${base}:loadCodeAssist`,
+    {
+      method: 'POST',
+      headers: headers(input.accessToken, options, json),
+      body: JSON.stringify({ metadata: CODE_ASSIST_METADATA }),
+    },
+    options,
+  );
+  if (!loaded.ok) return loaded;
+  const { project, tier } = parseLoadCodeAssist(loaded.body);
+  // Not onboarded to Code Assist yet: the tier is known, the quotas are not.
+  if (!project) return { ok: true, usage: { plan: tier, readAt: readAt(), windows: [], credits: null } };
+  const quota = await call(
+    `${base}:retrieveUserQuota`,
+    { method: 'POST', headers: headers(input.accessToken, options, json), body: JSON.stringify({ project }) },
+    options,
+  );
+  if (!quota.ok) return quota;
+  return { ok: true, usage: parseGeminiQuota(quota.body, tier, readAt()) };
+}
+
+/**
+ * Reads one OAuth account's allowance with its own access token from the endpoint its provider's
+ * CLI uses. Never throws: a refusal, rate limit, server error, timeout or unreadable body is a
+ * typed {@link UsageFailure} whose `detail` is a fixed phrase (no response text, no token).
+ * Providers without such an endpoint (Grok, Bob, or an endpoint configured away) are `unsupported`.
+ */
+export async function readUsage(input: UsageReadInput, options: UsageReadOptions = {}): Promise<UsageResult> {
+  const endpoint = (options.endpoints ?? DEFAULT_USAGE_ENDPOINTS)[input.provider];
+  const readAt = () => new Date((options.now ?? Date.now)()).toISOString();
+  if (!endpoint || !input.accessToken) {
+    return failure('unsupported', `${input.provider} has no usage endpoint with a known answer shape`, null);
+  }
+  try {
+    if (input.provider === 'gemini') return await readGemini(endpoint, input, options, readAt);
+    const extra: Record<string, string> =
+      input.provider === 'claude'
+        ? { 'anthropic-beta': 'oauth-2025-04-20' }
+        : input.chatgptAccountId
+          ? { 'chatgpt-account-id': input.chatgptAccountId }
+          : {};
+    const answer = await call(
+      endpoint,
+      { method: 'GET', headers: headers(input.accessToken, options, extra) },
+      options,
+    );
+    if (!answer.ok) return answer;
+    const parse = input.provider === 'claude' ? parseClaudeUsage : parseCodexUsage;
+    return { ok: true, usage: parse(answer.body, readAt()) };
+  } catch {
+    // Unreachable by design (the parsers do not throw); kept so a future bug cannot reach a launch.
+    return failure('bad_response', 'the usage answer could not be read', null);
+  }
+}

@@ -1,0 +1,41 @@
+import { z } from 'zod';
+import type { UsageResult } from '#shared/usage/types.ts';
+
+/** Default for the per-account usage read interval: no more often than this. */
+export const DEFAULT_USAGE_INTERVAL_MINUTES = 10;
+
+/** Accepted values of the interval setting: at least one sweep (5 min), at most a day. */
+export const usageIntervalMinutesSchema = z
+  .number()
+  .int()
+  .min(5)
+  .max(24 * 60);
+
+/** A usage endpoint that answers 429 is left alone this long at most, whatever `Retry-After` says. */
+const MAX_BACKOFF_MS = 6 * 60 * 60 * 1000;
+
+/**
+ * Whether the sweeper may read an account's usage now. `nextReadAt` is what {@link nextUsageReadAt}
+ * returned after the previous attempt (stored on the account item); never read means due.
+ */
+export function usageReadDue(nextReadAt: string | null | undefined, now: number): boolean {
+  if (!nextReadAt) return true;
+  const at = Date.parse(nextReadAt);
+  return Number.isNaN(at) || at <= now;
+}
+
+/**
+ * When the next read of this account may happen, after an attempt at `now` that gave `result`:
+ * one interval later, success or failure alike (so a failing endpoint is not hammered every sweep),
+ * or later still when the endpoint itself answered 429 with a longer `Retry-After` (capped at 6 h).
+ */
+export function nextUsageReadAt(result: UsageResult, now: number, intervalMinutes: number): string {
+  const minutes = usageIntervalMinutesSchema.safeParse(intervalMinutes).success
+    ? intervalMinutes
+    : DEFAULT_USAGE_INTERVAL_MINUTES;
+  let wait = minutes * 60_000;
+  if (!result.ok && result.kind === 'rate_limited' && result.retryAfterMs !== null) {
+    wait = Math.max(wait, Math.min(result.retryAfterMs, MAX_BACKOFF_MS));
+  }
+  return new Date(now + wait).toISOString();
+}

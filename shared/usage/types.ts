@@ -1,0 +1,71 @@
+import type { OutboundFailure } from '#shared/net/outbound.ts';
+
+/** One rolling allowance window as the provider reports it (API.md `usage.windows[]`). */
+export interface UsageWindow {
+  /** `five_hour`, `seven_day`, a model-specific window (`seven_day_opus`), or `window_<n>s`. */
+  name: string;
+  /** Percent of the window used, 0–100, rounded to one decimal. */
+  usedPercent: number;
+  /** When the window resets (ISO-8601 UTC); null when the provider did not say. */
+  resetsAt: string | null;
+}
+
+/**
+ * Pay-as-you-go credits beside the windows (Claude `extra_usage`, Codex `credits`). Reported for
+ * people to see; never a reason to skip an account.
+ */
+export interface UsageCredits {
+  enabled: boolean | null;
+  unlimited: boolean | null;
+  /** What is left, as the provider writes it (Codex sends a decimal string). */
+  balance: string | null;
+  used: number | null;
+  monthlyLimit: number | null;
+}
+
+/** An OAuth account's allowance (API.md Account `usage`). */
+export interface AccountUsage {
+  /** The subscription plan when the provider names it (`pro`, `plus`, `standard-tier`); else null. */
+  plan: string | null;
+  /** When Keyfleet read it (ISO-8601 UTC). */
+  readAt: string;
+  /** Only windows the provider reported with a percentage: a missing window is unknown, not 0 %. */
+  windows: UsageWindow[];
+  /** Optional extra beside the API.md shape; null when the provider reported none. */
+  credits: UsageCredits | null;
+}
+
+/** Why a usage read gave no answer. None of these may affect refresh or launches. */
+export type UsageFailureKind =
+  /** No endpoint with a known response shape (Grok, Bob): the allowance stays unknown. */
+  | 'unsupported'
+  /** 401/403: the access token is expired, revoked or lacks the scope. */
+  | 'unauthorized'
+  /** 429 from the usage endpoint itself (not a statement about the account's windows). */
+  | 'rate_limited'
+  /** Any other non-2xx answer. */
+  | 'upstream_status'
+  /** 2xx whose body is not a JSON object. */
+  | 'bad_response'
+  /** The call did not complete (address guard, DNS, TLS, timeout). */
+  | 'network';
+
+export interface UsageFailure {
+  ok: false;
+  kind: UsageFailureKind;
+  /** A fixed phrase safe to show and log: never response text, addresses or tokens. */
+  detail: string;
+  /** The HTTP status when there was an answer. */
+  status: number | null;
+  /** From `Retry-After` on a 429, in milliseconds; null when absent or unreadable. */
+  retryAfterMs: number | null;
+  /** The transport's fixed phrase when kind is `network`. */
+  network?: OutboundFailure;
+}
+
+export interface UsageSuccess {
+  ok: true;
+  usage: AccountUsage;
+}
+
+export type UsageResult = UsageSuccess | UsageFailure;

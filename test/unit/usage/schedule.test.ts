@@ -1,0 +1,71 @@
+import { describe, expect, it } from 'vitest';
+import { ConfigError } from '#shared/errors.ts';
+import { DEFAULT_USAGE_ENDPOINTS, resolveUsageEndpoints } from '#shared/usage/endpoints.ts';
+import { DEFAULT_USAGE_INTERVAL_MINUTES, nextUsageReadAt, usageReadDue } from '#shared/usage/schedule.ts';
+import type { UsageResult } from '#shared/usage/types.ts';
+
+const NOW = Date.parse('2026-03-02T10:00:00.000Z');
+const ok: UsageResult = {
+  ok: true,
+  usage: { plan: null, readAt: '2026-03-02T10:00:00.000Z', windows: [], credits: null },
+};
+const limited = (retryAfterMs: number | null): UsageResult => ({
+  ok: false,
+  kind: 'rate_limited',
+  detail: 'the usage endpoint is rate limited',
+  status: 429,
+  retryAfterMs,
+});
+
+describe('usage read pacing', () => {
+  it('is due when never read, unreadable, or at and after the stored next read time', () => {
+    expect(usageReadDue(null, NOW)).toBe(true);
+    expect(usageReadDue('garbage', NOW)).toBe(true);
+    expect(usageReadDue('2026-03-02T10:00:00.000Z', NOW)).toBe(true);
+    expect(usageReadDue('2026-03-02T10:00:00.001Z', NOW)).toBe(false);
+  });
+
+  it('waits one interval (10 minutes by default) after a success or a failure alike', () => {
+    expect(DEFAULT_USAGE_INTERVAL_MINUTES).toBe(10);
+    const failed: UsageResult = { ok: false, kind: 'upstream_status', detail: 'x', status: 503, retryAfterMs: null };
+    expect(nextUsageReadAt(ok, NOW, 10)).toBe('2026-03-02T10:10:00.000Z');
+    expect(nextUsageReadAt(failed, NOW, 30)).toBe('2026-03-02T10:30:00.000Z');
+    expect(nextUsageReadAt(ok, NOW, 2)).toBe('2026-03-02T10:10:00.000Z');
+  });
+
+  it('waits for a longer Retry-After from the usage endpoint, at most six hours', () => {
+    expect(nextUsageReadAt(limited(60_000), NOW, 10)).toBe('2026-03-02T10:10:00.000Z');
+    expect(nextUsageReadAt(limited(3_600_000), NOW, 10)).toBe('2026-03-02T11:00:00.000Z');
+    expect(nextUsageReadAt(limited(10 * 86_400_000), NOW, 10)).toBe('2026-03-02T16:00:00.000Z');
+    expect(nextUsageReadAt(limited(null), NOW, 10)).toBe('2026-03-02T10:10:00.000Z');
+  });
+});
+
+describe('usage endpoints', () => {
+  it('defaults to the endpoints the providers’ CLIs use, and none for grok and bob', () => {
+    expect(resolveUsageEndpoints()).toEqual({
+      claude: 'https://api.anthropic.com/api/oauth/usage',
+      codex: 'https://chatgpt.com/backend-api/wham/usage',
+      gemini: 'https://cloudcode-pa.googleapis.com/v1internal',
+      bob: undefined,
+      grok: undefined,
+    });
+    expect(resolveUsageEndpoints()).toEqual(DEFAULT_USAGE_ENDPOINTS);
+  });
+
+  it('applies a per-provider usageEndpoint override and leaves the others', () => {
+    const resolved = resolveUsageEndpoints({
+      codex: { usageEndpoint: 'http://127.0.0.1:9999/wham/usage' },
+      claude: {},
+    });
+    expect(resolved.codex).toBe('http://127.0.0.1:9999/wham/usage');
+    expect(resolved.claude).toBe(DEFAULT_USAGE_ENDPOINTS.claude);
+  });
+
+  it('refuses an override that is not an allowed endpoint URL', () => {
+    expect(() => resolveUsageEndpoints({ claude: { usageEndpoint: 'http://example.com/usage' } })).toThrow(
+      new ConfigError('claude.usageEndpoint: URL must use https:// (http:// is accepted only for loopback hosts)'),
+    );
+    expect(() => resolveUsageEndpoints({ grok: { usageEndpoint: 'https://169.254.169.254/x' } })).toThrow(ConfigError);
+  });
+});
