@@ -70,6 +70,9 @@ let before: { table: string[]; vault: unknown };
 let fuzzed = 0;
 let stateChanged: boolean | undefined;
 const statuses = new Map<number, number>();
+const perRoute = new Map<string, number>();
+const perDefect = new Map<string, number>();
+const bump = <K>(map: Map<K, number>, key: K) => map.set(key, (map.get(key) ?? 0) + 1);
 
 beforeAll(async () => {
   world = await startWorld();
@@ -85,10 +88,12 @@ describe(`fuzzing every route (seed ${SEED})`, () => {
     await fc.assert(
       fc.asyncProperty(recipeArbitrary(targets.length), async (recipe) => {
         const target = targets[recipe.route] as FuzzTarget;
-        const { request, mustFail } = toFuzzRequest(world, target, recipe);
+        const { request, mustFail, fatal } = toFuzzRequest(world, target, recipe);
         const got = await world.send(request);
         fuzzed += 1;
-        statuses.set(got.status, (statuses.get(got.status) ?? 0) + 1);
+        bump(statuses, got.status);
+        bump(perRoute, target.route.key);
+        bump(perDefect, fatal ?? 'none (GET)');
         const problems = contractProblems(got, mustFail);
         if (problems.length) {
           const sent = world.scrub(
@@ -102,6 +107,13 @@ describe(`fuzzing every route (seed ${SEED})`, () => {
     );
   });
 
+  it('reaches every route, with every kind of defect', () => {
+    expect(targets.filter((t) => (perRoute.get(t.route.key) ?? 0) < 50).map((t) => t.route.key)).toEqual([]);
+    for (const defect of ['malformed_json', 'content_type', 'oversize', 'not_object', 'wrong_type', 'bad_param']) {
+      expect(perDefect.get(defect) ?? 0).toBeGreaterThan(100);
+    }
+  });
+
   it('changes no table item and no secret', async () => {
     const after = { table: await tableSnapshot(), vault: await vaultSnapshot() };
     stateChanged = JSON.stringify(after) !== JSON.stringify(before);
@@ -113,10 +125,11 @@ describe(`fuzzing every route (seed ${SEED})`, () => {
     const report = await scanForLeaks(world);
     expect(report.hits).toEqual([]);
     const byStatus = [...statuses].sort(([a], [b]) => a - b).map(([s, n]) => `${s}×${n}`);
+    const byDefect = [...perDefect].map(([d, n]) => `${d} ${n}`).join(', ');
     const fivexx = [...statuses].filter(([s]) => s >= 500).reduce((sum, [, n]) => sum + n, 0);
     const changes = stateChanged === undefined ? 'state not compared' : `${stateChanged ? 1 : 0} state changes`;
     console.log(
-      `fuzzing: ${fuzzed} requests fuzzed across ${targets.length} routes (seed ${SEED}; ${byStatus.join(' ')}); ` +
+      `fuzzing: ${fuzzed} requests fuzzed across ${targets.length} routes (seed ${SEED}; ${byStatus.join(' ')}; ${byDefect}); ` +
         `${fivexx} × 5xx, ${changes}; leak scan: ${report.values} values scanned, ${report.hits.length} hits`,
     );
   });

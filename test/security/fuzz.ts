@@ -16,7 +16,9 @@ export type Fatal = 'malformed_json' | 'content_type' | 'oversize' | 'not_object
 
 export interface Recipe {
   route: number;
-  caller: 'admin' | 'alice' | 'none' | 'garbage' | 'container';
+  caller: 'admin' | 'alice' | 'none' | 'garbage' | 'expired_task' | 'task';
+  /** How the Authorization header is spelled. */
+  auth: 'plain' | 'lower' | 'double_space' | 'basic' | 'empty' | 'trailing';
   fatal: Fatal;
   /** Where in the body (leaf index) the wrong type or bad string goes. */
   leaf: number;
@@ -85,7 +87,15 @@ export const badParam = fc.oneof(
   fc.integer({ min: 300, max: 3000 }).map((n) => `acc_${'f'.repeat(n)}`),
 );
 
+/** A value nested `depth` levels deep (arrays or objects), to find recursion limits. */
+const deep = fc
+  .tuple(fc.integer({ min: 50, max: 4000 }), fc.boolean())
+  .map(([depth, arrays]) =>
+    JSON.parse(arrays ? `${'['.repeat(depth)}${']'.repeat(depth)}` : `${'{"a":'.repeat(depth)}1${'}'.repeat(depth)}`),
+  );
+
 const wrongValue = fc.oneof(
+  deep,
   fc.integer(),
   fc.double(),
   fc.boolean(),
@@ -97,25 +107,22 @@ const wrongValue = fc.oneof(
 );
 
 const queryKey = fc.oneof(
-  fc.constantFrom('limit', 'before', 'provider', '__proto__', 'constructor', 'limit[]', 'a[b]', ''),
+  fc.constantFrom('limit', 'before', 'provider', 'accountId', '__proto__', 'constructor', 'limit[]', 'a[b]', ''),
   fc.string({ unit: 'binary', maxLength: 12 }),
 );
+
+/** One of the keys, each as often as its weight. */
+function weighted<T extends string>(weights: Record<T, number>): fc.Arbitrary<T> {
+  return fc.oneof(
+    ...Object.entries<number>(weights).map(([value, weight]) => ({ arbitrary: fc.constant(value as T), weight })),
+  );
+}
 
 export function recipeArbitrary(routeCount: number): fc.Arbitrary<Recipe> {
   return fc.record({
     route: fc.nat({ max: routeCount - 1 }),
-    caller: fc.constantFrom(
-      'admin',
-      'admin',
-      'admin',
-      'admin',
-      'admin',
-      'alice',
-      'alice',
-      'none',
-      'garbage',
-      'container',
-    ),
+    caller: weighted<Recipe['caller']>({ admin: 8, alice: 3, none: 1, garbage: 1, expired_task: 1, task: 2 }),
+    auth: weighted<Recipe['auth']>({ plain: 12, lower: 1, double_space: 1, basic: 1, empty: 1, trailing: 1 }),
     fatal: fc.constantFrom('malformed_json', 'content_type', 'oversize', 'not_object', 'wrong_type', 'bad_param'),
     leaf: fc.nat({ max: 50 }),
     wrongValue,
@@ -125,7 +132,7 @@ export function recipeArbitrary(routeCount: number): fc.Arbitrary<Recipe> {
     extraKey: fc.option(fc.oneof(fc.constantFrom('constructor', 'prototype', 'isAdmin', 'owner'), nastyString)),
     param: fc.option(fc.record({ index: fc.nat({ max: 3 }), value: badParam })),
     query: fc.record({
-      kind: fc.constantFrom('none', 'none', 'pairs', 'many', 'long'),
+      kind: fc.constantFrom('none', 'none', 'pairs', 'pairs', 'many', 'long'),
       pairs: fc.array(fc.tuple(queryKey, nastyString), { maxLength: 6 }),
       count: fc.integer({ min: 50, max: 1000 }),
     }),
@@ -245,16 +252,32 @@ function bodyText(body: unknown, recipe: Recipe): string {
   return text;
 }
 
-function credentialHeader(world: World, recipe: Recipe): string | undefined {
+/** Task tokens go to container routes; elsewhere (the matrix covers them there) the admin calls. */
+function credentialHeader(world: World, recipe: Recipe, container: boolean): string | undefined {
+  if (!container && (recipe.caller === 'task' || recipe.caller === 'expired_task')) return TOKENS.admin;
   const map: Record<Recipe['caller'], string | undefined> = {
     admin: TOKENS.admin,
     alice: TOKENS.alice,
     none: undefined,
     // Long enough to hurt, short enough for the 10 KiB header limit in front of every deployment.
     garbage: (recipe.badString ?? 'garbage').slice(0, 2000),
-    container: world.fixtures.expiredTaskToken,
+    expired_task: world.fixtures.expiredTaskToken,
+    task: world.fixtures.taskToken,
   };
   return map[recipe.caller];
+}
+
+function authorization(credential: string | undefined, spelling: Recipe['auth']): string | undefined {
+  if (credential === undefined || !/^[\x21-\x7e]+$/.test(credential)) return undefined;
+  const spelled: Record<Recipe['auth'], string> = {
+    plain: `Bearer ${credential}`,
+    lower: `bearer ${credential}`,
+    double_space: `Bearer  ${credential}`,
+    basic: `Basic ${Buffer.from(`x:${credential}`).toString('base64')}`,
+    empty: 'Bearer ',
+    trailing: `Bearer ${credential} extra`,
+  };
+  return spelled[spelling];
 }
 
 /** Turns a recipe into a raw request; `mustFail` when the contract must refuse it. */
@@ -262,7 +285,7 @@ export function toFuzzRequest(
   world: World,
   target: FuzzTarget,
   recipe: Recipe,
-): { request: RawRequest; mustFail: boolean } {
+): { request: RawRequest; mustFail: boolean; fatal: Fatal | null } {
   const { route } = target;
   const fatal = fatalFor(target, recipe);
   const paramValue = fatal === 'bad_param' ? (recipe.param ?? { index: recipe.leaf, value: '..%2F..' }) : recipe.param;
@@ -306,18 +329,16 @@ export function toFuzzRequest(
     text = bodyText({ junk: recipe.badString }, recipe);
     headers['content-type'] = 'application/json';
   }
-  const bearer = credentialHeader(world, recipe);
+  const auth = authorization(credentialHeader(world, recipe, route.route.access === 'container'), recipe.auth);
   return {
     request: {
       method,
       path,
-      headers:
-        bearer !== undefined && /^[\x21-\x7e]+$/.test(bearer)
-          ? { ...headers, authorization: `Bearer ${bearer}` }
-          : headers,
+      headers: auth === undefined ? headers : { ...headers, authorization: auth },
       ...(text === undefined ? {} : { body: text }),
     },
     mustFail: fatal !== null && (method !== 'DELETE' || PROBES[route.key] !== undefined),
+    fatal,
   };
 }
 
