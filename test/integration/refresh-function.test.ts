@@ -1,0 +1,46 @@
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { startOAuthApi } from '#test/helpers/api.ts';
+import type { OAuthServer } from '#test/helpers/oauth-server.ts';
+import { signIn } from '#test/helpers/sign-in.ts';
+
+/**
+ * The refresh function's direct invocation, as the launch and container functions send it
+ * (`shared/launch/freshen.ts`), handled by the real handler against the local endpoints.
+ */
+
+let stop: () => Promise<void>;
+let oauth: OAuthServer;
+let accountId: string;
+let handler: (event: Record<string, unknown>) => Promise<unknown>;
+
+beforeAll(async () => {
+  const started = await startOAuthApi();
+  ({ stop, oauth } = started);
+  accountId = (await signIn(started.api, oauth, 'codex', 'refresh-function')).id;
+  ({ handler } = (await import('#functions/refresh.ts')) as unknown as { handler: typeof handler });
+});
+afterAll(async () => stop());
+
+const refreshGrants = () => oauth.requests.filter((r) => r.body.grant_type === 'refresh_token').length;
+
+describe('the refresh function invoked for one account', () => {
+  it('leaves a token that is still valid alone without force', async () => {
+    const before = refreshGrants();
+    const out = await handler({ action: 'refresh', provider: 'codex', accountId, minValidityMs: 60_000 });
+    expect(out).toEqual({ result: 'ok', status: 'connected' });
+    expect(refreshGrants()).toBe(before);
+  });
+
+  it('regression: a forced refresh request (unauthorized_recovery) is accepted and refreshes a valid token', async () => {
+    const before = refreshGrants();
+    const out = await handler({ action: 'refresh', provider: 'codex', accountId, minValidityMs: 60_000, force: true });
+    expect(out).toEqual({ result: 'ok', status: 'connected' });
+    expect(refreshGrants()).toBe(before + 1);
+  });
+
+  it('refuses a request with unknown fields', async () => {
+    await expect(
+      handler({ action: 'refresh', provider: 'codex', accountId, minValidityMs: 0, extra: true }),
+    ).rejects.toThrow();
+  });
+});
