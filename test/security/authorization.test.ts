@@ -123,6 +123,7 @@ async function runCell(route: CatalogRoute, caller: CallerName): Promise<Cell> {
 
 const routes = allRoutes();
 let cells = 0;
+let methodCells = 0;
 
 describe('authorization matrix', () => {
   it('has a row for every route of every function, and no route twice', () => {
@@ -156,6 +157,40 @@ describe('authorization matrix', () => {
     expect(team.body.provider.accounts.map((a) => a.id)).toContain(world.fixtures.teamKeyAccount);
   });
 
+  it('shows a member neither another member’s personal accounts nor their launches', async () => {
+    const providers = await world.json('GET', '/v1/providers', { as: 'bob' });
+    expect(providers.status).toBe(200);
+    expect(JSON.stringify(providers.body)).not.toContain(world.fixtures.alicePersonal);
+    // The launch listing arrives with the console work; until then there is nothing to list.
+    if (!routes.some((r) => r.key === 'GET /v1/launches')) return;
+    const launches = await world.json<{ launches: { callerId: string }[] }>('GET', '/v1/launches?limit=100', {
+      as: 'bob',
+    });
+    expect(launches.status).toBe(200);
+    expect(launches.body.launches.filter((l) => l.callerId !== 'bob')).toEqual([]);
+    const all = await world.json<{ launches: { id: string }[] }>('GET', '/v1/launches?limit=100', { as: 'admin' });
+    expect(all.body.launches.map((l) => l.id)).toContain(world.fixtures.aliceLaunch);
+  });
+
+  it('answers not_found for every method a route path does not have, before authentication', async () => {
+    const patterns = routes.map((r) => ({
+      method: r.route.method,
+      pattern: new RegExp(`^${r.route.path.replace(/\{\w+\}/g, '[^/]+')}/?$`),
+    }));
+    const problems: string[] = [];
+    for (const route of routes) {
+      const { path } = genericBuilt(route.route);
+      for (const method of ['GET', 'POST', 'PUT', 'PATCH', 'DELETE']) {
+        if (patterns.some((p) => p.method === method && p.pattern.test(path))) continue;
+        const got = await world.send({ method, path });
+        methodCells += 1;
+        const code = got.text ? (JSON.parse(got.text) as { error?: { code?: string } }).error?.code : undefined;
+        if (got.status !== 404 || code !== 'not_found') problems.push(`${method} ${path}: ${got.status} ${code}`);
+      }
+    }
+    expect(problems).toEqual([]);
+  });
+
   it('leaks no secret value it handled', async () => {
     const report = await scanForLeaks(world);
     expect(report.hits).toEqual([]);
@@ -164,7 +199,8 @@ describe('authorization matrix', () => {
     console.log(
       `authorization matrix: ${cells} cells covered (${routes.length} routes × ${CALLERS.length} callers, ` +
         `${generic.length} generic rows${generic.length ? `: ${generic.join(', ')}` : ''}` +
-        `${stale.length ? `; probes for missing routes: ${stale.join(', ')}` : ''}); ` +
+        `${stale.length ? `; probes for missing routes: ${stale.join(', ')}` : ''}), ` +
+        `plus ${methodCells} path × missing-method checks; ` +
         `leak scan: ${report.values} values scanned in ${report.places} places, ${report.hits.length} hits`,
     );
   });
