@@ -1,3 +1,4 @@
+import { join } from 'node:path';
 import type { Browser, BrowserContext, Locator, Page } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { ProviderId } from '#shared/providers/types.ts';
@@ -6,7 +7,7 @@ import { startOAuthApi, type TestApi, TOKENS } from '#test/helpers/api.ts';
 import { type FakeProviderApi, startFakeProviderApi } from '#test/helpers/fake-provider-api.ts';
 import type { OAuthServer } from '#test/helpers/oauth-server.ts';
 import { buildConsole } from '../../web/build.ts';
-import { checkScreen, launchChromium, watchPage } from './harness.ts';
+import { checkScreen, launchChromium, SCREENSHOTS, watchPage } from './harness.ts';
 
 const CODEX_KEY = 'sk-console-codex-key-7f3a9c21';
 const GEMINI_KEY = 'AIza-console-gemini-key-51d2e8';
@@ -269,6 +270,8 @@ describe('the web console', () => {
     expect(two.provider.roundRobinAccountIds).toEqual([one.account?.id, two.account?.id]);
     await expect.poll(() => page.getByRole('switch', { name: 'Round robin (Claude two)' }).isChecked()).toBe(true);
     await checkScreen(page, '08-round-robin', secrets);
+    // The first screen only, small enough for the README.
+    await page.screenshot({ path: join(SCREENSHOTS, '08-round-robin-top.png') });
   });
 
   it('changes keep-alive settings and shows the validation error for 25 hours without losing the input', async () => {
@@ -413,6 +416,15 @@ describe('the web console', () => {
       body: { provider: 'claude', maxDurationMinutes: 30, ecs: { command: [process.execPath, '-e', ''] } },
     });
     expect(launched.status).toBe(201);
+    // Let the local task finish, so the audit log stops growing while the test pages through it.
+    await expect
+      .poll(
+        async () =>
+          (await api.call<{ launch?: { status: string } }>('GET', `/v1/launches/${launched.body.launch.id}`)).body
+            .launch?.status,
+        { timeout: 20_000, interval: 250 },
+      )
+      .toMatch(/^(stopped|failed)$/);
     const { page } = admin;
     await go(page, 'Launches');
     const listed = await api.call('GET', '/v1/launches');
