@@ -39,6 +39,8 @@ export interface AccountUsage {
 export type UsageFailureKind =
   /** No endpoint with a known response shape (Grok, Bob): the allowance stays unknown. */
   | 'unsupported'
+  /** The account has no OAuth credential to ask with (not OAuth, secret unreadable, token expired). */
+  | 'credential_unavailable'
   /** 401/403: the access token is expired, revoked or lacks the scope. */
   | 'unauthorized'
   /** 429 from the usage endpoint itself (not a statement about the account's windows). */

@@ -1,0 +1,122 @@
+import { z } from 'zod';
+import type { Account } from '#shared/accounts/model.ts';
+import { config } from '#shared/config.ts';
+import { fromSecretValue } from '#shared/oauth/tokens.ts';
+import { getProvider } from '#shared/providers/index.ts';
+import { PROVIDER_IDS } from '#shared/providers/types.ts';
+import { resolveUsageEndpoints, type UsageEndpointOverrides } from '#shared/usage/endpoints.ts';
+import { readUsage, type UsageReadOptions } from '#shared/usage/read.ts';
+import { nextUsageReadAt } from '#shared/usage/schedule.ts';
+import type { AccountUsage, UsageFailure, UsageResult } from '#shared/usage/types.ts';
+import { readSecret } from '#shared/vault/vault.ts';
+
+const isRecord = (value: unknown): value is Record<string, unknown> =>
+  typeof value === 'object' && value !== null && !Array.isArray(value);
+
+/**
+ * The usage endpoints for the raw `KEYFLEET_PROVIDER_OVERRIDES` value: the defaults with each
+ * provider's `usageEndpoint` applied; other keys are the provider definitions' business.
+ */
+export function usageEndpointsFromOverrides(raw: unknown): ReturnType<typeof resolveUsageEndpoints> {
+  const overrides: UsageEndpointOverrides = {};
+  for (const id of PROVIDER_IDS) {
+    const entry = isRecord(raw) ? raw[id] : undefined;
+    if (isRecord(entry) && typeof entry.usageEndpoint === 'string')
+      overrides[id] = { usageEndpoint: entry.usageEndpoint };
+  }
+  return resolveUsageEndpoints(overrides);
+}
+
+let cached: ReturnType<typeof resolveUsageEndpoints> | undefined;
+
+/** {@link usageEndpointsFromOverrides} of this process's configuration, read once. */
+export function effectiveUsageEndpoints(): ReturnType<typeof resolveUsageEndpoints> {
+  cached ??= usageEndpointsFromOverrides(config().providerOverrides);
+  return cached;
+}
+
+function unavailable(detail: string): UsageFailure {
+  return { ok: false, kind: 'credential_unavailable', detail, status: null, retryAfterMs: null };
+}
+
+type UsageAccount = Pick<Account, 'provider' | 'kind' | 'secretName'>;
+
+/**
+ * Reads one account's allowance with the access token in its vault secret. Never throws. An
+ * account that is not OAuth, whose secret cannot be read, or whose token has expired (the refresh
+ * comes first) is `credential_unavailable` and nothing is sent.
+ */
+export async function readAccountUsage(account: UsageAccount, options: UsageReadOptions = {}): Promise<UsageResult> {
+  const now = (options.now ?? Date.now)();
+  if (account.kind !== 'oauth' || !account.secretName) return unavailable('the account has no OAuth credential');
+  try {
+    const endpoints = options.endpoints ?? effectiveUsageEndpoints();
+    if (!endpoints[account.provider])
+      return await readUsage({ provider: account.provider, accessToken: '' }, { endpoints });
+    const tokens = fromSecretValue((await readSecret(account.secretName)).value);
+    if (!tokens.access_token) return unavailable('the stored credential has no access token');
+    if (tokens.expires_at !== null && tokens.expires_at <= now) return unavailable('the access token has expired');
+    const userAgent = options.userAgent ?? getProvider(account.provider).oauth.userAgent;
+    return await readUsage(
+      { provider: account.provider, accessToken: tokens.access_token, chatgptAccountId: tokens.account_id },
+      { ...options, endpoints, userAgent },
+    );
+  } catch {
+    return unavailable('the stored credential could not be read');
+  }
+}
+
+/** What the account item keeps about usage (attribute names as stored). */
+export interface UsageAttributes {
+  /** Present only when it changes: a failed read keeps the last good reading. */
+  usage?: AccountUsage | null;
+  /** When the sweeper may read again ({@link nextUsageReadAt}). */
+  usageNextReadAt: string;
+  /** The last read's fixed failure phrase; null after a good read. */
+  usageError: string | null;
+}
+
+/**
+ * The account item update after a read: a good read replaces `usage`; `unsupported` clears it
+ * (the allowance is unknown); any other failure keeps the last reading, so a usage endpoint that
+ * fails or changes shape changes nothing but `usageError` and the next read time.
+ */
+export function usageAttributes(result: UsageResult, now: number, intervalMinutes: number): UsageAttributes {
+  const usageNextReadAt = nextUsageReadAt(result, now, intervalMinutes);
+  if (result.ok) return { usage: result.usage, usageNextReadAt, usageError: null };
+  if (result.kind === 'unsupported') return { usage: null, usageNextReadAt, usageError: null };
+  return { usageNextReadAt, usageError: result.detail };
+}
+
+const storedWindow = z.object({
+  name: z.string().min(1).max(100),
+  usedPercent: z.number().min(0).max(100),
+  resetsAt: z.string().nullable().catch(null),
+});
+const storedCredits = z.object({
+  enabled: z.boolean().nullable().catch(null),
+  unlimited: z.boolean().nullable().catch(null),
+  balance: z.string().nullable().catch(null),
+  used: z.number().nullable().catch(null),
+  monthlyLimit: z.number().nullable().catch(null),
+});
+const storedUsageSchema = z.object({
+  plan: z.string().nullable().catch(null),
+  readAt: z.string(),
+  windows: z.array(z.unknown()).catch([]),
+  credits: storedCredits.nullable().catch(null),
+});
+
+/**
+ * The `usage` attribute of an account item as the API shows it, or null. Lenient: a window that
+ * does not read is dropped, and an item written before usage existed (or damaged) reads as null.
+ */
+export function storedUsage(value: unknown): AccountUsage | null {
+  const parsed = storedUsageSchema.safeParse(value);
+  if (!parsed.success) return null;
+  const windows = parsed.data.windows.flatMap((w) => {
+    const window = storedWindow.safeParse(w);
+    return window.success ? [window.data] : [];
+  });
+  return { ...parsed.data, windows };
+}
