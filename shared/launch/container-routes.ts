@@ -14,7 +14,9 @@ import {
 import type { ApiRequest, Route } from '#shared/http/types.ts';
 import { parseInput } from '#shared/http/validate.ts';
 import { currentTokens, ensureFresh, storedCredential } from '#shared/launch/freshen.ts';
+import { authenticateGrant, isGrantToken } from '#shared/launch/grants.ts';
 import { buildProfile } from '#shared/launch/profiles/index.ts';
+import { workstationProfile } from '#shared/launch/profiles/workstation.ts';
 import { authenticateTaskToken, getLaunch, issueTaskToken, redeemTicket } from '#shared/launch/records.ts';
 import { CONTAINER_REFRESH_INTERVAL_MS, claimRefreshSlot } from '#shared/launch/refresh-slot.ts';
 import { fromSecretValue, type StoredTokens } from '#shared/oauth/tokens.ts';
@@ -146,9 +148,14 @@ async function servableTokens(provider: ProviderId, accountId: string, recover: 
   return tokens;
 }
 
+/** A launch's task token, or a person's grant (`keyfleet sync`): both name one provider and account. */
+async function authenticateHolder(value: string | undefined): Promise<{ provider: ProviderId; accountId: string }> {
+  return isGrantToken(value) ? authenticateGrant(value) : authenticateTaskToken(value);
+}
+
 /** GET /v1/tasks/token?provider=grok: the pooled account's current access token, for `keyfleet token`. */
 async function taskAccessToken(request: ApiRequest) {
-  const grant = await authenticateTaskToken(bearer(request));
+  const grant = await authenticateHolder(bearer(request));
   const requested = request.query.provider;
   if (requested !== undefined && !isProviderId(requested)) throw new BadRequestError('Unknown provider.');
   if (requested !== undefined && requested !== grant.provider)
@@ -189,7 +196,7 @@ function oauthError(status: number, error: string, description: string, headers?
  */
 async function codexRefresh(request: ApiRequest) {
   const body = parseInput(codexRefreshBody, request.body, 'body');
-  const grant = await authenticateTaskToken(body.refresh_token);
+  const grant = await authenticateHolder(body.refresh_token);
   if (grant.provider !== 'codex') throw new ForbiddenError('This task token is not for a Codex launch.');
   let tokens: StoredTokens;
   try {
@@ -216,9 +223,42 @@ async function codexRefresh(request: ApiRequest) {
   };
 }
 
-/** Routes served by `functions/tasks.ts`; each authenticates with its ticket or task token. */
+/**
+ * GET /v1/grants/profile with `Authorization: Bearer <grant>`: what `keyfleet sync` writes on the
+ * workstation (see `profiles/workstation.ts`). Served here because this function reads the vault;
+ * the grant itself is issued by `POST /v1/me/grants`, which does not.
+ */
+async function grantProfile(request: ApiRequest) {
+  const grant = await authenticateGrant(bearer(request));
+  const provider = getProvider(grant.provider);
+  const account = await getAccount(grant.provider, grant.accountId);
+  if (!account) throw new AccountUnusableError('The account of this grant no longer exists. Run keyfleet sync again.');
+  const tokens = account.kind === 'oauth' ? await servableTokens(provider.id, account.id, false) : undefined;
+  const apiKey = account.kind === 'api_key' ? String((await storedCredential(account)).api_key ?? '') : undefined;
+  const profile = workstationProfile({
+    provider,
+    account,
+    tokens,
+    apiKey,
+    grant: bearer(request) ?? '',
+    apiUrl: config().apiUrl ?? '',
+    now: Date.now(),
+  });
+  const body = {
+    provider: provider.id,
+    grantId: grant.grantId,
+    accountId: account.id,
+    accountLabel: account.label,
+    expiresAt: grant.expiresAt,
+    ...profile,
+  };
+  return { status: 200, body };
+}
+
+/** Routes served by `functions/tasks.ts`; each authenticates with its ticket, task token or grant. */
 export const containerRoutes: Route[] = [
   { method: 'POST', path: '/v1/tickets/redeem', access: 'container', handler: redeem },
   { method: 'GET', path: '/v1/tasks/token', access: 'container', handler: taskAccessToken },
   { method: 'POST', path: '/v1/oauth/codex/token', access: 'container', body: 'json_or_form', handler: codexRefresh },
+  { method: 'GET', path: '/v1/grants/profile', access: 'container', handler: grantProfile },
 ];

@@ -6,6 +6,7 @@ import { accountIdParam } from '#shared/http/schemas.ts';
 import type { ApiRequest, Route } from '#shared/http/types.ts';
 import { callerOf } from '#shared/http/types.ts';
 import { parseInput } from '#shared/http/validate.ts';
+import { grantBody, issueGrant, listGrants, revokeGrant } from '#shared/launch/grants.ts';
 import { launchBody, launchTask } from '#shared/launch/launch.ts';
 import { listLaunches } from '#shared/launch/listing.ts';
 import {
@@ -135,6 +136,31 @@ export const launchRoutes: Route[] = [
       await putPreferences(callerOf(request).id, preferences);
       return { status: 200, body: preferences };
     },
+  },
+  {
+    method: 'POST',
+    path: '/v1/me/grants',
+    access: 'member',
+    handler: async (request) => {
+      const body = parseInput(grantBody, request.body, 'body');
+      const { grant, token } = await issueGrant(callerOf(request), body);
+      return { status: 201, body: { grant: { ...grant, token } } };
+    },
+  },
+  {
+    method: 'GET',
+    path: '/v1/me/grants',
+    access: 'member',
+    handler: async (request) => ({ status: 200, body: { grants: await listGrants(callerOf(request).id) } }),
+  },
+  {
+    method: 'DELETE',
+    path: '/v1/me/grants/{id}',
+    access: 'member',
+    handler: async (request) => ({
+      status: 200,
+      body: { grant: await revokeGrant(callerOf(request), request.params.id ?? '') },
+    }),
   },
   {
     method: 'GET',

@@ -1,0 +1,226 @@
+import { randomBytes } from 'node:crypto';
+import { GetCommand, PutCommand, QueryCommand, UpdateCommand } from '@aws-sdk/lib-dynamodb';
+import { z } from 'zod';
+import { resolveAccount } from '#shared/accounts/resolve.ts';
+import { audit } from '#shared/audit/audit.ts';
+import { config } from '#shared/config.ts';
+import { AccountUnusableError, NotFoundError, UnauthorizedError } from '#shared/errors.ts';
+import type { Caller } from '#shared/http/types.ts';
+import { ensureFresh } from '#shared/launch/freshen.ts';
+import { getPreferences } from '#shared/launch/preferences.ts';
+import { hashOf } from '#shared/launch/records.ts';
+import { registerSecret } from '#shared/log/redact.ts';
+import { getProvider } from '#shared/providers/index.ts';
+import { PROVIDER_IDS, type ProviderId } from '#shared/providers/types.ts';
+import { conditional, documentClient, dynamo } from '#shared/store/dynamo.ts';
+
+/**
+ * Personal grants: what `keyfleet sync` puts on a workstation in place of a pooled refresh token.
+ * A grant is bound to the caller and to one account (chosen like a launch for that caller), is
+ * valid for a few hours or days, can be revoked, and works wherever a task token works (Codex's
+ * refresh route, the access-token route). Its value is stored only as its SHA-256.
+ *
+ *   pk                      sk
+ *   GRANTTOKEN#<sha256>     TOKEN       the grant, by the hash of its value (authentication)
+ *   USER#<caller>           GRANT#<id>  the same grant in its owner's list (no hash of the value)
+ */
+const tokenKey = (hash: string) => ({ pk: `GRANTTOKEN#${hash}`, sk: 'TOKEN' });
+const listKey = (callerId: string, id: string) => ({ pk: `USER#${callerId}`, sk: `GRANT#${id}` });
+
+/** Grants last a day unless asked otherwise; at most 30 days. */
+export const DEFAULT_GRANT_HOURS = 24;
+export const MAX_GRANT_HOURS = 30 * 24;
+/** An OAuth access token handed to a workstation is good for at least this long, or refreshed first. */
+const GRANT_MIN_VALIDITY_MS = 10 * 60 * 1000;
+const GRANT_TOKEN = /^kfg_[A-Za-z0-9_-]{43}$/;
+
+export const grantBody = z.strictObject({
+  provider: z.enum(PROVIDER_IDS),
+  preferredAccountId: z
+    .string()
+    .regex(/^acc_[a-f0-9]{20}$/, 'must be an account id')
+    .optional(),
+  hours: z.number().int().min(1).max(MAX_GRANT_HOURS).default(DEFAULT_GRANT_HOURS),
+});
+export type GrantBody = z.infer<typeof grantBody>;
+
+export interface GrantRecord {
+  id: string;
+  callerId: string;
+  provider: ProviderId;
+  accountId: string;
+  accountLabel: string;
+  createdAt: string;
+  expiresAt: string;
+  revokedAt?: string;
+}
+
+/** API.md's Grant: never the value, which only the issuing answer carries. */
+export interface GrantView {
+  id: string;
+  provider: ProviderId;
+  accountId: string;
+  accountLabel: string;
+  createdAt: string;
+  expiresAt: string;
+  status: 'active' | 'revoked' | 'expired';
+}
+
+/** What a grant proves when it is presented: the caller and the account it is bound to. */
+export interface GrantHolder {
+  grantId: string;
+  callerId: string;
+  provider: ProviderId;
+  accountId: string;
+  expiresAt: string;
+}
+
+const table = (): string => config().tableName;
+const ttlOf = (iso: string): number => Math.ceil(Date.parse(iso) / 1000) + 86_400;
+
+/** True for values shaped like a grant (`kfg_…`), as opposed to a launch's task token. */
+export const isGrantToken = (value: string | undefined): boolean => value?.startsWith('kfg_') === true;
+
+export function grantView(record: GrantRecord, now = Date.now()): GrantView {
+  const status = record.revokedAt ? 'revoked' : Date.parse(record.expiresAt) <= now ? 'expired' : 'active';
+  return {
+    id: record.id,
+    provider: record.provider,
+    accountId: record.accountId,
+    accountLabel: record.accountLabel,
+    createdAt: record.createdAt,
+    expiresAt: record.expiresAt,
+    status,
+  };
+}
+
+/**
+ * Issues a grant for the caller: chooses the account with a launch's resolution order (the
+ * request's preferred account, the caller's saved preference or own active account, the active
+ * API-key account, the round-robin pool, the active OAuth account), makes sure an OAuth account's
+ * access token is fresh, stores the grant's hash, and audits `grant.issued`. The value is answered
+ * once, here.
+ */
+export async function issueGrant(caller: Caller, body: GrantBody): Promise<{ grant: GrantView; token: string }> {
+  const provider = getProvider(body.provider);
+  const preferences = await getPreferences(caller.id);
+  const { account: chosen, step } = await resolveAccount({
+    provider: provider.id,
+    taskPreferredAccountId: body.preferredAccountId,
+    userPreferredAccountId: preferences.providers[provider.id]?.preferredAccountId,
+    callerId: caller.id,
+  });
+  const account = chosen.kind === 'oauth' ? await ensureFresh(provider.id, chosen.id, GRANT_MIN_VALIDITY_MS) : chosen;
+  if (account.status === 'needs_reconnect') {
+    throw new AccountUnusableError(`The ${provider.name} account "${account.label}" needs to be signed in again.`);
+  }
+  const now = Date.now();
+  const token = `kfg_${randomBytes(32).toString('base64url')}`;
+  registerSecret(token);
+  const record: GrantRecord = {
+    id: `grt_${randomBytes(10).toString('hex')}`,
+    callerId: caller.id,
+    provider: provider.id,
+    accountId: account.id,
+    accountLabel: account.label,
+    createdAt: new Date(now).toISOString(),
+    expiresAt: new Date(now + body.hours * 3_600_000).toISOString(),
+  };
+  const ttl = ttlOf(record.expiresAt);
+  await dynamo(() =>
+    documentClient().send(
+      new PutCommand({ TableName: table(), Item: { ...tokenKey(hashOf(token)), type: 'grant-token', ...record, ttl } }),
+    ),
+  );
+  await dynamo(() =>
+    documentClient().send(
+      new PutCommand({
+        TableName: table(),
+        Item: { ...listKey(caller.id, record.id), type: 'grant', ...record, tokenHash: hashOf(token), ttl },
+      }),
+    ),
+  );
+  await audit({
+    actor: caller.id,
+    // `as never` until AUDIT_ACTIONS lists the grant actions (shared/audit/audit.ts).
+    action: 'grant.issued' as never,
+    provider: provider.id,
+    accountId: account.id,
+    detail: { grantId: record.id, step, expiresAt: record.expiresAt },
+  });
+  return { grant: grantView(record, now), token };
+}
+
+/** The caller's grants, newest first (revoked and expired ones too, until the table forgets them). */
+export async function listGrants(callerId: string, now = Date.now()): Promise<GrantView[]> {
+  const out = await dynamo(() =>
+    documentClient().send(
+      new QueryCommand({
+        TableName: table(),
+        KeyConditionExpression: 'pk = :pk AND begins_with(sk, :grant)',
+        ExpressionAttributeValues: { ':pk': `USER#${callerId}`, ':grant': 'GRANT#' },
+        ConsistentRead: true,
+      }),
+    ),
+  );
+  return ((out.Items ?? []) as GrantRecord[])
+    .map((item) => grantView(item, now))
+    .sort((a, b) => b.createdAt.localeCompare(a.createdAt));
+}
+
+/**
+ * Revokes one of the caller's grants: the value stops working at once (its token item is marked
+ * first), then the list entry; audited as `grant.revoked`. Another caller's grant, or one that does
+ * not exist, is `not_found`. Revoking a revoked grant changes nothing and records nothing.
+ */
+export async function revokeGrant(caller: Caller, id: string, now = Date.now()): Promise<GrantView> {
+  const key = listKey(caller.id, id);
+  const out = /^grt_[a-f0-9]{20}$/.test(id)
+    ? await dynamo(() => documentClient().send(new GetCommand({ TableName: table(), Key: key, ConsistentRead: true })))
+    : undefined;
+  const item = out?.Item as (GrantRecord & { tokenHash: string }) | undefined;
+  if (!item) throw new NotFoundError('No such grant.');
+  if (item.revokedAt) return grantView(item, now);
+  const revokedAt = new Date(now).toISOString();
+  const mark = (target: { pk: string; sk: string }) =>
+    conditional(() =>
+      documentClient().send(
+        new UpdateCommand({
+          TableName: table(),
+          Key: target,
+          UpdateExpression: 'SET revokedAt = if_not_exists(revokedAt, :now)',
+          ConditionExpression: 'attribute_exists(pk)',
+          ExpressionAttributeValues: { ':now': revokedAt },
+        }),
+      ),
+    );
+  await mark(tokenKey(item.tokenHash));
+  await mark(key);
+  await audit({
+    actor: caller.id,
+    action: 'grant.revoked' as never,
+    provider: item.provider,
+    accountId: item.accountId,
+    detail: { grantId: id },
+  });
+  return grantView({ ...item, revokedAt }, now);
+}
+
+/** The grant a value belongs to, or `unauthorized` if it is unknown, revoked or expired. */
+export async function authenticateGrant(token: string | undefined, now = Date.now()): Promise<GrantHolder> {
+  if (!token || !GRANT_TOKEN.test(token)) throw new UnauthorizedError('A valid grant is required.');
+  const out = await dynamo(() =>
+    documentClient().send(new GetCommand({ TableName: table(), Key: tokenKey(hashOf(token)), ConsistentRead: true })),
+  );
+  const item = out.Item as GrantRecord | undefined;
+  if (!item || item.revokedAt || Date.parse(item.expiresAt) <= now) {
+    throw new UnauthorizedError('This grant is not valid (unknown, revoked or expired). Run keyfleet sync again.');
+  }
+  return {
+    grantId: item.id,
+    callerId: item.callerId,
+    provider: item.provider,
+    accountId: item.accountId,
+    expiresAt: item.expiresAt,
+  };
+}
