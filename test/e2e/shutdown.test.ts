@@ -83,43 +83,43 @@ async function localModeWithTask(
     apiKey: 'sk-ant-api03-shutdown-test-key-0001',
     endpoint: { type: 'custom', baseUrl: 'http://127.0.0.1:9/anthropic' },
   });
-  expect(account.status).toBe(201);
+  expect(account.status, JSON.stringify(account.body)).toBe(201);
   const probeFile = join(dir, `${name}.json`);
   const launch = await call('/v1/launches', {
     provider: 'claude',
     ecs: { command: [process.execPath, agent, probeFile, mode] },
   });
-  expect(launch.status).toBe(201);
+  expect(launch.status, JSON.stringify(launch.body)).toBe(201);
   const task = await until('the task to start', async () =>
     existsSync(probeFile) ? (JSON.parse(await readFile(probeFile, 'utf8')) as Probe) : undefined,
   );
   return { local, launchId: launch.body.launch?.id ?? '', task, dataDir };
 }
 
-async function expectCleanedUp(launchId: string, task: Probe, dataDir: string): Promise<void> {
-  expect(alive(task.pid)).toBe(false);
-  expect(existsSync(task.home)).toBe(false);
-  expect((await getLaunch(launchId))?.status).toBe('stopped');
+async function expectCleanedUp(local: SpawnedLocalMode, launchId: string, task: Probe, dataDir: string): Promise<void> {
+  expect(alive(task.pid), local.output()).toBe(false);
+  expect(existsSync(task.home), local.output()).toBe(false);
+  expect((await getLaunch(launchId))?.status, local.output()).toBe('stopped');
   await expect(authenticateTaskToken(task.token)).rejects.toThrow(UnauthorizedError);
   expect(existsSync(join(dataDir, 'keyfleet.lock'))).toBe(false);
 }
 
-describe('stopping local mode', () => {
+describe('stopping local mode', { timeout: 60_000 }, () => {
   it('regression: SIGTERM stops running tasks, revokes their launches and removes their HOMEs instead of orphaning them', async () => {
     const { local, launchId, task, dataDir } = await localModeWithTask('plain', 'plain');
     expect(alive(task.pid)).toBe(true);
     await expect(authenticateTaskToken(task.token)).resolves.toMatchObject({ launchId });
 
-    expect(await local.stop('SIGTERM')).toEqual({ code: 0, signal: null });
+    expect(await local.stop('SIGTERM'), local.output()).toEqual({ code: 0, signal: null });
     expect(local.output()).toContain('keyfleet: stopping 1 running task(s)');
-    await expectCleanedUp(launchId, task, dataDir);
+    await expectCleanedUp(local, launchId, task, dataDir);
   });
 
   it('kills a task that ignores SIGTERM once the grace period is over, then cleans up', async () => {
     const { local, launchId, task, dataDir } = await localModeWithTask('stubborn', 'ignore-term');
     const started = Date.now();
-    expect(await local.stop('SIGINT')).toEqual({ code: 0, signal: null });
+    expect(await local.stop('SIGINT'), local.output()).toEqual({ code: 0, signal: null });
     expect(Date.now() - started).toBeGreaterThanOrEqual(1_000);
-    await expectCleanedUp(launchId, task, dataDir);
+    await expectCleanedUp(local, launchId, task, dataDir);
   });
 });
