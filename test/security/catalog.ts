@@ -48,7 +48,7 @@ export type Slot = 'ticket' | 'bearer' | 'refresh_token';
 export interface Probe {
   /** Builds the request for one caller; may create resources first (fresh per cell). */
   build: (world: World, caller: CallerName) => Promise<Built>;
-  /** Status for the member (Alice) on member routes, the admin on admin routes. */
+  /** Status for the member (Alice) on member routes, the admin on admin routes; on container routes, the task token's. */
   ok: number;
   /** Bob, on a member route, where it differs from Alice (her own resources → 404). */
   other?: number;
@@ -95,6 +95,15 @@ async function aliceSignIn(world: World, authorize: boolean): Promise<{ id: stri
   return { id, redirectUrl };
 }
 
+/** Alice's grant id (the value is registered by the leak scan from the response). */
+async function aliceGrant(world: World): Promise<string> {
+  const res = await world.json<{ grant: { id: string } }>('POST', '/v1/me/grants', {
+    as: 'alice',
+    body: { provider: 'codex', hours: 1 },
+  });
+  return res.body.grant.id;
+}
+
 const mayAct = (caller: CallerName): boolean => caller === 'member' || caller === 'other_member' || caller === 'admin';
 
 const fixed = (path: string, body?: unknown) => async (): Promise<Built> => ({
@@ -104,6 +113,7 @@ const fixed = (path: string, body?: unknown) => async (): Promise<Built> => ({
 
 /** Exact probes, keyed by route. */
 export const PROBES: Record<string, Probe> = {
+  'GET /v1/openapi.json': { build: fixed('/v1/openapi.json'), ok: 200 },
   'GET /v1/providers': { build: fixed('/v1/providers'), ok: 200 },
   'GET /v1/providers/{provider}': { build: fixed('/v1/providers/claude'), ok: 200 },
   'GET /v1/me/providers': { build: fixed('/v1/me/providers'), ok: 200 },
@@ -218,6 +228,18 @@ export const PROBES: Record<string, Probe> = {
     },
     ok: 204,
   },
+  'POST /v1/me/grants': { build: fixed('/v1/me/grants', { provider: 'codex', hours: 1 }), ok: 201 },
+  'GET /v1/me/grants': { build: fixed('/v1/me/grants'), ok: 200 },
+  'DELETE /v1/me/grants/{id}': {
+    build: async (world, caller) => ({
+      path: `/v1/me/grants/${mayAct(caller) ? await aliceGrant(world) : 'grt_00000000000000000000'}`,
+    }),
+    ok: 200,
+    other: 404,
+    admin: 404,
+  },
+  // A task token is not a grant: only `keyfleet sync`'s grant fetches a workstation profile.
+  'GET /v1/grants/profile': { build: fixed('/v1/grants/profile'), ok: 401, slot: 'bearer' },
   'GET /v1/me/preferences': { build: fixed('/v1/me/preferences'), ok: 200 },
   'PUT /v1/me/preferences': {
     build: fixed('/v1/me/preferences', { providers: { claude: { effort: 'high' } } }),

@@ -1,5 +1,6 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { signIn } from '#test/helpers/sign-in.ts';
+import { allRoutes } from '#test/security/catalog.ts';
 import { scanForLeaks } from '#test/security/leaks.ts';
 import { ECS, startWorld, ticketOf, type World } from '#test/security/world.ts';
 
@@ -139,6 +140,23 @@ describe('leak scan over an end-to-end run', () => {
     expect(keyAsName.status).toBe(400);
     const ticketAsId = await world.json('GET', `/v1/launches/${world.fixtures.spentTicket}`, { as: 'alice' });
     expect(ticketAsId.status).toBe(404);
+  });
+
+  it('issues, uses and revokes a personal grant (where the grant routes exist)', async () => {
+    if (!allRoutes().some((r) => r.key === 'POST /v1/me/grants')) return;
+    const issued = await world.json<{ grant: { id: string; token: string } }>('POST', '/v1/me/grants', {
+      as: 'alice',
+      body: { provider: 'codex', hours: 1 },
+    });
+    expect(issued.status).toBe(201);
+    const { id, token } = issued.body.grant;
+    world.secrets.set(token, 'grant');
+    expect((await world.send({ method: 'GET', path: '/v1/grants/profile', bearer: token })).status).toBe(200);
+    expect((await world.send({ method: 'GET', path: '/v1/tasks/token?provider=codex', bearer: token })).status).toBe(
+      200,
+    );
+    expect((await world.json('DELETE', `/v1/me/grants/${id}`, { as: 'alice' })).status).toBe(200);
+    expect((await world.send({ method: 'GET', path: '/v1/grants/profile', bearer: token })).status).toBe(401);
   });
 
   it('names a task and a commit through the helpers with the team API key', async () => {

@@ -10,23 +10,40 @@ import { type Exchange, type SecretKind, tableSnapshot, type World } from '#test
  *   access / id token or API key, and the task token (that is the route's whole point);
  * - `GET /v1/tasks/token` answers the current access token, and the Codex refresh route the current
  *   access and id tokens with the task token echoed as `refresh_token`, both to a task-token holder;
- * - RunTask carries the ticket (and nothing else secret): it is how the container gets it.
+ * - RunTask carries the ticket (and nothing else secret): it is how the container gets it;
+ * - a personal grant (`keyfleet sync`) is answered once, by the request that issues it, and then
+ *   appears in the workstation profile it fetches and in what the Codex refresh route echoes.
  *
  * Refresh tokens, authorization codes, PKCE verifiers, device codes, the sealing key and callers'
  * bearer tokens are allowed nowhere (no Gemini long task runs in this world, the one case where a
  * refresh token may reach a container).
  */
 
-const ALLOWED_IN_CONTAINER_RESPONSES: Record<string, readonly SecretKind[]> = {
-  '/v1/tickets/redeem': ['access_token', 'id_token', 'api_key', 'task_token'],
-  '/v1/tasks/token': ['access_token'],
-  '/v1/oauth/codex/token': ['access_token', 'id_token', 'task_token'],
+/** `METHOD path` → the status that hands values out, and which kinds. */
+const ALLOWED_IN_RESPONSES: Record<string, { status: number; kinds: readonly SecretKind[] }> = {
+  'POST /v1/tickets/redeem': { status: 200, kinds: ['access_token', 'id_token', 'api_key', 'task_token'] },
+  'GET /v1/tasks/token': { status: 200, kinds: ['access_token'] },
+  'POST /v1/oauth/codex/token': { status: 200, kinds: ['access_token', 'id_token', 'task_token', 'grant'] },
+  'POST /v1/me/grants': { status: 201, kinds: ['grant'] },
+  'GET /v1/grants/profile': { status: 200, kinds: ['access_token', 'id_token', 'api_key', 'grant'] },
 };
 
 function allowedInResponse(exchange: Exchange, kind: SecretKind): boolean {
-  if (exchange.status !== 200) return false;
-  const path = exchange.path.split('?')[0] ?? '';
-  return ALLOWED_IN_CONTAINER_RESPONSES[path]?.includes(kind) ?? false;
+  const allowed = ALLOWED_IN_RESPONSES[`${exchange.method} ${exchange.path.split('?')[0]}`];
+  return allowed !== undefined && exchange.status === allowed.status && allowed.kinds.includes(kind);
+}
+
+/** Keyfleet's own credentials by shape: whatever response or request carried one, it is registered. */
+const KEYFLEET_CREDENTIAL = /\bkf([gkt])_[A-Za-z0-9_-]{43}(?![A-Za-z0-9_-])/g;
+const KIND_BY_PREFIX: Record<string, SecretKind> = { g: 'grant', k: 'ticket', t: 'task_token' };
+
+function harvestKeyfleetCredentials(world: World): void {
+  for (const exchange of world.exchanges) {
+    for (const match of exchange.text.matchAll(KEYFLEET_CREDENTIAL)) {
+      const kind = KIND_BY_PREFIX[match[1] ?? ''];
+      if (kind && !world.secrets.has(match[0])) world.secrets.set(match[0], kind);
+    }
+  }
 }
 
 export interface LeakHit {
@@ -48,6 +65,7 @@ export interface LeakReport {
 export async function scanForLeaks(world: World): Promise<LeakReport> {
   world.harvestTickets();
   world.harvestOAuthRequests();
+  harvestKeyfleetCredentials(world);
   await world.harvestVault();
   const audit = await auditText(world);
   const places: { name: string; text: string; allows: (kind: SecretKind) => boolean }[] = [

@@ -34,7 +34,8 @@ export type SecretKind =
   | 'device_code'
   | 'sealing_key'
   | 'ticket'
-  | 'task_token';
+  | 'task_token'
+  | 'grant';
 
 /** One request the suite sent and what came back. */
 export interface Exchange {
