@@ -10,7 +10,7 @@ import {
 import { Agent as HttpsAgent, request as httpsRequest } from 'node:https';
 import type { AddressInfo, Socket } from 'node:net';
 import type { CliProfile } from '#shared/launch/profiles/types.ts';
-import { type Fetch, type KeyfleetClient, keyfleetClient } from '#shared/proxy/client.ts';
+import { type Fetch, fetchTransport, type KeyfleetClient, keyfleetClient } from '#shared/proxy/client.ts';
 import { CredentialKeeper } from '#shared/proxy/credentials.ts';
 import { grantFromRedeemed, type ProxyGrant } from '#shared/proxy/grant.ts';
 import { agentResponseHeaders, presented, upstreamRequestHeaders } from '#shared/proxy/headers.ts';
@@ -27,6 +27,7 @@ export interface ProxyOptions {
   ticket: string;
   /** 0 picks a free port. */
   port?: number;
+  /** Reaches Keyfleet through this instead of `node:http` (tests, other runtimes). */
   fetch?: Fetch;
   /** Epoch ms; injectable so expiry logic is testable without waiting. */
   now?: () => number;
@@ -119,7 +120,7 @@ async function readBody(req: IncomingMessage, limit: number): Promise<Buffer | u
 export async function startProxy(options: ProxyOptions): Promise<RunningProxy> {
   const now = options.now ?? Date.now;
   const log = options.log ?? defaultLog;
-  const client = keyfleetClient(options.apiUrl, options.fetch);
+  const client = keyfleetClient(options.apiUrl, options.fetch ? fetchTransport(options.fetch) : undefined);
   const grant = grantFromRedeemed(await client.redeem(options.ticket));
   return listen(grant, client, { ...options, now, log });
 }
@@ -136,7 +137,7 @@ async function listen(grant: ProxyGrant, client: KeyfleetClient, options: Resolv
   const state = { profileServed: false, port: 0, profile: undefined as CliProfile | undefined };
   const context: Context = { grant, route, keeper, meter, placeholder, agents, state, options };
 
-  const server = createServer((req, res) => {
+  const server = createServer({ noDelay: true }, (req, res) => {
     handle(context, req, res).catch((error: unknown) => {
       options.log(`request failed: ${(error as Error).name}`);
       if (!res.headersSent) refuse(res, 502, 'upstream_error', 'The proxy could not complete the request.');
@@ -291,6 +292,7 @@ function send(context: Context, req: IncomingMessage, target: URL, body: Buffer 
       headers,
       agent: https ? agents.https : agents.http,
     });
+    upstream.setNoDelay(true);
     upstream.once('response', resolve);
     upstream.once('error', reject);
     req.once('close', () => {

@@ -49,72 +49,84 @@ export const USAGE_READERS: Record<UsageDialect, UsageReader> = {
   },
 };
 
-/** A substring every usage-bearing event of the dialect contains. */
+/**
+ * A substring every usage-bearing event of the dialect contains. Without the opening quote: a
+ * needle that starts with a common byte makes the byte search several times slower.
+ */
 const USAGE_MARKERS: Record<UsageDialect, string> = {
-  anthropic: '"usage"',
-  'openai-responses': '"usage"',
-  gemini: '"usageMetadata"',
+  anthropic: 'usage"',
+  'openai-responses': 'usage"',
+  gemini: 'usageMetadata"',
 };
 
 /** An event larger than this is skipped rather than held (usage events are small). */
 const MAX_EVENT_BYTES = 1024 * 1024;
 
 /**
- * Reads usage from an answer while it streams past: Server-Sent Events are parsed event by event
- * (so memory stays bounded by one event), any other JSON body is parsed at the end if it is small.
- * The bytes themselves are never changed or held back; the tap only reads copies.
+ * Index just past the last blank line in `chunk`, or -1. Events end with `\n\n` or, from some
+ * servers, `\r\n\r\n`; the first boundary seen decides which, so each chunk is searched once.
+ */
+function lastBoundary(chunk: Buffer, crlf: boolean): number {
+  const at = chunk.lastIndexOf(crlf ? '\n\r\n' : '\n\n');
+  return at < 0 ? -1 : at + (crlf ? 3 : 2);
+}
+
+/**
+ * Reads usage from an answer while it streams past. Server-Sent Events are scanned as bytes for
+ * the dialect's usage marker, and only complete events that contain it are decoded and parsed, so
+ * a long answer costs little more than a search; memory stays bounded by one event. Any other body
+ * is parsed as JSON at the end when it is small. The bytes themselves are never changed or held
+ * back: the tap only reads them.
  */
 export class UsageTap {
   readonly usage: AnswerUsage = { input: 0, output: 0 };
-  /** The body's first bytes when it was JSON and small (for rate-limit details in error answers). */
+  /** The parsed body when it was small JSON (error answers carry rate-limit details). */
   jsonBody: unknown;
   readonly #read: UsageReader;
   readonly #sse: boolean;
-  readonly #marker: string;
-  readonly #decoder = new TextDecoder();
-  #pending = '';
-  #data: string[] = [];
-  #dataBytes = 0;
-  #overflow = false;
+  readonly #marker: Buffer;
+  readonly #markerText: string;
+  #pending: Buffer = Buffer.alloc(0);
+  #crlf: boolean | undefined;
+  #chunks: Buffer[] = [];
+  #size = 0;
 
   constructor(dialect: UsageDialect, contentType: string | undefined) {
     this.#read = USAGE_READERS[dialect];
     this.#sse = (contentType ?? '').includes('text/event-stream');
-    this.#marker = USAGE_MARKERS[dialect];
+    this.#markerText = USAGE_MARKERS[dialect];
+    this.#marker = Buffer.from(this.#markerText);
   }
 
   write(chunk: Buffer): void {
-    if (this.#overflow && !this.#sse) return;
-    const text = this.#decoder.decode(chunk, { stream: true });
     if (!this.#sse) {
-      this.#pending += text;
-      if (this.#pending.length > MAX_EVENT_BYTES) {
-        this.#overflow = true;
-        this.#pending = '';
-      }
+      this.#size += chunk.length;
+      if (this.#size <= MAX_EVENT_BYTES) this.#chunks.push(chunk);
       return;
     }
-    this.#pending += text;
-    let start = 0;
-    let newline = this.#pending.indexOf('\n', start);
-    while (newline >= 0) {
-      const end = newline > start && this.#pending.charCodeAt(newline - 1) === 13 ? newline - 1 : newline;
-      this.#line(this.#pending.slice(start, end));
-      start = newline + 1;
-      newline = this.#pending.indexOf('\n', start);
+    this.#crlf ??= chunk.includes('\r\n') ? true : chunk.includes('\n') ? false : undefined;
+    const boundary = lastBoundary(chunk, this.#crlf === true);
+    if (boundary < 0) {
+      this.#pending =
+        this.#pending.length + chunk.length > MAX_EVENT_BYTES ? Buffer.alloc(0) : Buffer.concat([this.#pending, chunk]);
+      return;
     }
-    this.#pending = this.#pending.length - start > MAX_EVENT_BYTES ? '' : this.#pending.slice(start);
+    const head = chunk.subarray(0, boundary);
+    if (this.#mentions(head)) this.#events(Buffer.concat([this.#pending, head]).toString('utf8'));
+    // A copy, so the pending tail does not keep the whole chunk alive.
+    this.#pending = Buffer.from(chunk.subarray(boundary));
   }
 
   end(): void {
     if (this.#sse) {
-      if (this.#pending) this.#line(this.#pending);
-      this.#line('');
+      if (this.#pending.length > 0 && this.#pending.includes(this.#marker))
+        this.#events(this.#pending.toString('utf8'));
+      this.#pending = Buffer.alloc(0);
       return;
     }
-    if (this.#overflow || !this.#pending.trim()) return;
+    if (this.#size === 0 || this.#size > MAX_EVENT_BYTES) return;
     try {
-      const parsed = JSON.parse(this.#pending) as unknown;
+      const parsed = JSON.parse(Buffer.concat(this.#chunks).toString('utf8')) as unknown;
       this.jsonBody = parsed;
       for (const item of Array.isArray(parsed) ? parsed : [parsed]) {
         const event = obj(item);
@@ -123,34 +135,34 @@ export class UsageTap {
     } catch {
       // Not JSON: no usage to read.
     }
+    this.#chunks = [];
   }
 
-  #line(line: string): void {
-    if (line === '') {
-      this.#dispatch();
-      return;
-    }
-    if (!line.startsWith('data:')) return;
-    const data = line.slice(line.startsWith('data: ') ? 6 : 5);
-    this.#dataBytes += data.length;
-    if (this.#dataBytes > MAX_EVENT_BYTES) {
-      this.#data = [];
-      return;
-    }
-    this.#data.push(data);
+  /** Whether the pending tail and `head` together contain the marker (also across their seam). */
+  #mentions(head: Buffer): boolean {
+    const marker = this.#marker;
+    if (head.includes(marker)) return true;
+    if (this.#pending.length === 0) return false;
+    if (this.#pending.includes(marker)) return true;
+    const seam = Buffer.concat([this.#pending.subarray(-(marker.length - 1)), head.subarray(0, marker.length - 1)]);
+    return seam.includes(marker);
   }
 
-  #dispatch(): void {
-    const data = this.#data.join('\n');
-    this.#data = [];
-    this.#dataBytes = 0;
-    // Only events that mention usage are parsed: a long answer is mostly text deltas.
-    if (!data.includes(this.#marker)) return;
-    try {
-      const event = obj(JSON.parse(data));
-      if (event) this.#read(event, this.usage);
-    } catch {
-      // A malformed event carries no usage we can trust.
+  /** Parses complete events and reads usage from those that mention it. */
+  #events(text: string): void {
+    for (const block of text.split(/\r?\n\r?\n/)) {
+      const data = block
+        .split(/\r?\n/)
+        .filter((line) => line.startsWith('data:'))
+        .map((line) => line.slice(line.startsWith('data: ') ? 6 : 5))
+        .join('\n');
+      if (!data.includes(this.#markerText)) continue;
+      try {
+        const event = obj(JSON.parse(data));
+        if (event) this.#read(event, this.usage);
+      } catch {
+        // A malformed event carries no usage we can trust.
+      }
     }
   }
 }
