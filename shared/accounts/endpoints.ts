@@ -1,7 +1,8 @@
 import type { AccountEndpoint, AccountKind, EndpointType } from '#shared/accounts/model.ts';
 import { type ErrorDetail, ValidationError } from '#shared/errors.ts';
 import { checkEndpointUrl } from '#shared/net/urls.ts';
-import type { ProviderDefinition } from '#shared/providers/types.ts';
+import { listProviders } from '#shared/providers/index.ts';
+import { ENDPOINT_PRESETS, type EndpointPreset, type ProviderDefinition } from '#shared/providers/types.ts';
 
 /** What a client may send as `endpoint`. */
 export interface EndpointInput {
@@ -13,7 +14,6 @@ export interface EndpointInput {
 /** LM Studio's default OpenAI-compatible server. */
 export const LM_STUDIO_BASE_URL = 'http://127.0.0.1:1234/v1';
 
-const CODEX_ONLY: EndpointType[] = ['responses_hosted', 'responses_local', 'azure'];
 const API_VERSION = /^[A-Za-z0-9._-]{1,40}$/;
 
 function fail(path: string, message: string): never {
@@ -35,13 +35,24 @@ function cleanBaseUrl(raw: string | undefined, allowQuery = false): URL {
   return url;
 }
 
+function isPreset(type: EndpointType): type is EndpointPreset {
+  return (ENDPOINT_PRESETS as readonly string[]).includes(type);
+}
+
+/** The short names of the providers that offer `preset` ("Codex"). */
+function presetOwners(preset: EndpointPreset): string {
+  const owners = listProviders().filter((p) => p.endpointPresets.includes(preset));
+  return owners.map((p) => p.name.replace(/ \(.*\)$/, '')).join(' or ') || 'no provider’s';
+}
+
 function withoutTrailingSlash(url: URL): string {
   return `${url.origin}${url.pathname.replace(/\/+$/, '')}`;
 }
 
 /**
  * Normalises a custom endpoint for an API-key or keyless account. `default` (or no endpoint) means
- * the CLI's built-in endpoint and is stored as null. The Codex presets follow PROVIDERS.md: Azure
+ * the CLI's built-in endpoint and is stored as null. Presets are allowed per provider
+ * (`endpointPresets`; today Codex's) and follow PROVIDERS.md: Azure
  * URLs are rewritten to the `/openai/v1` Responses shape, LM Studio gets its default port.
  */
 export function normalizeEndpoint(
@@ -55,11 +66,11 @@ export function normalizeEndpoint(
     if (input?.apiVersion) fail('apiVersion', 'is not used with type default');
     return null;
   }
-  if (CODEX_ONLY.includes(input.type) && provider.id !== 'codex') {
-    fail('type', `${input.type} is a Codex endpoint preset; use custom for ${provider.name}`);
+  if (isPreset(input.type) && !provider.endpointPresets.includes(input.type)) {
+    fail('type', `${input.type} is a ${presetOwners(input.type)} endpoint preset; use custom for ${provider.name}`);
   }
   if (input.apiVersion !== undefined && input.apiVersion !== null) {
-    if (provider.id !== 'codex' && provider.id !== 'gemini') fail('apiVersion', `is not used by ${provider.name}`);
+    if (!provider.endpointApiVersion) fail('apiVersion', `is not used by ${provider.name}`);
     if (!API_VERSION.test(input.apiVersion))
       fail('apiVersion', 'must be 1-40 letters, digits, dots, dashes or underscores');
   }

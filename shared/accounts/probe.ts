@@ -1,54 +1,12 @@
 import type { Account } from '#shared/accounts/model.ts';
 import { logger } from '#shared/log/logger.ts';
 import { type OutboundFailure, outboundFailure, outboundRequest } from '#shared/net/outbound.ts';
+import { apiRequest } from '#shared/providers/api.ts';
 import type { ProviderDefinition } from '#shared/providers/types.ts';
 
 export interface TestResult {
   ok: boolean;
   detail: string;
-}
-
-interface ProbeRequest {
-  url: URL;
-  headers: Record<string, string>;
-}
-
-function joinPath(base: string, path: string): URL {
-  return new URL(`${base.replace(/\/+$/, '')}${path}`);
-}
-
-/**
- * The cheapest authenticated call per provider: list models. Custom endpoints are called where the
- * CLI would call them (ANTHROPIC_BASE_URL has no /v1; Codex base URLs include it; Azure takes an
- * `api-key` header and an optional api-version).
- */
-export function probeRequest(
-  provider: ProviderDefinition,
-  account: Account,
-  apiKey: string | null,
-): ProbeRequest | undefined {
-  const base = account.endpoint?.baseUrl ?? provider.apiBaseUrl;
-  if (!base) return undefined;
-  const key = apiKey ?? '';
-  switch (provider.id) {
-    case 'claude':
-      return {
-        url: joinPath(base, '/v1/models?limit=1'),
-        headers: { ...(apiKey ? { 'x-api-key': key } : {}), 'anthropic-version': '2023-06-01' },
-      };
-    case 'gemini': {
-      const url = joinPath(base, '/v1beta/models?pageSize=1');
-      return { url, headers: apiKey ? { 'x-goog-api-key': key } : {} };
-    }
-    case 'codex': {
-      const url = joinPath(base, '/models');
-      if (account.endpoint?.apiVersion) url.searchParams.set('api-version', account.endpoint.apiVersion);
-      if (account.endpoint?.type === 'azure') return { url, headers: apiKey ? { 'api-key': key } : {} };
-      return { url, headers: apiKey ? { authorization: `Bearer ${key}` } : {} };
-    }
-    default:
-      return { url: joinPath(base, '/models'), headers: apiKey ? { authorization: `Bearer ${key}` } : {} };
-  }
 }
 
 /** The account test's words for each kind of failed call. */
@@ -72,7 +30,7 @@ export async function probeAccount(
   account: Account,
   apiKey: string | null,
 ): Promise<TestResult> {
-  const request = probeRequest(provider, account, apiKey);
+  const request = apiRequest({ provider, endpoint: account.endpoint, apiKey }, { kind: 'list_models' });
   if (!request) {
     return {
       ok: false,

@@ -10,7 +10,8 @@ import {
 } from '#shared/helpers/prompts.ts';
 import { logger } from '#shared/log/logger.ts';
 import { outboundFailure, outboundRequest } from '#shared/net/outbound.ts';
-import { getProvider } from '#shared/providers/index.ts';
+import { apiRequest, generatedText } from '#shared/providers/api.ts';
+import { getProvider, listProviders } from '#shared/providers/index.ts';
 import type { ProviderDefinition } from '#shared/providers/types.ts';
 import { readSettings } from '#shared/settings/settings.ts';
 import { readSecret } from '#shared/vault/vault.ts';
@@ -19,15 +20,8 @@ export const MAX_INSTRUCTIONS_BYTES = 8 * 1024;
 export const MAX_DIFF_BYTES = 48 * 1024;
 const TIMEOUT_MS = 20_000;
 
-/** Used when the provider has no model in settings. */
-export const DEFAULT_HELPER_MODELS: Record<'claude' | 'codex' | 'gemini', string> = {
-  claude: 'claude-haiku-4-5',
-  codex: 'gpt-5-mini',
-  gemini: 'gemini-2.5-flash',
-};
-
 interface Target {
-  provider: ProviderDefinition & { id: 'claude' | 'codex' | 'gemini' };
+  provider: ProviderDefinition;
   account: Account;
   apiKey: string;
   model: string;
@@ -40,9 +34,12 @@ interface Target {
 async function target(): Promise<Target> {
   const { defaultAgent } = await readSettings();
   const provider = getProvider(defaultAgent);
-  if (provider.id !== 'claude' && provider.id !== 'codex' && provider.id !== 'gemini') {
+  if (!provider.helpers || !provider.helperModel) {
+    const names = listProviders()
+      .filter((p) => p.helpers)
+      .map((p) => p.name.replace(/ \(.*\)$/, ''));
     throw new ConflictError(
-      `The default agent is ${provider.name}; helpers support Claude, Codex and Gemini. Change defaultAgent in /v1/settings.`,
+      `The default agent is ${provider.name}; helpers support ${listed(names)}. Change defaultAgent in /v1/settings.`,
     );
   }
   const state = await loadProviderState(provider.id);
@@ -56,83 +53,12 @@ async function target(): Promise<Target> {
   }
   const apiKey = String((await readSecret(account.secretName)).value.api_key ?? '');
   const settings = await getProviderSettings(provider.id);
-  return {
-    provider: provider as Target['provider'],
-    account,
-    apiKey,
-    model: settings.model ?? DEFAULT_HELPER_MODELS[provider.id],
-  };
+  return { provider, account, apiKey, model: settings.model ?? provider.helperModel };
 }
 
-interface Call {
-  url: URL;
-  headers: Record<string, string>;
-  body: unknown;
-  read: (answer: unknown) => string;
-}
-
-function base(t: Target, fallback: string): string {
-  return (t.account.endpoint?.baseUrl ?? t.provider.apiBaseUrl ?? fallback).replace(/\/+$/, '');
-}
-
-/** The provider's own API, as the account's endpoint serves it. */
-function request(t: Target, system: string, prompt: string, maxTokens: number): Call {
-  const apiVersion = t.account.endpoint?.apiVersion;
-  if (t.provider.id === 'claude') {
-    return {
-      url: new URL(`${base(t, 'https://api.anthropic.com')}/v1/messages`),
-      headers: { 'x-api-key': t.apiKey, 'anthropic-version': '2023-06-01' },
-      body: { model: t.model, max_tokens: maxTokens, system, messages: [{ role: 'user', content: prompt }] },
-      read: (answer) =>
-        ((answer as { content?: { type: string; text?: string }[] }).content ?? [])
-          .filter((c) => c.type === 'text')
-          .map((c) => c.text ?? '')
-          .join(''),
-    };
-  }
-  if (t.provider.id === 'codex') {
-    const url = new URL(`${base(t, 'https://api.openai.com/v1')}/responses`);
-    if (apiVersion) url.searchParams.set('api-version', apiVersion);
-    const azure = t.account.endpoint?.type === 'azure';
-    return {
-      url,
-      headers: azure ? { 'api-key': t.apiKey } : { authorization: `Bearer ${t.apiKey}` },
-      body: { model: t.model, instructions: system, input: prompt, max_output_tokens: maxTokens, store: false },
-      read: (answer) => {
-        const a = answer as {
-          output_text?: string;
-          output?: { type: string; content?: { type: string; text?: string }[] }[];
-        };
-        if (typeof a.output_text === 'string') return a.output_text;
-        return (a.output ?? [])
-          .filter((o) => o.type === 'message')
-          .flatMap((o) => o.content ?? [])
-          .filter((c) => c.type === 'output_text')
-          .map((c) => c.text ?? '')
-          .join('');
-      },
-    };
-  }
-  const url = new URL(
-    `${base(t, 'https://generativelanguage.googleapis.com')}/v1beta/models/${encodeURIComponent(t.model)}:generateContent`,
-  );
-  if (apiVersion) url.searchParams.set('api-version', apiVersion);
-  return {
-    url,
-    headers: { 'x-goog-api-key': t.apiKey },
-    body: {
-      systemInstruction: { parts: [{ text: system }] },
-      contents: [{ role: 'user', parts: [{ text: prompt }] }],
-      generationConfig: { maxOutputTokens: maxTokens },
-    },
-    read: (answer) =>
-      (
-        (answer as { candidates?: { content?: { parts?: { text?: string }[] } }[] }).candidates?.[0]?.content?.parts ??
-        []
-      )
-        .map((p) => p.text ?? '')
-        .join(''),
-  };
+/** "A, B and C". */
+function listed(names: string[]): string {
+  return names.length < 2 ? (names[0] ?? 'no provider') : `${names.slice(0, -1).join(', ')} and ${names.at(-1)}`;
 }
 
 async function ask(
@@ -141,7 +67,11 @@ async function ask(
   maxTokens: number,
 ): Promise<{ text: string; provider: ProviderDefinition }> {
   const t = await target();
-  const call = request(t, system, prompt, maxTokens);
+  const call = apiRequest(
+    { provider: t.provider, endpoint: t.account.endpoint, apiKey: t.apiKey },
+    { kind: 'generate', model: t.model, system, prompt, maxTokens },
+  );
+  if (!call) throw new ProviderNotConfiguredError(`${t.provider.name} has no API endpoint for the helpers.`);
   let status: number;
   let text: string;
   try {
@@ -163,7 +93,7 @@ async function ask(
     throw new UpstreamError(`${t.provider.name} answered HTTP ${status} to the helper request.`);
   }
   try {
-    return { text: call.read(JSON.parse(text)), provider: t.provider };
+    return { text: generatedText(t.provider.apiDialect, JSON.parse(text)), provider: t.provider };
   } catch {
     throw new UpstreamError(`${t.provider.name} sent an answer the helper could not read.`);
   }
@@ -174,6 +104,7 @@ function capped(value: string, max: number, what: string): void {
   if (bytes > max) throw new PayloadTooLargeError(`${what} is ${bytes} bytes; the limit is ${max}.`);
 }
 
+/** A short task name for `instructions`, from the default agent's provider (`payload_too_large` over 8 KiB). */
 export async function taskName(instructions: string): Promise<string> {
   capped(instructions, MAX_INSTRUCTIONS_BYTES, 'instructions');
   const { text, provider } = await ask(TASK_NAME_SYSTEM, taskNamePrompt(instructions), 60);
@@ -182,6 +113,7 @@ export async function taskName(instructions: string): Promise<string> {
   return name;
 }
 
+/** A commit message for `diff`, from the default agent's provider (`payload_too_large` over 48 KiB). */
 export async function commitMessage(diff: string): Promise<string> {
   capped(diff, MAX_DIFF_BYTES, 'diff');
   const { text, provider } = await ask(COMMIT_MESSAGE_SYSTEM, commitMessagePrompt(diff), 400);

@@ -2,6 +2,16 @@
 export const PROVIDER_IDS = ['claude', 'codex', 'gemini', 'bob', 'grok'] as const;
 export type ProviderId = (typeof PROVIDER_IDS)[number];
 
+/** The endpoint presets an account may pick besides `default` and `custom` (PROVIDERS.md). */
+export const ENDPOINT_PRESETS = ['responses_hosted', 'responses_local', 'azure'] as const;
+export type EndpointPreset = (typeof ENDPOINT_PRESETS)[number];
+
+/**
+ * The wire shape of the provider's public API for API-key accounts: `anthropic` (Messages),
+ * `openai` (Responses; also OpenAI-compatible servers and Azure), `gemini` (generateContent).
+ */
+export type ApiDialect = 'anthropic' | 'openai' | 'gemini';
+
 /** How a person signs in: paste `code#state`, paste the redirected URL, or approve a device code. */
 export type SignInFlow = 'code' | 'redirect_url' | 'device';
 
@@ -40,12 +50,26 @@ export interface ProviderDefinition {
   cli: string;
   signIn: SignInFlow;
   oauth: OAuthSettings;
-  /** Single-use refresh tokens: a lost or doubled refresh kills the account. `null` = unknown. */
+  /**
+   * Single-use refresh tokens: a lost or doubled refresh kills the account. `null` = unknown.
+   * Read through `refreshTokenShareable()`.
+   */
   refreshTokenRotates: boolean | null;
+  /**
+   * The CLI fetches new access tokens from Keyfleet during a task (Codex's refresh URL, Grok's
+   * auth-provider command), so an access token that ends before the task does is renewed.
+   */
+  renewsThroughKeyfleet: boolean;
   /** Refresh ahead of expiry by at least this much (keep-alive lead time). */
   refreshLeadMinutes: number;
   /** The provider's public API for API-key accounts (used by the test action and helpers). */
   apiBaseUrl: string | undefined;
+  /** How that API is spoken (see `shared/providers/api.ts`). */
+  apiDialect: ApiDialect;
+  /** Endpoint presets an account of this provider may use (Codex's Responses, LM Studio and Azure). */
+  endpointPresets: readonly EndpointPreset[];
+  /** Whether an account endpoint may carry an `api-version` (Azure OpenAI, Vertex-style gateways). */
+  endpointApiVersion: boolean;
   /**
    * Where the agent CLI sends model calls for OAuth accounts (a team gateway, or a local fake in
    * tests); unset means the CLI's own default endpoint.
@@ -55,6 +79,8 @@ export interface ProviderDefinition {
   cliChatgptBaseUrl: string | undefined;
   /** The commit-message and task-name helpers can use this provider. */
   helpers: boolean;
+  /** The helpers' model when the provider's settings name none; set wherever `helpers` is true. */
+  helperModel: string | undefined;
   /** Effort levels the CLI accepts (per model where the provider varies it by model). */
   efforts: readonly string[] | Readonly<Record<string, readonly string[]>>;
 }
