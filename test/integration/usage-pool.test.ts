@@ -1,7 +1,8 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { nextCursor } from '#shared/accounts/store.ts';
 import type { ProviderId } from '#shared/providers/types.ts';
-import { type PoolMember, pickAt, planPool } from '#shared/usage/pool.ts';
+import type { PoolMember } from '#shared/usage/pool.ts';
+import { roundRobinPick } from '#shared/usage/round-robin.ts';
 import { type LocalAws, startLocalAws } from '#test/helpers/local-aws.ts';
 
 let aws: LocalAws;
@@ -24,15 +25,11 @@ function member(id: string, usedPercent = 10): PoolMember {
 
 /** `count` launches at once: each plans the pool, takes one atomic cursor step, and picks. */
 async function concurrentLaunches(provider: ProviderId, pool: PoolMember[], count: number) {
-  const cursors: number[] = [];
-  const picks = await Promise.all(
-    Array.from({ length: count }, async () => {
-      const plan = planPool(pool, { now: NOW });
-      const cursor = await nextCursor(provider);
-      cursors.push(cursor);
-      return pickAt(plan.usable, cursor)?.id;
-    }),
+  const outcomes = await Promise.all(
+    Array.from({ length: count }, () => roundRobinPick(pool, { now: NOW, step: () => nextCursor(provider) })),
   );
+  const cursors = outcomes.map((o) => o.cursor);
+  const picks = outcomes.map((o) => o.account?.id);
   const counts: Record<string, number> = Object.fromEntries(pool.map((m) => [m.id, 0]));
   for (const id of picks) if (id) counts[id] = (counts[id] ?? 0) + 1;
   return { counts, cursors };
@@ -42,7 +39,7 @@ describe('quota-aware round robin over the real cursor item', () => {
   it('keeps the spread over usable accounts within 1 for 1,000 concurrent launches over 7 accounts with one exhausted', async () => {
     const pool = ['a1', 'a2', 'a3', 'a4', 'a5', 'a6', 'a7'].map((id) => member(id, id === 'a3' ? 100 : 20));
     const { counts, cursors } = await concurrentLaunches('claude', pool, 1000);
-    expect([...cursors].sort((x, y) => x - y)).toEqual(Array.from({ length: 1000 }, (_, i) => i + 1));
+    expect([...cursors].sort((x, y) => (x ?? 0) - (y ?? 0))).toEqual(Array.from({ length: 1000 }, (_, i) => i + 1));
     expect(counts).toEqual({ a1: 167, a2: 167, a3: 0, a4: 167, a5: 167, a6: 166, a7: 166 });
   }, 120_000);
 
