@@ -53,6 +53,8 @@ beforeAll(async () => {
       refresh_token: 'grok-rotating-refresh-token-0001',
       token_type: 'Bearer',
       scope: 'openid',
+      id_token: null,
+      account_id: null,
       expires_at: Date.now() + 3 * 3600_000,
     },
     label: 'grok pool',

@@ -1,0 +1,240 @@
+import { chmod, copyFile, lstat, mkdir, readFile, realpath, writeFile } from 'node:fs/promises';
+import { dirname, isAbsolute, normalize, resolve, sep } from 'node:path';
+import { ApiError, callApi, UsageError } from '#shared/operator/client.ts';
+import { type Command, type Context, PROVIDERS, providerArg, stringOption } from '#shared/operator/command.ts';
+
+interface GrantView {
+  id: string;
+  provider: string;
+  accountId: string;
+  accountLabel: string;
+  createdAt: string;
+  expiresAt: string;
+  status: 'active' | 'revoked' | 'expired';
+}
+
+interface WorkstationProfile {
+  env: Record<string, string>;
+  files: { path: string; mode: number; content: string; merge?: boolean }[];
+  notes: string[];
+}
+
+interface Written {
+  path: string;
+  /** Where the previous file was copied, if there was one that differed. */
+  backup: string | null;
+  unchanged: boolean;
+}
+
+const FILE_MODE = 0o600;
+const DIR_MODE = 0o700;
+
+/** `20261122T150102Z`: sortable, and safe in a file name. */
+function stamp(now: number): string {
+  return new Date(now)
+    .toISOString()
+    .replace(/[-:]/g, '')
+    .replace(/\.\d{3}/, '');
+}
+
+/** `'value'` for a POSIX shell, whatever the value holds. */
+export function shellQuote(value: string): string {
+  return `'${value.replaceAll("'", `'"'"'`)}'`;
+}
+
+/** The target of a profile file, refusing anything that would land outside `home` (also through a link). */
+async function targetOf(home: string, path: string): Promise<string> {
+  const relative = normalize(path);
+  if (isAbsolute(relative) || relative === '..' || relative.startsWith(`..${sep}`))
+    throw new Error(`refusing to write outside the home directory: ${path}`);
+  const target = resolve(home, relative);
+  if (!target.startsWith(`${home}${sep}`)) throw new Error(`refusing to write outside the home directory: ${path}`);
+  return target;
+}
+
+async function existing(target: string): Promise<string | undefined> {
+  const stat = await lstat(target).catch(() => undefined);
+  if (!stat) return undefined;
+  if (!stat.isFile()) throw new Error(`${target} is not a regular file (a link or a directory); not replacing it`);
+  return readFile(target, 'utf8');
+}
+
+/** Person's own keys of a JSON settings file stay; the profile's keys win, objects merged key by key. */
+function mergeJson(previous: string | undefined, content: string): string {
+  const merge = (a: unknown, b: unknown): unknown => {
+    const isObject = (v: unknown): v is Record<string, unknown> =>
+      typeof v === 'object' && v !== null && !Array.isArray(v);
+    if (!isObject(a) || !isObject(b)) return b;
+    const out: Record<string, unknown> = { ...a };
+    for (const [key, value] of Object.entries(b)) out[key] = merge(a[key], value);
+    return out;
+  };
+  let base: unknown;
+  try {
+    base = previous === undefined ? undefined : JSON.parse(previous);
+  } catch {
+    return content;
+  }
+  return `${JSON.stringify(merge(base, JSON.parse(content)), null, 2)}\n`;
+}
+
+/**
+ * Writes the profile's files under `home`: an existing file that differs is first copied to
+ * `<file>.keyfleet-backup-<time>`; files are 0600, new directories 0700. With `dryRun`, only says
+ * what it would do.
+ */
+export async function writeWorkstationFiles(
+  home: string,
+  files: WorkstationProfile['files'],
+  options: { now: number; dryRun: boolean },
+): Promise<Written[]> {
+  const root = await realpath(home).catch(() => {
+    throw new UsageError(`the home directory ${home} does not exist`);
+  });
+  const written: Written[] = [];
+  for (const entry of files) {
+    const target = await targetOf(root, entry.path);
+    const previous = await existing(target);
+    const content = entry.merge ? mergeJson(previous, entry.content) : entry.content;
+    const unchanged = previous === content;
+    const backup = previous !== undefined && !unchanged ? `${target}.keyfleet-backup-${stamp(options.now)}` : null;
+    written.push({ path: target, backup, unchanged });
+    if (options.dryRun || unchanged) continue;
+    await mkdir(dirname(target), { recursive: true, mode: DIR_MODE });
+    if (!(await realpath(dirname(target))).startsWith(`${root}${sep}`))
+      throw new Error(`refusing to write outside the home directory: ${entry.path}`);
+    if (backup) {
+      await copyFile(target, backup);
+      await chmod(backup, FILE_MODE);
+    }
+    await writeFile(target, content, { mode: FILE_MODE });
+    await chmod(target, FILE_MODE);
+  }
+  return written;
+}
+
+/** The grant's profile, from the container-side route (authenticated by the grant, not the caller). */
+async function fetchProfile(ctx: Context, grant: string): Promise<WorkstationProfile> {
+  const base = ctx.client.baseUrl.href.replace(/\/$/, '');
+  const response = await (ctx.client.fetch ?? fetch)(`${base}/v1/grants/profile`, {
+    headers: { authorization: `Bearer ${grant}`, accept: 'application/json' },
+    signal: AbortSignal.timeout(60_000),
+  });
+  const body = (await response.json().catch(() => ({}))) as WorkstationProfile & {
+    error?: { code?: string; message?: string };
+  };
+  if (!response.ok)
+    throw new ApiError(response.status, body.error?.code ?? 'http_error', body.error?.message ?? 'no profile');
+  return body;
+}
+
+async function revokeOne(ctx: Context, id: string): Promise<void> {
+  await callApi(ctx.client, 'DELETE', `/v1/me/grants/${encodeURIComponent(id)}`);
+}
+
+interface Synced {
+  grant: GrantView;
+  files: Written[];
+  env: Record<string, string>;
+  notes: string[];
+}
+
+/** One provider: a grant, its profile, the files. A dry run revokes the grant it took to look. */
+async function syncProvider(ctx: Context, provider: string, home: string, dryRun: boolean): Promise<Synced> {
+  const hours = stringOption(ctx, 'hours');
+  if (hours !== undefined && !/^\d{1,3}$/.test(hours)) throw new UsageError('--hours takes a whole number of hours');
+  const account = stringOption(ctx, 'account');
+  const { body } = await callApi<{ grant: GrantView & { token: string } }>(ctx.client, 'POST', '/v1/me/grants', {
+    body: { provider, ...(account ? { preferredAccountId: account } : {}), ...(hours ? { hours: Number(hours) } : {}) },
+  });
+  const { token, ...grant } = body.grant;
+  try {
+    const profile = await fetchProfile(ctx, token);
+    const now = ctx.io.now?.() ?? Date.now();
+    const files = await writeWorkstationFiles(home, profile.files, { now, dryRun });
+    return { grant, files, env: profile.env, notes: profile.notes };
+  } catch (error) {
+    await revokeOne(ctx, grant.id).catch(() => undefined);
+    throw error;
+  } finally {
+    if (dryRun) await revokeOne(ctx, grant.id).catch(() => undefined);
+  }
+}
+
+function report(ctx: Context, synced: Synced[], dryRun: boolean): void {
+  if (ctx.json) {
+    ctx.io.stdout.write(`${JSON.stringify({ synced }, null, 2)}\n`);
+    return;
+  }
+  const err = ctx.io.stderr;
+  for (const { grant, files, env, notes } of synced) {
+    err.write(
+      `${grant.provider}: account "${grant.accountLabel}" (${grant.accountId}), grant ${grant.id} until ${grant.expiresAt}\n`,
+    );
+    for (const f of files) {
+      const verb = f.unchanged ? 'unchanged' : dryRun ? 'would write' : 'wrote';
+      err.write(
+        `  ${verb} ${f.path} (0600)${f.backup ? `, ${dryRun ? 'would back up' : 'backed up'} to ${f.backup}` : ''}\n`,
+      );
+    }
+    for (const note of notes) err.write(`  note: ${note}\n`);
+    // Export lines on stdout, so `eval "$(keyfleet sync codex)"` works; never into start-up files.
+    for (const [name, value] of Object.entries(env))
+      ctx.io.stdout.write(dryRun ? `export ${name}=…\n` : `export ${name}=${shellQuote(value)}\n`);
+  }
+  if (dryRun) err.write('dry run: nothing was written, and the grant taken to look was revoked.\n');
+}
+
+/** `keyfleet sync --revoke [provider]`: revokes the caller's active grants. */
+async function revokeAll(ctx: Context, provider: string | undefined): Promise<void> {
+  const { body } = await callApi<{ grants: GrantView[] }>(ctx.client, 'GET', '/v1/me/grants');
+  const active = body.grants.filter((g) => g.status === 'active' && (!provider || g.provider === provider));
+  for (const grant of active) await revokeOne(ctx, grant.id);
+  if (ctx.json) ctx.io.stdout.write(`${JSON.stringify({ revoked: active.map((g) => g.id) }, null, 2)}\n`);
+  else ctx.io.stderr.write(`revoked ${active.length} grant${active.length === 1 ? '' : 's'}\n`);
+}
+
+async function run(ctx: Context): Promise<number> {
+  const provider = providerArg(ctx, 0, true);
+  if (ctx.values.revoke === true) {
+    await revokeAll(ctx, provider);
+    return 0;
+  }
+  const home = stringOption(ctx, 'home') ?? ctx.io.env.HOME;
+  if (!home) throw new UsageError('HOME is not set; pass --home DIR');
+  const dryRun = ctx.values['dry-run'] === true;
+  const synced: Synced[] = [];
+  for (const id of provider ? [provider] : PROVIDERS) {
+    try {
+      synced.push(await syncProvider(ctx, id, resolve(home), dryRun));
+    } catch (error) {
+      // Without a provider named, those with no account for the caller are skipped.
+      if (provider || !(error instanceof ApiError) || error.code !== 'provider_not_configured') throw error;
+    }
+  }
+  if (synced.length === 0) throw new ApiError(409, 'provider_not_configured', 'No provider has an account for you.');
+  report(ctx, synced, dryRun);
+  return 0;
+}
+
+export const syncCommand: Command = {
+  name: 'sync',
+  args: '[provider] [--home DIR] [--dry-run] [--hours N] [--account ID] | --revoke [provider]',
+  summary: "write the account Keyfleet chooses for you into this workstation's CLI files, under a revocable grant",
+  options: {
+    home: { type: 'string' },
+    'dry-run': { type: 'boolean' },
+    hours: { type: 'string' },
+    account: { type: 'string' },
+    revoke: { type: 'boolean' },
+  },
+  details: `Each provider gets a personal grant (24 hours unless --hours; at most 720) bound to you and
+to the account chosen as for your launches. Existing files are copied to
+<file>.keyfleet-backup-<time> first; files are written 0600. Variables the CLI needs are printed
+as export lines on stdout (eval "$(keyfleet sync codex)"); progress goes to stderr. No pooled
+rotating refresh token is written: Claude gets an access token in CLAUDE_CODE_OAUTH_TOKEN, Codex
+refreshes through Keyfleet with the grant, Gemini gets an access token (about an hour).
+--revoke revokes your active grants (all, or one provider's); access tokens already written
+stay valid until they expire.`,
+  run,
+};
