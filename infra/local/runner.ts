@@ -83,6 +83,11 @@ export class LocalTaskRunner implements TaskRunner {
       KEYFLEET_URL: request.apiUrl,
       ...request.ecs.environment,
     };
+    if (this.stopping) {
+      // stopAll() began while the HOME was being made; it would not see this task.
+      await rm(home, { recursive: true, force: true });
+      throw new UpstreamError('Local mode is stopping: the task was not started.');
+    }
     // detached: the task leads its own process group, so stopping it reaches its children too.
     const child = spawn(process.execPath, [KEYFLEET_BIN, 'exec', '--', ...(request.ecs.command ?? [])], {
       env,
