@@ -1,3 +1,4 @@
+import { randomBytes } from 'node:crypto';
 import { request as httpRequest } from 'node:http';
 import {
   GetSecretValueCommand,
@@ -108,8 +109,6 @@ export interface World {
   scrub: (text: string) => string;
   stop: () => Promise<void>;
 }
-
-let keyCounter = 0;
 
 /** Sends one request with node:http, so the path is not normalised the way fetch would. */
 export function rawSend(base: string, request: RawRequest): Promise<Exchange> {
@@ -229,53 +228,12 @@ const OAUTH_REQUEST_FIELDS: Record<string, SecretKind> = {
   refresh_token: 'refresh_token',
 };
 
-/**
- * Starts the world and seeds its fixtures. One per test file; every value it hands out or
- * observes is registered in `secrets`.
- */
-export async function startWorld(): Promise<World> {
-  const ecs = await startFakeEcs();
-  const upstream = await startFakeProviderApi();
-  upstream.answers.set('/v1/messages', {
-    status: 200,
-    body: { content: [{ type: 'text', text: 'Add retries to the upload client' }] },
-  });
-  const { oauth, api, stop } = await startOAuthApi(
-    (overrides) => {
-      overrides.claude = { ...overrides.claude, apiBaseUrl: upstream.base };
-    },
-    { AWS_ENDPOINT_URL_ECS: ecs.endpoint },
-  );
-  const secrets = new Map<string, SecretKind>();
-  for (const token of Object.values(TOKENS)) secrets.set(token, 'caller_token');
-  const exchanges: Exchange[] = [];
-  const secretsClient = new SecretsManagerClient({});
-  const send = async (request: RawRequest) => {
-    const exchange = await rawSend(api.base, request);
-    exchanges.push(exchange);
-    return exchange;
-  };
-  const partial: Omit<World, 'fixtures'> = {
-    api,
-    oauth,
-    ecs,
-    upstream,
-    exchanges,
-    secrets,
-    send,
-    json: async (method, path, options = {}) => {
-      const exchange = await send({
-        method,
-        path,
-        bearer: TOKENS[options.as ?? 'admin'],
-        ...(options.body === undefined
-          ? {}
-          : { body: JSON.stringify(options.body), headers: { 'content-type': 'application/json' } }),
-      });
-      return { status: exchange.status, body: exchange.text ? JSON.parse(exchange.text) : undefined };
-    },
+/** The register's harvesters: they read values out of the vault, the OAuth server and RunTask. */
+function harvesters(secrets: Map<string, SecretKind>, oauth: OAuthServer, ecs: FakeEcs) {
+  const client = new SecretsManagerClient({});
+  return {
     harvestVault: async () => {
-      for (const secret of await vaultSnapshot(secretsClient)) {
+      for (const secret of await vaultSnapshot(client)) {
         const value = JSON.parse(secret.value) as Record<string, unknown>;
         for (const [field, kind] of Object.entries(VAULT_FIELDS)) {
           if (typeof value[field] === 'string' && value[field]) secrets.set(value[field] as string, kind);
@@ -293,17 +251,64 @@ export async function startWorld(): Promise<World> {
     harvestTickets: () => {
       for (const runTask of ecs.runTasks) secrets.set(ticketOf(runTask), 'ticket');
     },
-    newApiKey: (label) => {
-      keyCounter += 1;
-      const key = `sk-ant-api03-sec-${label}-${keyCounter}-${Math.random().toString(36).slice(2, 14)}`;
-      upstream.validKeys.add(key);
-      secrets.set(key, 'api_key');
-      return key;
-    },
-    scrub: (text) => {
+    scrub: (text: string) => {
       let out = text;
       for (const [value, kind] of secrets) out = out.split(value).join(`[${kind}]`);
       return out;
+    },
+  };
+}
+
+/** The API with a recording ECS endpoint and a fake provider API (Claude's API base) beside it. */
+async function startPeers() {
+  const ecs = await startFakeEcs();
+  const upstream = await startFakeProviderApi();
+  upstream.answers.set('/v1/messages', {
+    status: 200,
+    body: { content: [{ type: 'text', text: 'Add retries to the upload client' }] },
+  });
+  const { oauth, api, stop } = await startOAuthApi(
+    (overrides) => {
+      overrides.claude = { ...overrides.claude, apiBaseUrl: upstream.base };
+    },
+    { AWS_ENDPOINT_URL_ECS: ecs.endpoint },
+  );
+  return { ecs, upstream, oauth, api, stop };
+}
+
+/**
+ * Starts the world and seeds its fixtures. One per test file; every value it hands out or
+ * observes is registered in `secrets`.
+ */
+export async function startWorld(): Promise<World> {
+  const { ecs, upstream, oauth, api, stop } = await startPeers();
+  const secrets = new Map<string, SecretKind>();
+  for (const token of Object.values(TOKENS)) secrets.set(token, 'caller_token');
+  const exchanges: Exchange[] = [];
+  const send = async (request: RawRequest) => {
+    const exchange = await rawSend(api.base, request);
+    exchanges.push(exchange);
+    return exchange;
+  };
+  const partial: Omit<World, 'fixtures'> = {
+    ...{ api, oauth, ecs, upstream, exchanges, secrets, send },
+    ...harvesters(secrets, oauth, ecs),
+    json: async (method, path, options = {}) => {
+      const exchange = await send({
+        method,
+        path,
+        bearer: TOKENS[options.as ?? 'admin'],
+        ...(options.body === undefined
+          ? {}
+          : { body: JSON.stringify(options.body), headers: { 'content-type': 'application/json' } }),
+      });
+      return { status: exchange.status, body: exchange.text ? JSON.parse(exchange.text) : undefined };
+    },
+    newApiKey: (label) => {
+      const key = `sk-ant-api03-sec-${label}-${randomBytes(9).toString('base64url')}`;
+      upstream.validKeys.add(key);
+      secrets.set(key, 'api_key');
+      return key;
     },
     stop: async () => {
       await stop();
