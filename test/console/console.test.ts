@@ -1,3 +1,4 @@
+import { spawnSync } from 'node:child_process';
 import { join } from 'node:path';
 import type { Browser, BrowserContext, Locator, Page } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -99,6 +100,14 @@ describe('the web console', () => {
     const { gzipBytes } = await buildConsole();
     process.stderr.write(`console bundle: ${(gzipBytes / 1024).toFixed(1)} KB gzipped\n`);
     expect(gzipBytes).toBeLessThan(100 * 1024);
+  });
+
+  it('type-checks the console sources (web/tsconfig.json: DOM types, Preact JSX)', () => {
+    const run = spawnSync(join('node_modules', '.bin', 'tsc'), ['--noEmit', '-p', join('web', 'tsconfig.json')], {
+      encoding: 'utf8',
+    });
+    expect(run.stdout + run.stderr).toBe('');
+    expect(run.status).toBe(0);
   });
 
   it('trades the token for an HttpOnly SameSite=Strict cookie that works only with the console header', async () => {
