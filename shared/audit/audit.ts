@@ -32,6 +32,8 @@ export const AUDIT_ACTIONS = [
   'launch.stopped',
   'ticket.redeemed',
   'ticket.reused',
+  'grant.issued',
+  'grant.revoked',
 ] as const;
 export type AuditAction = (typeof AUDIT_ACTIONS)[number];
 
