@@ -120,3 +120,12 @@ export function storedUsage(value: unknown): AccountUsage | null {
   });
   return { ...parsed.data, windows };
 }
+
+/** API.md's Account `usage`: plan, read time and windows (credits stay server-side until the contract has them). */
+export type UsageView = Pick<AccountUsage, 'plan' | 'readAt' | 'windows'>;
+
+/** The API's view of a stored `usage` attribute ({@link storedUsage}, without `credits`), or null. */
+export function usageView(value: unknown): UsageView | null {
+  const usage = storedUsage(value);
+  return usage ? { plan: usage.plan, readAt: usage.readAt, windows: usage.windows } : null;
+}

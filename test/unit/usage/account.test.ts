@@ -1,5 +1,6 @@
 import { describe, expect, it } from 'vitest';
-import { storedUsage, usageAttributes, usageEndpointsFromOverrides } from '#shared/usage/account.ts';
+import { account as accountWire } from '#shared/http/wire.ts';
+import { storedUsage, usageAttributes, usageEndpointsFromOverrides, usageView } from '#shared/usage/account.ts';
 import { DEFAULT_USAGE_ENDPOINTS } from '#shared/usage/endpoints.ts';
 import type { AccountUsage, UsageResult } from '#shared/usage/types.ts';
 
@@ -58,6 +59,16 @@ describe('stored usage as the API shows it', () => {
       null,
       null,
     ]);
+  });
+
+  it('shows the API.md shape, which the wire schema of Account accepts', () => {
+    const view = usageView({
+      ...USAGE,
+      credits: { enabled: true, unlimited: null, balance: null, used: 3, monthlyLimit: 9 },
+    });
+    expect(view).toEqual({ plan: 'max', readAt: USAGE.readAt, windows: USAGE.windows });
+    expect(accountWire.shape.usage.safeParse(view).success).toBe(true);
+    expect(usageView(undefined)).toBeNull();
   });
 
   it('drops windows that do not read and defaults missing plan and credits', () => {
