@@ -633,6 +633,55 @@ describe('usage and rate limits', () => {
     });
   });
 
+  it('reports Gemini’s RESOURCE_EXHAUSTED retry delay and Codex’s exhausted window read from real answers', async () => {
+    const gemini = await setUp('gemini', 'oauth', {
+      responder: (_request, res) => {
+        res.writeHead(429, { 'content-type': 'application/json' });
+        res.end(
+          JSON.stringify({
+            error: {
+              code: 429,
+              status: 'RESOURCE_EXHAUSTED',
+              details: [{ '@type': 'type.googleapis.com/google.rpc.RetryInfo', retryDelay: '42s' }],
+            },
+          }),
+        );
+      },
+    });
+    const call = cliCall('gemini', 'oauth', gemini.agent, gemini.placeholder);
+    expect((await fetch(call.url, { method: 'POST', headers: call.headers, body: call.body })).status).toBe(429);
+    await gemini.proxy.close();
+    expect(gemini.keyfleet.usageCalls.at(-1)?.body).toMatchObject({
+      rateLimit: {
+        limited: true,
+        resetsAt: new Date(gemini.clock.now + 42_000).toISOString(),
+      },
+      statusCounts: { '429': 1 },
+    });
+
+    const codex = await setUp('codex', 'api_key', {
+      responder: (_request, res) => {
+        res.writeHead(429, {
+          'content-type': 'application/json',
+          'x-codex-primary-used-percent': '100',
+          'x-codex-primary-window-minutes': '300',
+          'x-codex-primary-reset-after-seconds': '900',
+        });
+        res.end('{"error":{"type":"usage_limit_reached"}}');
+      },
+    });
+    const codexCall = cliCall('codex', 'api_key', codex.agent, codex.placeholder);
+    await (await fetch(codexCall.url, { method: 'POST', headers: codexCall.headers, body: codexCall.body })).text();
+    await codex.proxy.close();
+    expect(codex.keyfleet.usageCalls.at(-1)?.body).toEqual({
+      requests: 1,
+      inputTokens: 0,
+      outputTokens: 0,
+      statusCounts: { '429': 1 },
+      rateLimit: { limited: true, resetsAt: new Date(codex.clock.now + 900_000).toISOString(), window: 'five_hour' },
+    });
+  });
+
   it('answers 502 upstream_error when the upstream cannot be reached, and logs only the failure’s code', async () => {
     const s = await setUp('gemini', 'api_key');
     await s.upstream.close();
