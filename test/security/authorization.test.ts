@@ -11,7 +11,7 @@ import {
   type Probe,
 } from '#test/security/catalog.ts';
 import { scanForLeaks } from '#test/security/leaks.ts';
-import { type RawRequest, startWorld, type World } from '#test/security/world.ts';
+import { ECS, type RawRequest, startWorld, tableSnapshot, ticketOf, type World } from '#test/security/world.ts';
 
 /**
  * The authorization matrix: every route of the route table × every kind of caller → the status
@@ -172,6 +172,46 @@ describe('authorization matrix', () => {
     expect(launches.body.launches.filter((l) => l.callerId !== 'bob')).toEqual([]);
     const all = await world.json<{ launches: { id: string }[] }>('GET', '/v1/launches?limit=100', { as: 'admin' });
     expect(all.body.launches.map((l) => l.id)).toContain(world.fixtures.aliceLaunch);
+  });
+
+  it('answers forbidden when an admin route aims at a member’s personal account, and changes nothing', async () => {
+    const { alicePersonal } = world.fixtures;
+    const before = await tableSnapshot();
+    const problems: string[] = [];
+    for (const route of routes.filter((r) => r.route.access === 'admin' && r.route.path.includes('/accounts/{id}'))) {
+      const path = route.route.path.replace('{provider}', 'claude').replace('{id}', alicePersonal);
+      const body = route.route.method === 'PATCH' ? JSON.stringify({ label: 'Taken over' }) : undefined;
+      const got = await world.send({
+        method: route.route.method,
+        path,
+        bearer: TOKENS.admin,
+        ...(body ? { body, headers: { 'content-type': 'application/json' } } : {}),
+      });
+      if (got.status !== 403) problems.push(`${route.key}: ${got.status}`);
+    }
+    const activate = await world.json('PUT', '/v1/providers/claude/active', { body: { accountId: alicePersonal } });
+    if (activate.status !== 403) problems.push(`PUT /v1/providers/claude/active: ${activate.status}`);
+    expect(problems).toEqual([]);
+    expect(await tableSnapshot()).toEqual(before);
+  });
+
+  it('redeems a ticket exactly once under 25 concurrent redemptions', async () => {
+    const launched = await world.json('POST', '/v1/launches', {
+      as: 'alice',
+      body: { provider: 'codex', maxDurationMinutes: 30, ecs: ECS },
+    });
+    expect(launched.status).toBe(201);
+    const ticket = ticketOf(world.ecs.runTasks.at(-1));
+    world.secrets.set(ticket, 'ticket');
+    const redeem = () =>
+      world.send({
+        method: 'POST',
+        path: '/v1/tickets/redeem',
+        headers: { 'content-type': 'application/json' },
+        body: JSON.stringify({ ticket }),
+      });
+    const statuses = (await Promise.all(Array.from({ length: 25 }, redeem))).map((r) => r.status).sort();
+    expect(statuses).toEqual([200, ...Array.from({ length: 24 }, () => 410)]);
   });
 
   it('answers not_found for every method a route path does not have, before authentication', async () => {
