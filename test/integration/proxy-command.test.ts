@@ -1,7 +1,6 @@
-import { spawn } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
-import { createInterface } from 'node:readline';
 import { afterEach, describe, expect, it } from 'vitest';
+import { fetchAgentProfile, startProxyProcess } from '#shared/proxy/agent.ts';
 import { runProxyCommand } from '#shared/proxy/command.ts';
 import { capturedLogs } from '#test/helpers/logs.ts';
 import { startFakeKeyfleet } from '#test/helpers/proxy-keyfleet.ts';
@@ -30,32 +29,30 @@ async function world() {
 describe('keyfleet proxy (command)', () => {
   it('prints one ready line, serves, answers its health check, and on SIGTERM reports usage and exits 0', async () => {
     const w = await world();
-    const child = spawn(process.execPath, ['--import', 'tsx', 'shared/proxy/main.ts', '--port', '0'], {
-      env: { PATH: process.env.PATH ?? '', KEYFLEET_URL: w.keyfleet.url, KEYFLEET_TICKET: w.ticket },
-      stdio: ['ignore', 'pipe', 'pipe'],
-    });
-    let stderr = '';
-    child.stderr.on('data', (chunk: Buffer) => {
-      stderr += chunk.toString('utf8');
-    });
-    const exited = new Promise<number | null>((resolve) => child.once('exit', (code) => resolve(code)));
+    const proxy = await startProxyProcess(
+      [process.execPath, '--import', 'tsx', 'shared/proxy/main.ts', '--port', '0'],
+      {
+        PATH: process.env.PATH ?? '',
+        KEYFLEET_URL: w.keyfleet.url,
+        KEYFLEET_TICKET: w.ticket,
+      },
+    );
     cleanups.push(async () => {
-      if (child.exitCode === null) child.kill('SIGKILL');
+      if (proxy.child.exitCode === null) proxy.child.kill('SIGKILL');
     });
-    const lines = createInterface({ input: child.stdout });
-    const [first] = await new Promise<string[]>((resolve) => lines.once('line', (line) => resolve([line])));
-    const ready = JSON.parse(first ?? '{}') as { ready: boolean; url: string; provider: string; kind: string };
-    expect(ready).toEqual({
-      ready: true,
-      url: expect.stringMatching(/^http:\/\/127\.0\.0\.1:\d+$/),
-      provider: 'claude',
-      kind: 'api_key',
-    });
-    const port = new URL(ready.url).port;
+    expect([proxy.provider, proxy.kind, proxy.url]).toEqual([
+      'claude',
+      'api_key',
+      expect.stringMatching(/^http:\/\/127\.0\.0\.1:\d+$/),
+    ]);
+    const port = new URL(proxy.url).port;
     expect(await runProxyCommand(['--health', '--port', port], {})).toBe(0);
 
-    const profile = (await (await fetch(`${ready.url}/_keyfleet/profile`)).json()) as { env: Record<string, string> };
-    const answer = await fetch(`${ready.url}/v1/messages`, {
+    const profile = await fetchAgentProfile(proxy.url);
+    await expect(fetchAgentProfile(proxy.url)).rejects.toThrow(
+      'keyfleet exec: the proxy has already handed out its agent profile',
+    );
+    const answer = await fetch(`${proxy.url}/v1/messages`, {
       method: 'POST',
       headers: { 'x-api-key': profile.env.ANTHROPIC_API_KEY ?? '', 'content-type': 'application/json' },
       body: '{}',
@@ -63,16 +60,28 @@ describe('keyfleet proxy (command)', () => {
     expect(answer.status).toBe(200);
     expect(w.upstream.requests[0]?.headers['x-api-key']).toBe(w.key);
 
-    child.kill('SIGTERM');
-    expect(await exited).toBe(0);
+    expect(await proxy.stop()).toBe(0);
     expect(w.keyfleet.usageCalls.map((c) => c.body)).toEqual([
       { requests: 1, inputTokens: 0, outputTokens: 0, statusCounts: { '200': 1 } },
     ]);
     expect(w.keyfleet.redemptions).toEqual([{ ticket: w.ticket }]);
+    // The child's stderr came through ours, so the capture holds it too.
+    const logs = capturedLogs();
     for (const secret of [w.key, w.taskToken, w.ticket, profile.env.ANTHROPIC_API_KEY ?? '']) {
-      expect(stderr).not.toContain(secret);
-      expect(first).not.toContain(secret);
+      expect(logs).not.toContain(secret);
     }
+  });
+
+  it('startProxyProcess rejects with the exit code when the proxy stops before it is ready', async () => {
+    const w = await world();
+    const command = [process.execPath, '--import', 'tsx', 'shared/proxy/main.ts', '--port', '0'];
+    await expect(
+      startProxyProcess(command, {
+        PATH: process.env.PATH ?? '',
+        KEYFLEET_URL: w.keyfleet.url,
+        KEYFLEET_TICKET: 'spent',
+      }),
+    ).rejects.toThrow('keyfleet proxy: exited with 1 before it was ready');
   });
 
   it('fails its health check when nothing listens', async () => {

@@ -651,12 +651,12 @@ describe('usage and rate limits', () => {
     const call = cliCall('gemini', 'oauth', gemini.agent, gemini.placeholder);
     expect((await fetch(call.url, { method: 'POST', headers: call.headers, body: call.body })).status).toBe(429);
     await gemini.proxy.close();
-    expect(gemini.keyfleet.usageCalls.at(-1)?.body).toMatchObject({
-      rateLimit: {
-        limited: true,
-        resetsAt: new Date(gemini.clock.now + 42_000).toISOString(),
-      },
+    expect(gemini.keyfleet.usageCalls.at(-1)?.body).toEqual({
+      requests: 1,
+      inputTokens: 0,
+      outputTokens: 0,
       statusCounts: { '429': 1 },
+      rateLimit: { limited: true, resetsAt: new Date(gemini.clock.now + 42_000).toISOString() },
     });
 
     const codex = await setUp('codex', 'api_key', {
