@@ -17,7 +17,9 @@ export const handler = async (
 ): Promise<SweepSummary | { result: 'ok' | 'failed'; status: string }> => {
   if ((event as { action?: unknown }).action === 'refresh') {
     const request = refreshRequestSchema.parse(event);
-    const outcome = await refreshAccount(request.provider, request.accountId, {
+    const outcome = await refreshAccount({
+      provider: request.provider,
+      accountId: request.accountId,
       minValidityMs: request.minValidityMs,
       force: request.force === true,
     });

@@ -77,7 +77,7 @@ export async function sweep(options: SweepOptions = {}): Promise<SweepSummary> {
   const outcomes = await paced(
     work.map(({ account }) => async () => {
       try {
-        const outcome = await refreshAccount(account.provider, account.id);
+        const outcome = await refreshAccount({ provider: account.provider, accountId: account.id });
         return outcome.result === 'ok';
       } catch (error) {
         logger.error('keep-alive refresh failed', { provider: account.provider, accountId: account.id, error });

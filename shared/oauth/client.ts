@@ -1,37 +1,55 @@
-import { AsyncLocalStorage } from 'node:async_hooks';
 import * as oidc from 'openid-client';
 import { z } from 'zod';
 import { ConflictError, UpstreamError } from '#shared/errors.ts';
 import { logger } from '#shared/log/logger.ts';
 import { oauthConfigured, type ProviderDefinition } from '#shared/providers/index.ts';
 
-/** Per-call record of the last HTTP exchange with the provider, used to classify failures. */
-export interface ExchangeRecord {
+/** What the provider answered to a call that failed, as far as classifying the failure needs. */
+export interface ProviderAnswer {
+  /** `undefined` when no HTTP answer came (network, timeout). */
   status: number | undefined;
   retryAfterSeconds: number | undefined;
   /** The OAuth `error` (or OpenAI-style `error.code`) of an error response. */
   errorCode: string | undefined;
 }
 
-const exchanges = new AsyncLocalStorage<ExchangeRecord>();
-
-/** Runs `call` and returns its result together with what the provider last answered. */
-export async function withExchangeRecord<T>(
-  call: () => Promise<T>,
-): Promise<{ result?: T; error?: unknown; record: ExchangeRecord }> {
-  const record: ExchangeRecord = { status: undefined, retryAfterSeconds: undefined, errorCode: undefined };
-  try {
-    return { result: await exchanges.run(record, call), record };
-  } catch (error) {
-    return { error, record };
+/** The HTTP response an openid-client error was raised for, if any. */
+function responseOf(error: unknown): Response | undefined {
+  if (error instanceof oidc.ResponseBodyError || error instanceof oidc.WWWAuthenticateChallengeError) {
+    return error.response;
   }
+  // Unexpected status or content type: openid-client puts the response itself in `cause`.
+  if (error instanceof oidc.ClientError && error.cause instanceof Response) return error.cause;
+  return undefined;
+}
+
+/**
+ * Reads status, Retry-After and error code from the response openid-client attached to `error`
+ * (`ResponseBodyError`, `WWWAuthenticateChallengeError`, or a `ClientError` about an unexpected
+ * status or content type). All `undefined` when the call got no answer at all.
+ */
+export async function providerAnswer(error: unknown): Promise<ProviderAnswer> {
+  const response = responseOf(error);
+  if (!response) return { status: undefined, retryAfterSeconds: undefined, errorCode: undefined };
+  const retryAfter = Number(response.headers.get('retry-after') ?? Number.NaN);
+  const errorCode =
+    error instanceof oidc.ResponseBodyError
+      ? error.error
+      : response.status >= 400
+        ? await errorCodeOf(response)
+        : undefined;
+  return {
+    status: response.status,
+    retryAfterSeconds: Number.isFinite(retryAfter) && retryAfter >= 0 ? retryAfter : undefined,
+    errorCode,
+  };
 }
 
 const REQUEST_TIMEOUT_MS = 15_000;
 
 /**
- * The fetch every provider call goes through: a timeout, the provider's User-Agent, JSON bodies
- * for providers whose token endpoint takes JSON (Claude), and a note of the response status.
+ * The fetch every provider call goes through: a timeout, the provider's User-Agent, and JSON
+ * bodies for providers whose token endpoint takes JSON (Claude).
  */
 function providerFetch(provider: ProviderDefinition): typeof fetch {
   return (async (input: string | URL | Request, init?: RequestInit) => {
@@ -42,21 +60,14 @@ function providerFetch(provider: ProviderDefinition): typeof fetch {
       body = JSON.stringify(Object.fromEntries(body));
       headers.set('content-type', 'application/json');
     }
-    const response = await fetch(input, { ...init, headers, body, signal: AbortSignal.timeout(REQUEST_TIMEOUT_MS) });
-    const record = exchanges.getStore();
-    if (record) {
-      record.status = response.status;
-      const retryAfter = Number(response.headers.get('retry-after'));
-      record.retryAfterSeconds = Number.isFinite(retryAfter) && retryAfter >= 0 ? retryAfter : undefined;
-      record.errorCode = response.status >= 400 ? await errorCodeOf(response.clone()) : undefined;
-    }
-    return response;
+    return fetch(input, { ...init, headers, body, signal: AbortSignal.timeout(REQUEST_TIMEOUT_MS) });
   }) as typeof fetch;
 }
 
 async function errorCodeOf(response: Response): Promise<string | undefined> {
   try {
-    const body = (await response.json()) as { error?: unknown };
+    // A clone: the body may have been read (or cancelled) already, and then there is no code to find.
+    const body = (await response.clone().json()) as { error?: unknown };
     if (typeof body.error === 'string') return body.error;
     const code = (body.error as { code?: unknown } | undefined)?.code;
     return typeof code === 'string' ? code : undefined;

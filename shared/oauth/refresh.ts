@@ -3,10 +3,10 @@ import type { Account } from '#shared/accounts/model.ts';
 import { acquireLease, readLease, releaseLease, requireAccount, updateAccount } from '#shared/accounts/store.ts';
 import { ConflictError, UpstreamError } from '#shared/errors.ts';
 import { logger } from '#shared/log/logger.ts';
-import { type ExchangeRecord, oauthConfiguration, oidc, withExchangeRecord } from '#shared/oauth/client.ts';
+import { oauthConfiguration, oidc, type ProviderAnswer, providerAnswer } from '#shared/oauth/client.ts';
 import { fromSecretValue, type StoredTokens, toSecretValue, toStoredTokens } from '#shared/oauth/tokens.ts';
 import { getProvider } from '#shared/providers/index.ts';
-import type { ProviderId } from '#shared/providers/types.ts';
+import type { ProviderDefinition, ProviderId } from '#shared/providers/types.ts';
 import { readSecret, writeSecret } from '#shared/vault/vault.ts';
 
 /**
@@ -35,6 +35,12 @@ export interface RefreshOptions {
   leaseMs?: number;
 }
 
+/** Which account to refresh, and how. */
+export interface RefreshRequest extends RefreshOptions {
+  provider: ProviderId;
+  accountId: string;
+}
+
 export interface RefreshOutcome {
   account: Account;
   tokens: StoredTokens | undefined;
@@ -44,6 +50,8 @@ export interface RefreshOutcome {
 }
 
 const ATTEMPTS = 3;
+/** The longest Retry-After honoured between attempts; a longer one becomes the cool-down instead. */
+const MAX_RETRY_WAIT_MS = 20_000;
 /** How long an account rate-limited at its token endpoint stays out of the pool, at least. */
 const COOLDOWN_MS = 5 * 60 * 1000;
 const DEAD_GRANT = new Set([
@@ -60,29 +68,29 @@ type Classified =
   | { kind: 'transient'; detail: string; retryAfterSeconds: number | undefined; rateLimited: boolean }
   | { kind: 'failed'; detail: string };
 
-function classify(error: unknown, record: ExchangeRecord): Classified {
-  const code = record.errorCode ?? (error instanceof oidc.ResponseBodyError ? error.error : undefined);
+function classify({ status, errorCode: code, retryAfterSeconds }: ProviderAnswer): Classified {
   if (code && DEAD_GRANT.has(code)) return { kind: 'dead', code };
-  const status = record.status ?? (error instanceof oidc.ResponseBodyError ? error.status : undefined);
-  if (status === undefined)
-    return {
-      kind: 'transient',
-      detail: 'the token endpoint could not be reached',
-      retryAfterSeconds: undefined,
-      rateLimited: false,
-    };
+  if (status === undefined) {
+    const detail = 'the token endpoint could not be reached';
+    return { kind: 'transient', detail, retryAfterSeconds: undefined, rateLimited: false };
+  }
   if (status >= 500 || status === 429) {
-    return {
-      kind: 'transient',
-      detail: `the token endpoint answered HTTP ${status}`,
-      retryAfterSeconds: record.retryAfterSeconds,
-      rateLimited: status === 429,
-    };
+    const detail = `the token endpoint answered HTTP ${status}`;
+    return { kind: 'transient', detail, retryAfterSeconds, rateLimited: status === 429 };
   }
   return {
     kind: 'failed',
     detail: `the token endpoint refused the refresh (HTTP ${status}${code ? `, ${code}` : ''})`,
   };
+}
+
+/**
+ * The wait before the next attempt: the exponential backoff, or the provider's Retry-After when
+ * that is longer (capped at {@link MAX_RETRY_WAIT_MS}).
+ */
+export function retryWaitMs(retryAfterSeconds: number | undefined, backoffMs: number, attempt: number): number {
+  const wait = retryAfterSeconds !== undefined ? Math.min(retryAfterSeconds * 1000, MAX_RETRY_WAIT_MS) : 0;
+  return Math.max(wait, backoffMs * 2 ** (attempt - 1));
 }
 
 async function readTokens(account: Account): Promise<StoredTokens> {
@@ -116,110 +124,167 @@ async function writeTokens(name: string, tokens: StoredTokens, requestToken: str
   }
 }
 
-export async function refreshAccount(
-  provider: ProviderId,
-  accountId: string,
-  options: RefreshOptions = {},
-): Promise<RefreshOutcome> {
-  // Longer than the worst case of 3 attempts (15 s timeout each) with two capped waits and the vault write retries.
-  const leaseMs = options.leaseMs ?? 120_000;
-  const backoffMs = options.backoffMs ?? 500;
-  const minValidityMs = options.minValidityMs ?? 0;
-  const definition = getProvider(provider);
-  let account = await requireAccount(provider, accountId);
-  if (account.kind !== 'oauth') throw new ConflictError('Only OAuth accounts have tokens to refresh.');
-  const before = account.lastRefreshAt;
+/** One refresh in progress: what every step below needs. */
+interface Run {
+  request: Required<RefreshRequest>;
+  definition: ProviderDefinition;
+  /** The account's `lastRefreshAt` when this call began: a change means someone else refreshed. */
+  before: string | null;
+}
 
-  const owner = randomUUID();
-  let leased = await acquireLease(provider, accountId, owner, leaseMs);
-  for (let round = 0; !leased && round < 3; round++) {
+/**
+ * Step 1: takes the lease, or waits for the writer holding it and returns their result. `undefined`
+ * means the lease is ours.
+ */
+async function leaseOrOtherResult(run: Run, owner: string): Promise<RefreshOutcome | undefined> {
+  const { provider, accountId, leaseMs } = run.request;
+  if (await acquireLease(provider, accountId, owner, leaseMs)) return undefined;
+  for (let round = 0; round < 3; round++) {
     await waitForOtherWriter(provider, accountId, leaseMs);
-    account = await requireAccount(provider, accountId);
-    if (account.lastRefreshAt !== before || account.status === 'needs_reconnect') {
+    const account = await requireAccount(provider, accountId);
+    if (account.lastRefreshAt !== run.before || account.status === 'needs_reconnect') {
       const tokens = account.status === 'needs_reconnect' ? undefined : await readTokens(account);
       return { account, tokens, refreshed: false, result: account.status === 'connected' ? 'ok' : 'failed' };
     }
-    leased = await acquireLease(provider, accountId, owner, leaseMs);
+    if (await acquireLease(provider, accountId, owner, leaseMs)) return undefined;
   }
-  if (!leased) throw new ConflictError('Another refresh of this account is still running; try again shortly.');
+  throw new ConflictError('Another refresh of this account is still running; try again shortly.');
+}
 
-  try {
-    account = await requireAccount(provider, accountId);
-    const current = await readTokens(account);
-    // Someone refreshed between our first read and the lease, or the token is fresh enough.
-    if (
-      !options.force &&
-      (account.lastRefreshAt !== before || (minValidityMs > 0 && isFresh(current, minValidityMs)))
-    ) {
-      return { account, tokens: current, refreshed: false, result: 'ok' };
+/** Step 2: the token endpoint, up to {@link ATTEMPTS} times while the failure is transient. */
+async function exchange(
+  run: Run,
+  spent: string,
+): Promise<{ response: oidc.TokenEndpointResponse } | { failure: Classified }> {
+  const configuration = await oauthConfiguration(run.definition);
+  let failure: Classified = { kind: 'failed', detail: 'no attempt was made' };
+  for (let attempt = 1; attempt <= ATTEMPTS; attempt++) {
+    try {
+      return { response: await oidc.refreshTokenGrant(configuration, spent) };
+    } catch (error) {
+      failure = classify(await providerAnswer(error));
     }
-    const spent = current.refresh_token;
-    if (!spent) {
-      account = await updateAccount(provider, accountId, {
-        status: 'needs_reconnect',
-        lastError: 'No refresh token is stored for this account; sign in again.',
-      });
-      return { account, tokens: current, refreshed: false, result: 'failed' };
-    }
+    if (failure.kind !== 'transient' || attempt === ATTEMPTS) break;
+    await sleep(retryWaitMs(failure.retryAfterSeconds, run.request.backoffMs, attempt));
+  }
+  return { failure };
+}
 
-    const configuration = await oauthConfiguration(definition);
-    // One vault version per refresh, shared by the write's retries.
-    const versionId = randomUUID();
-    let failure: Classified | undefined;
-    for (let attempt = 1; attempt <= ATTEMPTS; attempt++) {
-      const { result, error, record } = await withExchangeRecord(() => oidc.refreshTokenGrant(configuration, spent));
-      if (result) {
-        const next = toStoredTokens(result, current);
-        if (!account.secretName) throw new ConflictError('Account has no vault secret.');
-        await writeTokens(account.secretName, next, versionId, backoffMs);
-        account = await updateAccount(provider, accountId, {
-          status: 'connected',
-          lastError: null,
-          cooldownUntil: null,
-          tokenExpiresAt: next.expires_at === null ? null : new Date(next.expires_at).toISOString(),
-          lastRefreshAt: new Date().toISOString(),
-        });
-        return { account, tokens: next, refreshed: true, result: 'ok' };
-      }
-      failure = classify(error, record);
-      if (failure.kind !== 'transient' || attempt === ATTEMPTS) break;
-      const wait = failure.retryAfterSeconds !== undefined ? Math.min(failure.retryAfterSeconds * 1000, 20_000) : 0;
-      await sleep(Math.max(wait, backoffMs * 2 ** (attempt - 1)));
-    }
+/** Steps 3 and 4: the new tokens go to the vault first (one version per refresh), then the metadata. */
+async function store(run: Run, account: Account, next: StoredTokens): Promise<RefreshOutcome> {
+  if (!account.secretName) throw new ConflictError('Account has no vault secret.');
+  await writeTokens(account.secretName, next, randomUUID(), run.request.backoffMs);
+  const updated = await updateAccount(run.request.provider, run.request.accountId, {
+    status: 'connected',
+    lastError: null,
+    cooldownUntil: null,
+    tokenExpiresAt: next.expires_at === null ? null : new Date(next.expires_at).toISOString(),
+    lastRefreshAt: new Date().toISOString(),
+  });
+  return { account: updated, tokens: next, refreshed: true, result: 'ok' };
+}
 
-    if (failure?.kind === 'dead') {
-      const stored = await readTokens(account);
-      if (stored.refresh_token && stored.refresh_token !== spent) {
-        // Someone else rotated the token while we held a stale copy: nothing is wrong.
-        account = await requireAccount(provider, accountId);
-        return { account, tokens: stored, refreshed: false, result: 'ok' };
-      }
-      account = await updateAccount(provider, accountId, {
-        status: 'needs_reconnect',
-        lastError: `${definition.name} rejected the refresh token (${failure.code}); sign in again.`,
-      });
-      return { account, tokens: undefined, refreshed: false, result: 'failed' };
+/**
+ * A refresh that did not succeed. A dead grant whose stored token has changed meanwhile was
+ * rotated by someone else (the account is fine); otherwise the account needs a new sign-in. A
+ * transient failure that outlasted every attempt marks it `refresh_failed`, or keeps it out of the
+ * pool (`cooling_down`) while the provider rate-limits it.
+ */
+async function settleFailure(
+  run: Run,
+  account: Account,
+  current: StoredTokens,
+  failure: Classified,
+): Promise<RefreshOutcome> {
+  const { provider, accountId } = run.request;
+  if (failure.kind === 'dead') {
+    const stored = await readTokens(account);
+    if (stored.refresh_token && stored.refresh_token !== current.refresh_token) {
+      return { account: await requireAccount(provider, accountId), tokens: stored, refreshed: false, result: 'ok' };
     }
-    const detail =
-      failure?.kind === 'transient' ? `${failure.detail} after ${ATTEMPTS} attempts` : (failure?.detail ?? 'unknown');
-    // Still rate-limited after every attempt: keep the account out of the pool for a while.
-    const cooldownMs =
-      failure?.kind === 'transient' && failure.rateLimited
-        ? Math.max((failure.retryAfterSeconds ?? 0) * 1000, COOLDOWN_MS)
-        : 0;
-    account = await updateAccount(provider, accountId, {
-      status: cooldownMs > 0 ? 'cooling_down' : 'refresh_failed',
-      cooldownUntil: cooldownMs > 0 ? new Date(Date.now() + cooldownMs).toISOString() : null,
-      lastError: `Refresh failed: ${detail}.`,
+    const lastError = `${run.definition.name} rejected the refresh token (${failure.code}); sign in again.`;
+    const updated = await updateAccount(provider, accountId, { status: 'needs_reconnect', lastError });
+    return { account: updated, tokens: undefined, refreshed: false, result: 'failed' };
+  }
+  const detail = failure.kind === 'transient' ? `${failure.detail} after ${ATTEMPTS} attempts` : failure.detail;
+  const cooldownMs =
+    failure.kind === 'transient' && failure.rateLimited
+      ? Math.max((failure.retryAfterSeconds ?? 0) * 1000, COOLDOWN_MS)
+      : 0;
+  const updated = await updateAccount(provider, accountId, {
+    status: cooldownMs > 0 ? 'cooling_down' : 'refresh_failed',
+    cooldownUntil: cooldownMs > 0 ? new Date(Date.now() + cooldownMs).toISOString() : null,
+    lastError: `Refresh failed: ${detail}.`,
+  });
+  return { account: updated, tokens: current, refreshed: false, result: 'failed' };
+}
+
+/** Under the lease: skip if someone refreshed or the token is fresh enough, else exchange and settle. */
+async function refreshLeased(run: Run): Promise<RefreshOutcome> {
+  const { provider, accountId, force, minValidityMs } = run.request;
+  const account = await requireAccount(provider, accountId);
+  const current = await readTokens(account);
+  if (!force && (account.lastRefreshAt !== run.before || (minValidityMs > 0 && isFresh(current, minValidityMs)))) {
+    return { account, tokens: current, refreshed: false, result: 'ok' };
+  }
+  if (!current.refresh_token) {
+    const updated = await updateAccount(provider, accountId, {
+      status: 'needs_reconnect',
+      lastError: 'No refresh token is stored for this account; sign in again.',
     });
-    return { account, tokens: current, refreshed: false, result: 'failed' };
+    return { account: updated, tokens: current, refreshed: false, result: 'failed' };
+  }
+  const exchanged = await exchange(run, current.refresh_token);
+  if ('failure' in exchanged) return settleFailure(run, account, current, exchanged.failure);
+  return store(run, account, toStoredTokens(exchanged.response, current));
+}
+
+function normalise(request: RefreshRequest): Required<RefreshRequest> {
+  return {
+    provider: request.provider,
+    accountId: request.accountId,
+    force: request.force ?? false,
+    minValidityMs: request.minValidityMs ?? 0,
+    backoffMs: request.backoffMs ?? 500,
+    // Longer than the worst case of 3 attempts (15 s timeout each) with two capped waits and the vault write retries.
+    leaseMs: request.leaseMs ?? 120_000,
+  };
+}
+
+/** Refreshes one OAuth account's tokens: the routine described at the top of this file. */
+export async function refreshAccount(request: RefreshRequest): Promise<RefreshOutcome>;
+/** @deprecated Positional form, until `shared/accounts/service.ts` and `shared/launch/freshen.ts` pass one object. */
+export async function refreshAccount(
+  provider: ProviderId,
+  accountId: string,
+  options?: RefreshOptions,
+): Promise<RefreshOutcome>;
+export async function refreshAccount(
+  first: RefreshRequest | ProviderId,
+  accountId?: string,
+  options: RefreshOptions = {},
+): Promise<RefreshOutcome> {
+  const request = normalise(
+    typeof first === 'string' ? { ...options, provider: first, accountId: accountId ?? '' } : first,
+  );
+  const { provider } = request;
+  const definition = getProvider(provider);
+  const account = await requireAccount(provider, request.accountId);
+  if (account.kind !== 'oauth') throw new ConflictError('Only OAuth accounts have tokens to refresh.');
+  const run: Run = { request, definition, before: account.lastRefreshAt };
+
+  const owner = randomUUID();
+  const other = await leaseOrOtherResult(run, owner);
+  if (other) return other;
+  try {
+    return await refreshLeased(run);
   } catch (error) {
     if (error instanceof ConflictError || error instanceof UpstreamError) throw error;
-    logger.error('refresh failed unexpectedly', { provider, accountId, error });
+    logger.error('refresh failed unexpectedly', { provider, accountId: request.accountId, error });
     throw new UpstreamError(`Refreshing the ${definition.name} account failed; try again.`, { cause: error });
   } finally {
-    await releaseLease(provider, accountId, owner).catch((error: unknown) =>
-      logger.warn('could not release refresh lease; it will lapse', { provider, accountId, error }),
+    await releaseLease(provider, request.accountId, owner).catch((error: unknown) =>
+      logger.warn('could not release refresh lease; it will lapse', { provider, accountId: request.accountId, error }),
     );
   }
 }

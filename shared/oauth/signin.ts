@@ -1,26 +1,13 @@
-import { z } from 'zod';
 import type { AccountView } from '#shared/accounts/model.ts';
 import { toAccountView } from '#shared/accounts/model.ts';
 import { createOAuthAccount, type Scope } from '#shared/accounts/service.ts';
 import { audit } from '#shared/audit/audit.ts';
-import {
-  ConflictError,
-  SignInExpiredError,
-  SignInFailedError,
-  UpstreamError,
-  ValidationError,
-} from '#shared/errors.ts';
+import { ConflictError, SignInExpiredError, SignInFailedError, UpstreamError } from '#shared/errors.ts';
 import type { Caller } from '#shared/http/types.ts';
-import { parseInput } from '#shared/http/validate.ts';
 import { logger } from '#shared/log/logger.ts';
 import { registerSecret } from '#shared/log/redact.ts';
-import {
-  type ExchangeRecord,
-  oauthConfiguration,
-  oidc,
-  userinfoEmail,
-  withExchangeRecord,
-} from '#shared/oauth/client.ts';
+import { oauthConfiguration, oidc, type ProviderAnswer, providerAnswer, userinfoEmail } from '#shared/oauth/client.ts';
+import { type PastedCallback, pastedCallback } from '#shared/oauth/pasted.ts';
 import {
   claimSession,
   deleteSession,
@@ -39,13 +26,13 @@ import {
   toStoredTokens,
 } from '#shared/oauth/tokens.ts';
 import { getProvider, isOpenIdProvider } from '#shared/providers/index.ts';
-import type { ProviderDefinition, SignInFlow } from '#shared/providers/types.ts';
+import type { ProviderDefinition, ProviderId, SignInFlow } from '#shared/providers/types.ts';
 import { seal, unseal } from '#shared/vault/seal.ts';
 
 /** API.md "SignIn". */
 export interface SignInView {
   id: string;
-  provider: string;
+  provider: ProviderId;
   flow: SignInFlow;
   expiresAt: string;
   instructions: string;
@@ -74,56 +61,96 @@ function instructionsFor(provider: ProviderDefinition, flow: SignInFlow, redirec
   return `Open verificationUri, enter userCode (or open verificationUriComplete) and approve. Then call complete; it answers 202 until you have approved.`;
 }
 
+/** Who starts a sign-in, for which provider, and for which account scope and label. */
+export interface StartSignInInput {
+  provider: ProviderId;
+  caller: Caller;
+  scope: Scope;
+  label: string | null;
+}
+
+/** What both kinds of start share: the provider's configuration and the new session's fields. */
+interface Start {
+  provider: ProviderDefinition;
+  configuration: oidc.Configuration;
+  base: Pick<SignInSession, 'id' | 'provider' | 'owner' | 'personal' | 'label' | 'createdAt'>;
+  now: number;
+}
+
 /** Starts a sign-in: PKCE (S256), state and nonce, or a device authorization; 15 minutes to finish. */
+export async function startSignIn(input: StartSignInInput): Promise<SignInView>;
+/** @deprecated Positional form, until `shared/accounts/routes.ts` mounts `signInRoutes` (`shared/oauth/routes.ts`). */
 export async function startSignIn(
   providerId: string,
   caller: Caller,
   scope: Scope,
   label: string | null,
+): Promise<SignInView>;
+export async function startSignIn(
+  first: StartSignInInput | string,
+  caller?: Caller,
+  scope?: Scope,
+  label: string | null = null,
 ): Promise<SignInView> {
-  const provider = getProvider(providerId);
+  const input =
+    typeof first === 'string'
+      ? { provider: first, caller: caller as Caller, scope: scope as Scope, label }
+      : (first as StartSignInInput);
+  const provider = getProvider(input.provider);
   const configuration = await oauthConfiguration(provider);
-  const id = newSignInId();
   const now = Date.now();
-  const createdAt = new Date(now).toISOString();
-  const scopeText = provider.oauth.scopes.join(' ');
+  const start: Start = {
+    provider,
+    configuration,
+    now,
+    base: {
+      id: newSignInId(),
+      provider: provider.id,
+      owner: input.caller.id,
+      personal: input.scope.owner !== null,
+      label: input.label,
+      createdAt: new Date(now).toISOString(),
+    },
+  };
+  return provider.signIn === 'device' ? startDevice(start) : startBrowser(start);
+}
 
-  if (provider.signIn === 'device') {
-    const { result: device, error } = await withExchangeRecord(() =>
-      oidc.initiateDeviceAuthorization(configuration, { scope: scopeText }),
-    );
-    if (!device) throw upstream(provider, 'device authorization', error);
-    registerSecret(device.device_code);
-    const lifetime = Math.min(SIGN_IN_TTL_MS, (device.expires_in ?? 900) * 1000);
-    const session: SignInSession = {
-      id,
-      provider: provider.id,
-      flow: 'device',
-      owner: caller.id,
-      personal: scope.owner !== null,
-      label,
-      state: null,
-      redirectUri: null,
-      sealed: await seal(JSON.stringify({ deviceCode: device.device_code } satisfies SealedParts), id),
-      intervalSeconds: device.interval ?? 5,
-      lastPollAt: null,
-      expiresAt: new Date(now + lifetime).toISOString(),
-      createdAt,
-    };
-    await putSession(session);
-    return {
-      id,
-      provider: provider.id,
-      flow: 'device',
-      expiresAt: session.expiresAt,
-      instructions: instructionsFor(provider, 'device', null),
-      verificationUri: device.verification_uri,
-      ...(device.verification_uri_complete ? { verificationUriComplete: device.verification_uri_complete } : {}),
-      userCode: device.user_code,
-      intervalSeconds: session.intervalSeconds ?? 5,
-    };
+/** RFC 8628: asks for a device code; the person approves it on the provider's page. */
+async function startDevice({ provider, configuration, base, now }: Start): Promise<SignInView> {
+  let device: oidc.DeviceAuthorizationResponse;
+  try {
+    device = await oidc.initiateDeviceAuthorization(configuration, { scope: provider.oauth.scopes.join(' ') });
+  } catch (error) {
+    throw upstream(provider, 'device authorization', error);
   }
+  registerSecret(device.device_code);
+  const lifetime = Math.min(SIGN_IN_TTL_MS, (device.expires_in ?? 900) * 1000);
+  const session: SignInSession = {
+    ...base,
+    flow: 'device',
+    state: null,
+    redirectUri: null,
+    sealed: await seal(JSON.stringify({ deviceCode: device.device_code } satisfies SealedParts), base.id),
+    intervalSeconds: device.interval ?? 5,
+    lastPollAt: null,
+    expiresAt: new Date(now + lifetime).toISOString(),
+  };
+  await putSession(session);
+  return {
+    id: base.id,
+    provider: provider.id,
+    flow: 'device',
+    expiresAt: session.expiresAt,
+    instructions: instructionsFor(provider, 'device', null),
+    verificationUri: device.verification_uri,
+    ...(device.verification_uri_complete ? { verificationUriComplete: device.verification_uri_complete } : {}),
+    userCode: device.user_code,
+    intervalSeconds: session.intervalSeconds ?? 5,
+  };
+}
 
+/** Authorization code with PKCE: the person opens the authorize URL and pastes what comes back. */
+async function startBrowser({ provider, configuration, base, now }: Start): Promise<SignInView> {
   const redirectUri = provider.oauth.redirectUri;
   if (!redirectUri)
     throw new ConflictError(`${provider.name} sign-in needs a redirectUri in KEYFLEET_PROVIDER_OVERRIDES.`);
@@ -135,30 +162,26 @@ export async function startSignIn(
     ...provider.oauth.extraAuthorizeParams,
     response_type: 'code',
     redirect_uri: redirectUri,
-    scope: scopeText,
+    scope: provider.oauth.scopes.join(' '),
     code_challenge: await oidc.calculatePKCECodeChallenge(verifier),
     code_challenge_method: 'S256',
     state,
     ...(nonce ? { nonce } : {}),
   });
+  const sealedParts: SealedParts = { verifier, ...(nonce ? { nonce } : {}) };
   const session: SignInSession = {
-    id,
-    provider: provider.id,
+    ...base,
     flow: provider.signIn,
-    owner: caller.id,
-    personal: scope.owner !== null,
-    label,
     state,
     redirectUri,
-    sealed: await seal(JSON.stringify({ verifier, ...(nonce ? { nonce } : {}) } satisfies SealedParts), id),
+    sealed: await seal(JSON.stringify(sealedParts), base.id),
     intervalSeconds: null,
     lastPollAt: null,
     expiresAt: new Date(now + SIGN_IN_TTL_MS).toISOString(),
-    createdAt,
   };
   await putSession(session);
   return {
-    id,
+    id: base.id,
     provider: provider.id,
     flow: provider.signIn,
     expiresAt: session.expiresAt,
@@ -170,48 +193,6 @@ export async function startSignIn(
 function upstream(provider: ProviderDefinition, step: string, error: unknown): UpstreamError {
   logger.warn('provider call failed', { provider: provider.id, step, error });
   return new UpstreamError(`${provider.name} did not answer the ${step} request; try again.`, { cause: error });
-}
-
-const codeBody = z.object({ code: z.string().min(3).max(4096) });
-const redirectBody = z.object({ redirectUrl: z.string().min(10).max(8192) });
-
-/** `code#state` as Claude's callback page shows it. */
-function parseCodeAndState(value: string): { code: string; state: string } {
-  const at = value.trim().lastIndexOf('#');
-  const code = value.trim().slice(0, at);
-  const state = value.trim().slice(at + 1);
-  if (at <= 0 || !state) {
-    throw new ValidationError('code must look like "<code>#<state>", as the sign-in page shows it.', [
-      { path: 'body.code', message: 'must be "<code>#<state>"' },
-    ]);
-  }
-  return { code, state };
-}
-
-/** The pasted redirect URL: code and state (or the provider's error). */
-function parseRedirect(value: string): { code: string; state: string; iss: string | null } {
-  let url: URL;
-  try {
-    url = new URL(value.trim());
-  } catch {
-    throw new ValidationError('redirectUrl is not a URL; paste the whole address from the browser.', [
-      { path: 'body.redirectUrl', message: 'must be the full redirected URL' },
-    ]);
-  }
-  const providerError = url.searchParams.get('error');
-  if (providerError) {
-    throw new SignInFailedError(
-      `The provider refused the sign-in: ${providerError.replace(/[^\w.-]/g, '').slice(0, 60)}.`,
-    );
-  }
-  const code = url.searchParams.get('code');
-  const state = url.searchParams.get('state');
-  if (!code || !state) {
-    throw new ValidationError('redirectUrl has no code and state; paste the address you were sent back to.', [
-      { path: 'body.redirectUrl', message: 'must contain code and state' },
-    ]);
-  }
-  return { code, state, iss: url.searchParams.get('iss') };
 }
 
 /**
@@ -238,9 +219,8 @@ function missingIdToken(error: unknown): boolean {
   return cause instanceof Error && cause.message.includes('"id_token"');
 }
 
-function refused(provider: ProviderDefinition, error: unknown, record: ExchangeRecord): Error {
-  const status = record.status ?? (error instanceof oidc.ResponseBodyError ? error.status : undefined);
-  const code = record.errorCode ?? (error instanceof oidc.ResponseBodyError ? error.error : undefined);
+function refused(provider: ProviderDefinition, error: unknown, answer: ProviderAnswer): Error {
+  const { status, errorCode: code } = answer;
   if (status !== undefined && status >= 400 && status < 500) {
     return new SignInFailedError(
       `${provider.name} refused the code${code ? ` (${code.replace(/[^\w.-]/g, '')})` : ''}. Start a new sign-in.`,
@@ -261,97 +241,138 @@ function refused(provider: ProviderDefinition, error: unknown, record: ExchangeR
 
 export type CompleteResult = { status: 'pending' } | { account: AccountView };
 
+/** Who completes which sign-in, and what they pasted (read by the route layer for the session's flow). */
+export interface CompleteSignInInput {
+  id: string;
+  caller: Caller;
+  /** The pasted authorization response; asked for only in the browser flows, after the session is found. */
+  pasted: (flow: Exclude<SignInFlow, 'device'>) => PastedCallback;
+}
+
+type TokenAnswer = oidc.TokenEndpointResponse & Record<string, unknown>;
+
+/** A live session with everything needed to exchange its grant. */
+interface Completion {
+  session: SignInSession;
+  provider: ProviderDefinition;
+  configuration: oidc.Configuration;
+  sealed: SealedParts;
+}
+
+/** The device-code poll, or `undefined` while the provider's polling interval has not passed. */
+function devicePoll(c: Completion): (() => Promise<TokenAnswer>) | undefined {
+  const last = c.session.lastPollAt ? Date.parse(c.session.lastPollAt) : 0;
+  if (Date.now() - last < (c.session.intervalSeconds ?? 5) * 1000) return undefined;
+  return () => oidc.genericGrantRequest(c.configuration, DEVICE_GRANT, { device_code: c.sealed.deviceCode ?? '' });
+}
+
+/** The code exchange for what was pasted; its state is checked before anything is spent. */
+function codeExchange(c: Completion, pasted: PastedCallback): () => Promise<TokenAnswer> {
+  const { code, state, iss } = pasted;
+  if (state !== c.session.state) {
+    throw new SignInFailedError(
+      'The state in what you pasted does not match this sign-in. Paste the result of this sign-in, or start a new one.',
+    );
+  }
+  const callback = new URL(c.session.redirectUri ?? '');
+  callback.searchParams.set('code', code);
+  callback.searchParams.set('state', state);
+  if (iss) callback.searchParams.set('iss', iss);
+  const extra = c.provider.oauth.tokenRequestFormat === 'json' ? { state } : undefined;
+  const checks = {
+    pkceCodeVerifier: c.sealed.verifier,
+    expectedState: state,
+    ...(c.sealed.nonce ? { expectedNonce: c.sealed.nonce, idTokenExpected: true } : {}),
+  };
+  return () => oidc.authorizationCodeGrant(c.configuration, callback, checks, extra);
+}
+
+/**
+ * A device poll the provider did not answer with tokens (RFC 8628 §3.5): still pending (the session
+ * is given back, slower after `slow_down`), or over for good. `undefined` for any other failure.
+ */
+async function devicePollOutcome(c: Completion, code: string | undefined): Promise<CompleteResult | undefined> {
+  const { id, intervalSeconds } = c.session;
+  const polledAt = new Date().toISOString();
+  if (code === 'authorization_pending') {
+    await releaseSession(id, { lastPollAt: polledAt });
+    return { status: 'pending' };
+  }
+  if (code === 'slow_down') {
+    await releaseSession(id, { lastPollAt: polledAt, intervalSeconds: (intervalSeconds ?? 5) + 5 });
+    return { status: 'pending' };
+  }
+  if (code === 'expired_token') {
+    await deleteSession(id);
+    throw new SignInExpiredError('The device code expired before it was approved. Start a new sign-in.');
+  }
+  if (code === 'access_denied') {
+    await deleteSession(id);
+    throw new SignInFailedError('The sign-in was denied on the provider’s page.');
+  }
+  return undefined;
+}
+
+/** Stores the tokens as a new account, removes the session and records the sign-in. */
+async function createAccount(c: Completion, caller: Caller, answer: TokenAnswer): Promise<CompleteResult> {
+  const tokens = toStoredTokens(answer);
+  const email = await emailFor(c.provider, c.configuration, answer, tokens);
+  const { account, active } = await createOAuthAccount({
+    provider: c.provider.id,
+    scope: { owner: c.session.personal ? c.session.owner : null },
+    tokens,
+    label: c.session.label,
+    email,
+    actor: caller.id,
+  });
+  await deleteSession(c.session.id);
+  await audit({
+    actor: caller.id,
+    action: 'sign_in.completed',
+    provider: c.provider.id,
+    accountId: account.id,
+    detail: { flow: c.session.flow },
+  });
+  return { account: toAccountView(account, active) };
+}
+
 /**
  * Completes a sign-in started by the same caller. Checks state before anything is spent; claims the
  * session so a code is exchanged once; on success stores the tokens, creates the account and
  * deletes the session. A refused code leaves the session as it was.
  */
-export async function completeSignIn(id: string, caller: Caller, body: unknown): Promise<CompleteResult> {
-  const session = await getOwnSession(id, caller.id);
+export async function completeSignIn(input: CompleteSignInInput): Promise<CompleteResult>;
+/** @deprecated Body-parsing form, until `shared/accounts/routes.ts` mounts `signInCompletionRoutes`. */
+export async function completeSignIn(id: string, caller: Caller, body: unknown): Promise<CompleteResult>;
+export async function completeSignIn(
+  first: CompleteSignInInput | string,
+  caller?: Caller,
+  body?: unknown,
+): Promise<CompleteResult> {
+  const input: CompleteSignInInput =
+    typeof first === 'string'
+      ? { id: first, caller: caller as Caller, pasted: (flow) => pastedCallback(body, flow) }
+      : first;
+  const session = await getOwnSession(input.id, input.caller.id);
   const provider = getProvider(session.provider);
   const configuration = await oauthConfiguration(provider);
-  const sealed = JSON.parse(await unseal(session.sealed, id)) as SealedParts;
+  const sealed = JSON.parse(await unseal(session.sealed, session.id)) as SealedParts;
+  const c: Completion = { session, provider, configuration, sealed };
 
-  let exchange: () => Promise<oidc.TokenEndpointResponse & Record<string, unknown>>;
-  if (session.flow === 'device') {
-    const last = session.lastPollAt ? Date.parse(session.lastPollAt) : 0;
-    if (Date.now() - last < (session.intervalSeconds ?? 5) * 1000) return { status: 'pending' };
-    exchange = () => oidc.genericGrantRequest(configuration, DEVICE_GRANT, { device_code: sealed.deviceCode ?? '' });
-  } else {
-    const { code, state, iss } =
-      session.flow === 'code'
-        ? { ...parseCodeAndState(parseInput(codeBody, body ?? {}, 'body').code), iss: null }
-        : parseRedirect(parseInput(redirectBody, body ?? {}, 'body').redirectUrl);
-    if (state !== session.state) {
-      throw new SignInFailedError(
-        'The state in what you pasted does not match this sign-in. Paste the result of this sign-in, or start a new one.',
-      );
-    }
-    const callback = new URL(session.redirectUri ?? '');
-    callback.searchParams.set('code', code);
-    callback.searchParams.set('state', state);
-    if (iss) callback.searchParams.set('iss', iss);
-    const extra = provider.oauth.tokenRequestFormat === 'json' ? { state } : undefined;
-    exchange = () =>
-      oidc.authorizationCodeGrant(
-        configuration,
-        callback,
-        {
-          pkceCodeVerifier: sealed.verifier,
-          expectedState: state,
-          ...(sealed.nonce ? { expectedNonce: sealed.nonce, idTokenExpected: true } : {}),
-        },
-        extra,
-      );
+  const exchange = session.flow === 'device' ? devicePoll(c) : codeExchange(c, input.pasted(session.flow));
+  if (!exchange) return { status: 'pending' };
+  await claimSession(session.id);
+  let answer: TokenAnswer;
+  try {
+    answer = await exchange();
+  } catch (error) {
+    const provided = await providerAnswer(error);
+    const outcome = session.flow === 'device' ? await devicePollOutcome(c, provided.errorCode) : undefined;
+    if (outcome) return outcome;
+    await releaseSession(session.id);
+    throw refused(provider, error, provided);
   }
-
-  await claimSession(id);
-  const { result, error, record } = await withExchangeRecord(exchange);
-  if (!result) {
-    if (session.flow === 'device') {
-      const code = record.errorCode ?? (error instanceof oidc.ResponseBodyError ? error.error : undefined);
-      const polledAt = new Date().toISOString();
-      if (code === 'authorization_pending') {
-        await releaseSession(id, { lastPollAt: polledAt });
-        return { status: 'pending' };
-      }
-      if (code === 'slow_down') {
-        await releaseSession(id, { lastPollAt: polledAt, intervalSeconds: (session.intervalSeconds ?? 5) + 5 });
-        return { status: 'pending' };
-      }
-      if (code === 'expired_token') {
-        await deleteSession(id);
-        throw new SignInExpiredError('The device code expired before it was approved. Start a new sign-in.');
-      }
-      if (code === 'access_denied') {
-        await deleteSession(id);
-        throw new SignInFailedError('The sign-in was denied on the provider’s page.');
-      }
-    }
-    await releaseSession(id);
-    throw refused(provider, error, record);
-  }
-
-  const tokens = toStoredTokens(result);
-  const email = await emailFor(provider, configuration, result, tokens);
-  const scope: Scope = { owner: session.personal ? session.owner : null };
-  const { account, active } = await createOAuthAccount({
-    provider: provider.id,
-    scope,
-    tokens,
-    label: session.label,
-    email,
-    actor: caller.id,
-  });
-  await deleteSession(id);
-  await audit({
-    actor: caller.id,
-    action: 'sign_in.completed',
-    provider: provider.id,
-    accountId: account.id,
-    detail: { flow: session.flow },
-  });
-  return { account: toAccountView(account, active) };
+  return createAccount(c, input.caller, answer);
 }
 
 /** Cancels the caller's own sign-in (expired ones too). */

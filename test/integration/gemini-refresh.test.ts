@@ -141,13 +141,15 @@ describe('a Gemini-like account (refresh token never rotates)', () => {
       { operation: 'PutSecretValue', when: 'before' },
     );
     const seen = api.aws.secrets.store.received.length;
-    const outcome = await refreshAccount('gemini', account.id, { backoffMs: 5, force: true });
+    const outcome = await refreshAccount({ provider: 'gemini', accountId: account.id, backoffMs: 5, force: true });
     expect(outcome).toMatchObject({ result: 'ok', refreshed: true });
     const writes = api.aws.secrets.store.received.slice(seen).filter((r) => r.operation === 'PutSecretValue');
     expect(writes.length).toBeGreaterThanOrEqual(4);
     const after = await expectNewVersion(account, before, history);
     expect(new Set(writes.map((w) => w.input.ClientRequestToken))).toEqual(new Set([after.versionId]));
-    expect((await refreshAccount('gemini', account.id, { backoffMs: 5, force: true })).result).toBe('ok');
+    expect(
+      (await refreshAccount({ provider: 'gemini', accountId: account.id, backoffMs: 5, force: true })).result,
+    ).toBe('ok');
     await expectNewVersion(account, after, history);
   });
 

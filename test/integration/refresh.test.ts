@@ -1,4 +1,4 @@
-import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
+import { afterAll, beforeAll, beforeEach, describe, expect, it, vi } from 'vitest';
 import { getAccount } from '#shared/accounts/store.ts';
 import { refreshAccount } from '#shared/oauth/refresh.ts';
 import { readSecret, writeSecret } from '#shared/vault/vault.ts';
@@ -30,7 +30,9 @@ describe('refresh routine against rotating refresh tokens with reuse detection',
   it('lets exactly one of 20 concurrent refreshes call the token endpoint; all end with the new token', async () => {
     const before = refreshCalls().length;
     const old = (await vault(account)).refresh_token;
-    const outcomes = await Promise.all(Array.from({ length: 20 }, () => refreshAccount('codex', account.id, FAST)));
+    const outcomes = await Promise.all(
+      Array.from({ length: 20 }, () => refreshAccount({ provider: 'codex', accountId: account.id, ...FAST })),
+    );
     expect(refreshCalls().length - before).toBe(1);
     const fresh = (await vault(account)).refresh_token;
     expect(fresh).not.toBe(old);
@@ -41,27 +43,43 @@ describe('refresh routine against rotating refresh tokens with reuse detection',
     }
     expect((await getAccount('codex', account.id))?.status).toBe('connected');
     // The new refresh token still works: nothing reused the old one.
-    expect((await refreshAccount('codex', account.id, FAST)).result).toBe('ok');
+    expect((await refreshAccount({ provider: 'codex', accountId: account.id, ...FAST })).result).toBe('ok');
   });
 
   it('retries transient failures: 500, 500, then success is three calls and connected', async () => {
     const before = refreshCalls().length;
     oauth.injectTokenFailures({ status: 500 }, { status: 500 });
-    const outcome = await refreshAccount('codex', account.id, FAST);
+    const outcome = await refreshAccount({ provider: 'codex', accountId: account.id, ...FAST });
     expect(refreshCalls().length - before).toBe(3);
     expect(outcome).toMatchObject({ result: 'ok', refreshed: true, account: { status: 'connected', lastError: null } });
   });
 
-  it('honours Retry-After on 429', async () => {
-    oauth.injectTokenFailures({ status: 429, headers: { 'retry-after': '0' }, body: { error: 'rate_limited' } });
-    expect((await refreshAccount('codex', account.id, FAST)).result).toBe('ok');
+  it('honours Retry-After on 429: the second attempt comes 3 s after the first, not at the 5 ms backoff', async () => {
+    oauth.injectTokenFailures({ status: 429, headers: { 'retry-after': '3' }, body: { error: 'rate_limited' } });
+    const before = refreshCalls().length;
+    const io = () => new Promise((resolve) => setImmediate(resolve));
+    vi.useFakeTimers({ toFake: ['setTimeout', 'clearTimeout'] });
+    try {
+      const pending = refreshAccount({ provider: 'codex', accountId: account.id, ...FAST });
+      // Real I/O runs on; only the wait between attempts is on the fake clock.
+      while (refreshCalls().length - before < 1 || vi.getTimerCount() === 0) await io();
+      await vi.advanceTimersByTimeAsync(2_999);
+      for (let i = 0; i < 50; i++) await io();
+      expect(refreshCalls().length - before).toBe(1);
+      await vi.advanceTimersByTimeAsync(1);
+      const outcome = await pending;
+      expect(refreshCalls().length - before).toBe(2);
+      expect(outcome).toMatchObject({ result: 'ok', refreshed: true, account: { status: 'connected' } });
+    } finally {
+      vi.useRealTimers();
+    }
   });
 
   it('gives up after three attempts and marks the account refresh_failed, keeping the stored token', async () => {
     const before = refreshCalls().length;
     const stored = await vault(account);
     oauth.injectTokenFailures({ status: 500 }, { status: 500 }, { status: 500 });
-    const outcome = await refreshAccount('codex', account.id, FAST);
+    const outcome = await refreshAccount({ provider: 'codex', accountId: account.id, ...FAST });
     expect(refreshCalls().length - before).toBe(3);
     expect(outcome.account).toMatchObject({
       status: 'refresh_failed',
@@ -76,7 +94,7 @@ describe('refresh routine against rotating refresh tokens with reuse detection',
       { status: 429, headers: { 'retry-after': '0' }, body: { error: 'rate_limited' } },
       { status: 429, headers: { 'retry-after': '600' }, body: { error: 'rate_limited' } },
     );
-    const outcome = await refreshAccount('codex', account.id, { ...FAST, backoffMs: 1 });
+    const outcome = await refreshAccount({ provider: 'codex', accountId: account.id, ...FAST, backoffMs: 1 });
     expect(outcome.account.status).toBe('cooling_down');
     expect(Date.parse(outcome.account.cooldownUntil ?? '')).toBeGreaterThan(Date.now() + 590_000);
     const pooled = await api.call<{ provider: { accounts: { id: string; status: string }[] } }>(
@@ -98,7 +116,7 @@ describe('refresh routine against rotating refresh tokens with reuse detection',
           'x'.repeat(40),
         ).then(() => undefined),
     });
-    const outcome = await refreshAccount('codex', account.id, FAST);
+    const outcome = await refreshAccount({ provider: 'codex', accountId: account.id, ...FAST });
     expect(outcome.result).toBe('ok');
     expect(outcome.tokens?.refresh_token).toBe('rotated-by-someone-else-1234');
     expect((await getAccount('codex', account.id))?.status).toBe('connected');
@@ -107,7 +125,7 @@ describe('refresh routine against rotating refresh tokens with reuse detection',
   it('marks the account needs_reconnect when the stored token itself is rejected, without retrying', async () => {
     const before = refreshCalls().length;
     oauth.injectTokenFailures({ status: 400, body: { error: 'invalid_grant' } });
-    const outcome = await refreshAccount('codex', account.id, FAST);
+    const outcome = await refreshAccount({ provider: 'codex', accountId: account.id, ...FAST });
     expect(refreshCalls().length - before).toBe(1);
     expect(outcome.account).toMatchObject({
       status: 'needs_reconnect',
@@ -117,7 +135,9 @@ describe('refresh routine against rotating refresh tokens with reuse detection',
 
   it('recognises OpenAI’s refresh_token_reused error shape', async () => {
     oauth.injectTokenFailures({ status: 401, body: { error: { code: 'refresh_token_reused', message: 'reused' } } });
-    expect((await refreshAccount('codex', account.id, FAST)).account.status).toBe('needs_reconnect');
+    expect((await refreshAccount({ provider: 'codex', accountId: account.id, ...FAST })).account.status).toBe(
+      'needs_reconnect',
+    );
   });
 
   it('retries a failed vault write with the same ClientRequestToken, so the new token is not lost', async () => {
@@ -131,7 +151,7 @@ describe('refresh routine against rotating refresh tokens with reuse detection',
       { operation: 'PutSecretValue', when: 'after' },
     );
     const seen = api.aws.secrets.store.received.length;
-    const outcome = await refreshAccount('codex', account.id, FAST);
+    const outcome = await refreshAccount({ provider: 'codex', accountId: account.id, ...FAST });
     expect(outcome.result).toBe('ok');
     const writes = api.aws.secrets.store.received.slice(seen).filter((r) => r.operation === 'PutSecretValue');
     expect(writes.length).toBe(5);
@@ -142,13 +162,13 @@ describe('refresh routine against rotating refresh tokens with reuse detection',
     expect(current.versionId).not.toBe(previousVersion);
     expect(current.value.refresh_token).toBe(outcome.tokens?.refresh_token);
     // The provider's new token really is the one stored: it refreshes again.
-    expect((await refreshAccount('codex', account.id, FAST)).result).toBe('ok');
+    expect((await refreshAccount({ provider: 'codex', accountId: account.id, ...FAST })).result).toBe('ok');
   });
 
   it('takes over the lease of a holder that crashed once the lease runs out', async () => {
     const { acquireLease } = await import('#shared/accounts/store.ts');
     expect(await acquireLease('codex', account.id, 'crashed-holder', 300)).toBe(true);
-    const outcome = await refreshAccount('codex', account.id, { ...FAST, leaseMs: 300 });
+    const outcome = await refreshAccount({ provider: 'codex', accountId: account.id, ...FAST, leaseMs: 300 });
     expect(outcome.result).toBe('ok');
   });
 });
@@ -172,13 +192,15 @@ describe('the test server behaves per provider', () => {
   it('revokes a rotating Codex grant when a spent refresh token is used again', async () => {
     const account = await signIn(api, oauth, 'codex', 'reuser');
     const spent = String((await vault(account)).refresh_token);
-    expect((await refreshAccount('codex', account.id, { ...FAST, force: true })).result).toBe('ok');
+    expect((await refreshAccount({ provider: 'codex', accountId: account.id, ...FAST, force: true })).result).toBe(
+      'ok',
+    );
     const successor = String((await vault(account)).refresh_token);
     expect(successor).not.toBe(spent);
     expect(await spend('codex-client', spent)).toMatchObject({ status: 400, body: { error: 'invalid_grant' } });
     // Reuse revoked the whole grant: the successor is dead too, and the account needs a new sign-in.
     expect(await spend('codex-client', successor)).toMatchObject({ status: 400, body: { error: 'invalid_grant' } });
-    const outcome = await refreshAccount('codex', account.id, { ...FAST, force: true });
+    const outcome = await refreshAccount({ provider: 'codex', accountId: account.id, ...FAST, force: true });
     expect(outcome.account.status).toBe('needs_reconnect');
   });
 
@@ -192,7 +214,7 @@ describe('the test server behaves per provider', () => {
       expect(Object.keys(answer.body).sort()).toEqual(['access_token', 'expires_in', 'scope', 'token_type']);
     }
     expect(first.body.access_token).not.toBe(second.body.access_token);
-    const outcome = await refreshAccount('gemini', account.id, { ...FAST, force: true });
+    const outcome = await refreshAccount({ provider: 'gemini', accountId: account.id, ...FAST, force: true });
     expect(outcome).toMatchObject({ result: 'ok', refreshed: true, tokens: { refresh_token: token } });
   });
 });
@@ -200,7 +222,7 @@ describe('the test server behaves per provider', () => {
 describe('Claude refresh', () => {
   it('sends the refresh as JSON with the CLI-like User-Agent', async () => {
     const account = await signIn(api, oauth, 'claude', 'claudia');
-    await refreshAccount('claude', account.id, { ...FAST, force: true });
+    await refreshAccount({ provider: 'claude', accountId: account.id, ...FAST, force: true });
     const call = refreshCalls().at(-1);
     expect(call?.contentType).toBe('application/json');
     expect(call?.userAgent).toMatch(/^claude-cli\//);

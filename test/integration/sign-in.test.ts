@@ -1,6 +1,10 @@
+import type { Context } from 'aws-lambda';
 import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
+import { httpHandler } from '#shared/http/handler.ts';
+import { signInRoutes } from '#shared/oauth/routes.ts';
 import { readSecret } from '#shared/vault/vault.ts';
 import { startOAuthApi, type TestApi } from '#test/helpers/api.ts';
+import { httpEvent } from '#test/helpers/events.ts';
 import { capturedLogs } from '#test/helpers/logs.ts';
 import { type OAuthServer, REDIRECTS } from '#test/helpers/oauth-server.ts';
 
@@ -351,6 +355,56 @@ describe('personal sign-ins', () => {
   });
 });
 
+describe('the sign-in routes on their own (shared/oauth/routes.ts), as a Lambda serves them', () => {
+  const serve = httpHandler(signInRoutes);
+  const as = (callerId: string) => ({ lambda: { callerId, role: callerId === 'admin' ? 'admin' : 'member' } });
+  const call = async (method: string, path: string, callerId: string, body?: unknown) => {
+    const event = httpEvent(method, path, as(callerId), {
+      ...(body === undefined ? {} : { body: JSON.stringify(body) }),
+      headers: { 'content-type': 'application/json' },
+    });
+    const result = await serve(event, {} as Context);
+    return { status: result.statusCode, body: result.body ? JSON.parse(result.body) : undefined };
+  };
+
+  it('starts a personal Codex sign-in, refuses a pasted URL without code and state, then completes it', async () => {
+    const started = await call('POST', '/v1/me/providers/codex/sign-ins', 'alice', { label: 'Alice via routes' });
+    expect(started.status).toBe(201);
+    const id = started.body.signIn.id as string;
+    const refused = await call('POST', `/v1/sign-ins/${id}/complete`, 'alice', {
+      redirectUrl: 'http://localhost:1455/auth/callback',
+    });
+    expect(refused).toEqual({
+      status: 400,
+      body: {
+        error: {
+          code: 'validation_failed',
+          message: 'redirectUrl has no code and state; paste the address you were sent back to.',
+          details: [{ path: 'body.redirectUrl', message: 'must contain code and state' }],
+        },
+      },
+    });
+    const back = await oauth.authorize(started.body.signIn.authorizeUrl, 'routes-alice');
+    expect(await call('POST', `/v1/sign-ins/${id}/complete`, 'bob', { redirectUrl: back })).toMatchObject({
+      status: 404,
+    });
+    const done = await call('POST', `/v1/sign-ins/${id}/complete`, 'alice', { redirectUrl: back });
+    expect(done.status).toBe(201);
+    expect(done.body.account).toMatchObject({ kind: 'oauth', label: 'Alice via routes', owner: 'alice' });
+    // Completing removed the sign-in.
+    expect((await call('DELETE', `/v1/sign-ins/${id}`, 'alice')).status).toBe(404);
+  });
+
+  it('keeps team sign-ins for admins, and lets only their starter cancel them', async () => {
+    expect((await call('POST', '/v1/providers/claude/sign-ins', 'alice', {})).status).toBe(403);
+    const started = await call('POST', '/v1/providers/claude/sign-ins', 'admin', {});
+    expect(started.status).toBe(201);
+    expect((await call('DELETE', `/v1/sign-ins/${started.body.signIn.id}`, 'alice')).status).toBe(404);
+    expect((await call('DELETE', `/v1/sign-ins/${started.body.signIn.id}`, 'admin')).status).toBe(204);
+    expect((await call('POST', `/v1/sign-ins/${started.body.signIn.id}/complete`, 'admin', {})).status).toBe(404);
+  });
+});
+
 describe('secrets stay secret', () => {
   it('no token, refresh token or verifier used in this file reaches logs, the table or a response', async () => {
     const secrets = new Set<string>();
@@ -362,10 +416,9 @@ describe('secrets stay secret', () => {
     }
     const stored = await api.aws.secrets.store.dispatch('ListSecrets', { MaxResults: 100 }, 'eu-west-1');
     for (const entry of (stored as { SecretList: { Name: string }[] }).SecretList) {
-      if (!entry.Name.includes('/internal/')) {
-        const value = (await readSecret(entry.Name)).value;
-        for (const v of Object.values(value)) if (typeof v === 'string' && v.length >= 8) secrets.add(v);
-      }
+      // Account credentials and the sealing key (keyfleet-internal/<stage>/sealing-key) alike.
+      const value = (await readSecret(entry.Name)).value;
+      for (const v of Object.values(value)) if (typeof v === 'string' && v.length >= 8) secrets.add(v);
     }
     expect(secrets.size).toBeGreaterThan(10);
     const table = await api.tableDump();
