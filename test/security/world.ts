@@ -36,7 +36,8 @@ export type SecretKind =
   | 'sealing_key'
   | 'ticket'
   | 'task_token'
-  | 'grant';
+  | 'grant'
+  | 'client_secret';
 
 /** One request the suite sent and what came back. */
 export interface Exchange {
@@ -284,6 +285,9 @@ export async function startWorld(): Promise<World> {
   const { ecs, upstream, oauth, api, stop } = await startPeers();
   const secrets = new Map<string, SecretKind>();
   for (const token of Object.values(TOKENS)) secrets.set(token, 'caller_token');
+  for (const settings of Object.values(oauth.overrides())) {
+    if (typeof settings.clientSecret === 'string') secrets.set(settings.clientSecret, 'client_secret');
+  }
   const exchanges: Exchange[] = [];
   const send = async (request: RawRequest) => {
     const exchange = await rawSend(api.base, request);
