@@ -14,9 +14,9 @@ import { type Exchange, type SecretKind, tableSnapshot, type World } from '#test
  * - a personal grant (`keyfleet sync`) is answered once, by the request that issues it, and then
  *   appears in the workstation profile it fetches and in what the Codex refresh route echoes.
  *
- * Refresh tokens, authorization codes, PKCE verifiers, device codes, OAuth client secrets, the sealing key and callers
- * bearer tokens are allowed nowhere (no Gemini long task runs in this world, the one case where a
- * refresh token may reach a container).
+ * Refresh tokens, authorization codes, PKCE verifiers, device codes, OAuth client secrets, the
+ * sealing key and callers' bearer tokens are allowed nowhere (no Gemini long task runs in this
+ * world, the one case where a refresh token may reach a container).
  */
 
 /** `METHOD path` → the status that hands values out, and which kinds. */
