@@ -283,6 +283,35 @@ describe('the web console', () => {
     await page.screenshot({ path: join(SCREENSHOTS, '08-round-robin-top.png') });
   });
 
+  it('shows an account that needs reconnecting with its error, and Reconnect signs in again', async () => {
+    const { page } = admin;
+    oauth.injectTokenFailures({ status: 400, body: { error: 'invalid_grant', error_description: 'revoked' } });
+    const codex = row(page, 'Codex team');
+    await codex.getByRole('button', { name: 'Test Codex team' }).click();
+    await codex.getByText('Test failed').waitFor();
+    await codex.getByText('Needs reconnect', { exact: true }).first().waitFor();
+    const { account } = await accountByLabel('codex', 'Codex team');
+    expect(account).toMatchObject({ status: 'needs_reconnect' });
+    expect((await codex.locator('.last-error').textContent()) ?? '').toMatch(/\S/);
+    await checkScreen(page, '08b-needs-reconnect', secrets);
+
+    await codex.getByRole('button', { name: 'Reconnect Codex team' }).click();
+    const dialog = page.getByRole('dialog', { name: 'Reconnect Codex team' });
+    expect(await dialog.getByLabel('Label (optional)').inputValue()).toBe('Codex team');
+    await dialog.getByLabel('Label (optional)').fill('Codex team (new)');
+    await dialog.getByRole('button', { name: 'Start Sign-In' }).click();
+    const href = (await dialog.getByRole('link', { name: 'Open the sign-in page' }).getAttribute('href')) ?? '';
+    const back = await oauth.authorize(href, 'erin');
+    secrets.add(new URL(back).searchParams.get('code') ?? '');
+    await dialog.getByLabel('Redirected address').fill(back);
+    await dialog.getByRole('button', { name: 'Complete Sign-In' }).click();
+    await dialog.waitFor({ state: 'detached' });
+    await page.getByText('Signed in again as Codex team (new).', { exact: false }).waitFor();
+    const fresh = await accountByLabel('codex', 'Codex team (new)');
+    expect(fresh.account).toMatchObject({ status: 'connected' });
+    await rememberVault('codex', fresh.account?.id ?? '');
+  });
+
   it('changes keep-alive settings and shows the validation error for 25 hours without losing the input', async () => {
     const { page } = admin;
     await go(page, 'Agent Keepalive');
