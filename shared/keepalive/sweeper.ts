@@ -3,7 +3,7 @@ import { loadProviderState, updateProviderSettings } from '#shared/accounts/stor
 import { dueAccounts, providerNextRefreshAt } from '#shared/keepalive/schedule.ts';
 import { logger } from '#shared/log/logger.ts';
 import { refreshAccount } from '#shared/oauth/refresh.ts';
-import { listProviders } from '#shared/providers/index.ts';
+import { listProviders, type ProviderId } from '#shared/providers/index.ts';
 
 export interface SweepOptions {
   /** Refreshes running at once (each ends in one Secrets Manager write). */
@@ -63,7 +63,7 @@ export async function sweep(options: SweepOptions = {}): Promise<SweepSummary> {
   const now = options.now ?? Date.now();
   const { concurrency, startsPerSecond } = { ...limits(), ...options };
   const summary: SweepSummary = { due: 0, refreshed: 0, failed: 0, providers: {} };
-  const work: { provider: string; account: Account }[] = [];
+  const work: { provider: ProviderId; account: Account }[] = [];
   const states = await Promise.all(
     listProviders().map(async (p) => ({ provider: p, state: await loadProviderState(p.id) })),
   );

@@ -9,17 +9,37 @@ export function validEfforts(provider: ProviderDefinition, model: string | null 
   return [...new Set(Object.values(byModel).flat())];
 }
 
+/** An effort to check: for which provider and model, and where in the request it came from. */
+export interface EffortCheck {
+  provider: ProviderDefinition;
+  model: string | null;
+  effort: string | null | undefined;
+  /** Where the value was given, e.g. `body.effort`. */
+  path: string;
+}
+
 /** `validation_failed` at `path` unless `effort` is one the provider (and model) accepts. */
+export function checkEffort(check: EffortCheck): void;
+/** @deprecated Positional form, until its callers in `shared/accounts` and `shared/launch` pass one object. */
 export function checkEffort(
   provider: ProviderDefinition,
   model: string | null,
   effort: string | null | undefined,
   path: string,
+): void;
+export function checkEffort(
+  first: EffortCheck | ProviderDefinition,
+  model: string | null = null,
+  effort?: string | null,
+  path = 'effort',
 ): void {
-  if (effort === null || effort === undefined) return;
-  const allowed = validEfforts(provider, model);
-  if (!allowed.includes(effort)) {
+  const check: EffortCheck = 'provider' in first ? first : { provider: first, model, effort, path };
+  if (check.effort === null || check.effort === undefined) return;
+  const allowed = validEfforts(check.provider, check.model);
+  if (!allowed.includes(check.effort)) {
     const list = allowed.join(', ') || '(none for this provider)';
-    throw new ValidationError(`${path} must be one of: ${list}`, [{ path, message: `must be one of: ${list}` }]);
+    throw new ValidationError(`${check.path} must be one of: ${list}`, [
+      { path: check.path, message: `must be one of: ${list}` },
+    ]);
   }
 }

@@ -62,27 +62,39 @@ function sealingKey(): Promise<Buffer> {
   return key;
 }
 
-/** Encrypts `plaintext`, bound to `context` (e.g. the sign-in id). */
-export async function seal(plaintext: string, context: string): Promise<string> {
-  registerSecret(plaintext);
+/**
+ * AES-256-GCM under `key` with `context` as associated data: `v1.<iv>.<ciphertext and tag>`, both
+ * base64url. The pure half of {@link seal}.
+ */
+export function sealWithKey(key: Buffer, plaintext: string, context: string): string {
   const iv = randomBytes(12);
-  const cipher = createCipheriv('aes-256-gcm', await sealingKey(), iv);
+  const cipher = createCipheriv('aes-256-gcm', key, iv);
   cipher.setAAD(Buffer.from(context, 'utf8'));
   const body = Buffer.concat([cipher.update(plaintext, 'utf8'), cipher.final(), cipher.getAuthTag()]);
   return `${VERSION}.${iv.toString('base64url')}.${body.toString('base64url')}`;
 }
 
-/** Decrypts a value made by {@link seal} with the same `context`; throws if it was altered. */
-export async function unseal(sealed: string, context: string): Promise<string> {
-  const [version, ivText, bodyText] = sealed.split('.');
-  if (version !== VERSION || !ivText || !bodyText) throw new Error('not a sealed value');
+/** Opens a value made by {@link sealWithKey}; throws when the key, the context or any byte differs. */
+export function unsealWithKey(key: Buffer, sealed: string, context: string): string {
+  const [version, ivText, bodyText, extra] = sealed.split('.');
+  if (version !== VERSION || !ivText || !bodyText || extra !== undefined) throw new Error('not a sealed value');
   const body = Buffer.from(bodyText, 'base64url');
-  const decipher = createDecipheriv('aes-256-gcm', await sealingKey(), Buffer.from(ivText, 'base64url'));
+  if (body.length < 16) throw new Error('not a sealed value');
+  const decipher = createDecipheriv('aes-256-gcm', key, Buffer.from(ivText, 'base64url'));
   decipher.setAAD(Buffer.from(context, 'utf8'));
   decipher.setAuthTag(body.subarray(body.length - 16));
-  const plaintext = Buffer.concat([decipher.update(body.subarray(0, body.length - 16)), decipher.final()]).toString(
-    'utf8',
-  );
+  return Buffer.concat([decipher.update(body.subarray(0, body.length - 16)), decipher.final()]).toString('utf8');
+}
+
+/** Encrypts `plaintext`, bound to `context` (e.g. the sign-in id), under the stage's sealing key. */
+export async function seal(plaintext: string, context: string): Promise<string> {
+  registerSecret(plaintext);
+  return sealWithKey(await sealingKey(), plaintext, context);
+}
+
+/** Decrypts a value made by {@link seal} with the same `context`; throws if it was altered. */
+export async function unseal(sealed: string, context: string): Promise<string> {
+  const plaintext = unsealWithKey(await sealingKey(), sealed, context);
   registerSecret(plaintext);
   return plaintext;
 }

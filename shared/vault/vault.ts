@@ -61,13 +61,13 @@ async function call<T>(run: () => Promise<T>): Promise<T> {
 }
 
 /**
- * Creates the secret with its first value. `requestToken` makes a retried create idempotent.
- * Tags name the provider and account so the secret can be traced without opening it.
+ * Creates the secret with its first value. Tags name the provider and account so the secret can
+ * be traced without opening it.
  */
 export async function createSecret(
   name: string,
   value: SecretValue,
-  options: { requestToken?: string; tags?: Record<string, string>; description?: string } = {},
+  options: { tags?: Record<string, string>; description?: string } = {},
 ): Promise<{ arn: string; versionId: string }> {
   register(value);
   const out = await call(() =>
@@ -75,7 +75,6 @@ export async function createSecret(
       new CreateSecretCommand({
         Name: name,
         SecretString: JSON.stringify(value),
-        ClientRequestToken: options.requestToken,
         KmsKeyId: config().kmsKeyId,
         Description: options.description ?? 'Keyfleet account credential',
         Tags: Object.entries(options.tags ?? {}).map(([Key, Value]) => ({ Key, Value })),
@@ -85,9 +84,9 @@ export async function createSecret(
   return { arn: out.ARN ?? '', versionId: out.VersionId ?? '' };
 }
 
-/** Reads the current value (or the version `versionId`). */
-export async function readSecret(name: string, versionId?: string): Promise<{ value: SecretValue; versionId: string }> {
-  const out = await call(() => secrets().send(new GetSecretValueCommand({ SecretId: name, VersionId: versionId })));
+/** Reads the current value, and the id of the version it is. */
+export async function readSecret(name: string): Promise<{ value: SecretValue; versionId: string }> {
+  const out = await call(() => secrets().send(new GetSecretValueCommand({ SecretId: name })));
   let value: SecretValue;
   try {
     value = JSON.parse(out.SecretString ?? '{}') as SecretValue;
@@ -122,16 +121,12 @@ export async function writeSecret(
 }
 
 /**
- * Deletes the secret: at once (`ForceDeleteWithoutRecovery`) or after a recovery window of
- * 7–30 days. An already missing secret counts as deleted.
+ * Deletes the secret at once (`ForceDeleteWithoutRecovery`): a removed account's credential is
+ * not kept for recovery. An already missing secret counts as deleted.
  */
-export async function deleteSecret(name: string, options: { recoveryWindowDays?: number } = {}): Promise<void> {
-  const input =
-    options.recoveryWindowDays === undefined
-      ? { SecretId: name, ForceDeleteWithoutRecovery: true }
-      : { SecretId: name, RecoveryWindowInDays: options.recoveryWindowDays };
+export async function deleteSecret(name: string): Promise<void> {
   try {
-    await call(() => secrets().send(new DeleteSecretCommand(input)));
+    await call(() => secrets().send(new DeleteSecretCommand({ SecretId: name, ForceDeleteWithoutRecovery: true })));
   } catch (error) {
     if (error instanceof SecretNotFoundError) return;
     throw error;
