@@ -142,8 +142,7 @@ export async function issueGrant(caller: Caller, body: GrantBody): Promise<{ gra
   );
   await audit({
     actor: caller.id,
-    // `as never` until AUDIT_ACTIONS lists the grant actions (shared/audit/audit.ts).
-    action: 'grant.issued' as never,
+    action: 'grant.issued',
     provider: provider.id,
     accountId: account.id,
     detail: { grantId: record.id, step, expiresAt: record.expiresAt },
@@ -198,7 +197,7 @@ export async function revokeGrant(caller: Caller, id: string, now = Date.now()):
   await mark(key);
   await audit({
     actor: caller.id,
-    action: 'grant.revoked' as never,
+    action: 'grant.revoked',
     provider: item.provider,
     accountId: item.accountId,
     detail: { grantId: id },

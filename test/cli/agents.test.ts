@@ -1,11 +1,14 @@
+import { execFile } from 'node:child_process';
 import { createHmac } from 'node:crypto';
 import { existsSync, mkdtempSync, readdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
+import { Readable } from 'node:stream';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createOAuthAccount } from '#shared/accounts/service.ts';
+import { runOperator } from '#shared/operator/run.ts';
 import { readSecret } from '#shared/vault/vault.ts';
-import { startTestApi, type TestApi } from '#test/helpers/api.ts';
+import { startTestApi, type TestApi, TOKENS } from '#test/helpers/api.ts';
 import { type FakeAgentUpstream, REPLY, startFakeAgentUpstream } from '#test/helpers/fake-agent-upstream.ts';
 import { type OAuthServer, startOAuthServer } from '#test/helpers/oauth-server.ts';
 import { signIn } from '#test/helpers/sign-in.ts';
@@ -180,5 +183,128 @@ describe('Gemini CLI 0.61.0', () => {
     expect(result.exitCode).toBe(0);
     const call = upstream.requests.slice(before).find((r) => r.path.includes(':streamGenerateContent'));
     expect(call?.headers['x-goog-api-key']).toBe('AIza-fake-gemini-cli-key-0001');
+  });
+});
+
+/** `keyfleet sync <provider> --account <id>` as alice, in process, into a fresh HOME; answers the exported variables. */
+async function syncInto(
+  provider: string,
+  accountId: string,
+): Promise<{ home: string; exports: Record<string, string> }> {
+  const home = mkdtempSync(join(tmpdir(), 'kf-workstation-'));
+  let stdout = '';
+  let stderr = '';
+  const code = await runOperator(['sync', provider, '--home', home, '--account', accountId], {
+    env: { KEYFLEET_URL: api.base, KEYFLEET_TOKEN: TOKENS.alice },
+    stdin: Readable.from([]),
+    stdout: { write: (t: string) => (stdout += t) },
+    stderr: { write: (t: string) => (stderr += t) },
+  });
+  expect(code, stderr).toBe(0);
+  const exports: Record<string, string> = {};
+  for (const line of stdout.trim().split('\n')) {
+    const match = /^export ([A-Z_]+)='([^']*)'$/.exec(line);
+    if (!match?.[1]) throw new Error(`not an export line: ${line}`);
+    exports[match[1]] = match[2] ?? '';
+  }
+  return { home, exports };
+}
+
+/** Runs a real CLI as a person would after `keyfleet sync`: their HOME, the exported variables, a clean environment. */
+function workstation(
+  command: string,
+  args: string[],
+  home: string,
+  env: Record<string, string>,
+): Promise<{ code: number; output: string }> {
+  const cwd = mkdtempSync(join(tmpdir(), 'kf-work-'));
+  return new Promise((done) => {
+    const child = execFile(
+      command,
+      args,
+      { cwd, timeout: 90_000, env: { PATH: process.env.PATH ?? '/usr/bin:/bin', HOME: home, ...env } },
+      (error, stdout, stderr) => done({ code: error ? Number(error.code ?? 1) : 0, output: `${stdout}${stderr}` }),
+    );
+    // A person's terminal, not a pipe left open: Codex would wait for more input on stdin.
+    child.stdin?.end();
+  });
+}
+
+describe('keyfleet sync on a workstation', () => {
+  it('Claude Code completes a prompt with the synced access token and no .credentials.json', async () => {
+    const account = await signIn(api, oauth, 'claude', 'claude-workstation');
+    const stored = (await readSecret(`keyfleet/test/claude/${account.id}`)).value;
+    const { home, exports } = await syncInto('claude', account.id);
+    expect(Object.keys(exports).sort()).toEqual([
+      'ANTHROPIC_BASE_URL',
+      'CLAUDE_CODE_DISABLE_NONESSENTIAL_TRAFFIC',
+      'CLAUDE_CODE_OAUTH_TOKEN',
+    ]);
+    const before = upstream.requests.length;
+    const result = await workstation(bin('claude'), ['-p', 'say hi'], home, exports);
+    expect(result.output).toContain(REPLY);
+    expect(result.code).toBe(0);
+    const call = upstream.requests.slice(before).find((r) => r.path.startsWith('/v1/messages'));
+    expect(call?.headers.authorization).toBe(`Bearer ${stored.access_token}`);
+    expect(existsSync(join(home, '.claude/.credentials.json'))).toBe(false);
+    expect(homeContents(home)).not.toContain(String(stored.refresh_token));
+  });
+
+  it('Codex CLI refreshes its expired access token through Keyfleet with the grant, then calls the model', async () => {
+    const pooledAccess = jwt(openaiClaims(2 * 3600));
+    const { account } = await createOAuthAccount({
+      provider: 'codex',
+      scope: { owner: null },
+      tokens: {
+        access_token: pooledAccess,
+        refresh_token: 'pooled-refresh-token-workstation-0001',
+        id_token: jwt(openaiClaims(2 * 3600)),
+        token_type: 'Bearer',
+        scope: 'openid profile email offline_access',
+        expires_at: Date.now() + 2 * 3600_000,
+        account_id: 'acct_1',
+      },
+      label: 'pooled for workstations',
+      email: 'pool@example.test',
+      actor: 'test',
+    });
+    const { home, exports } = await syncInto('codex', account.id);
+    expect(exports).toEqual({ CODEX_REFRESH_TOKEN_URL_OVERRIDE: `${api.base}/v1/oauth/codex/token` });
+    const file = join(home, '.codex/auth.json');
+    const synced = JSON.parse(readFileSync(file, 'utf8'));
+    const grant = String(synced.tokens.refresh_token);
+    expect(grant).toMatch(/^kfg_/);
+    // Days later: the access token Keyfleet wrote has expired.
+    synced.tokens.access_token = jwt(openaiClaims(-3600));
+    writeFileSync(file, JSON.stringify(synced));
+    const before = upstream.requests.length;
+    const result = await workstation(bin('codex'), ['exec', '--skip-git-repo-check', 'say hi'], home, exports);
+    expect(result.output).toContain(REPLY);
+    expect(result.code).toBe(0);
+    const model = upstream.requests.slice(before).find((r) => r.path.endsWith('/codex/responses'));
+    expect(model?.headers.authorization).toBe(`Bearer ${pooledAccess}`);
+    const after = JSON.parse(readFileSync(file, 'utf8'));
+    expect(after.tokens.access_token).toBe(pooledAccess);
+    expect(after.tokens.refresh_token).toBe(grant);
+    expect(homeContents(home)).not.toContain('pooled-refresh-token-workstation-0001');
+  });
+
+  it('Gemini CLI completes a prompt with the synced access token against CODE_ASSIST_ENDPOINT', async () => {
+    const account = await signIn(api, oauth, 'gemini', 'gemini-workstation');
+    const stored = (await readSecret(`keyfleet/test/gemini/${account.id}`)).value;
+    const { home, exports } = await syncInto('gemini', account.id);
+    expect(exports.GOOGLE_CLOUD_ACCESS_TOKEN).toBe(stored.access_token);
+    const before = upstream.requests.length;
+    // Trusting the folder is the person's own choice on a workstation; -p needs it.
+    const result = await workstation(bin('gemini'), ['-p', 'say hi'], home, {
+      ...exports,
+      GEMINI_CLI_TRUST_WORKSPACE: 'true',
+    });
+    expect(result.output).toContain(REPLY);
+    expect(result.code).toBe(0);
+    const calls = upstream.requests.slice(before).filter((r) => r.path.startsWith('/v1internal'));
+    expect(calls.length).toBeGreaterThan(0);
+    for (const call of calls) expect(call.headers.authorization).toBe(`Bearer ${stored.access_token}`);
+    expect(homeContents(home)).not.toContain(String(stored.refresh_token));
   });
 });

@@ -32,7 +32,12 @@ const until = (epochMs: number | null | undefined): string =>
 function claude(input: Input): WorkstationProfile {
   const { tokens, provider } = input;
   return {
-    env: env({ CLAUDE_CODE_OAUTH_TOKEN: tokens?.access_token, ANTHROPIC_BASE_URL: provider.cliBaseUrl }),
+    env: env({
+      CLAUDE_CODE_OAUTH_TOKEN: tokens?.access_token,
+      ANTHROPIC_BASE_URL: provider.cliBaseUrl,
+      // Behind a gateway the CLI would otherwise also send the token to api.anthropic.com.
+      CLAUDE_CODE_DISABLE_NONESSENTIAL_TRAFFIC: provider.cliBaseUrl ? '1' : undefined,
+    }),
     files: [],
     notes: [
       `Claude Code reads the access token from CLAUDE_CODE_OAUTH_TOKEN; it is valid until ${until(tokens?.expires_at)}, then run keyfleet sync claude again.`,
