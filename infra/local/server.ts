@@ -33,6 +33,8 @@ class ConsoleSessions {
   private readonly sessions = new Map<string, { caller: Caller; expiresAt: number }>();
 
   create(caller: Caller): string {
+    const now = Date.now();
+    for (const [key, session] of this.sessions) if (session.expiresAt <= now) this.sessions.delete(key);
     const id = randomBytes(32).toString('base64url');
     this.sessions.set(digest(id).toString('hex'), { caller, expiresAt: Date.now() + SESSION_SECONDS * 1000 });
     return id;

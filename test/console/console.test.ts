@@ -497,6 +497,42 @@ describe('the web console', () => {
     await checkScreen(page, '16-audit', secrets);
   });
 
+  it('works from the keyboard: sign in with Enter, the dialog takes focus, arrows switch tabs, Escape gives focus back', async () => {
+    const context = await browser.newContext({ viewport: { width: 1280, height: 900 } });
+    context.setDefaultTimeout(10_000);
+    const page = await context.newPage();
+    const problems = watchPage(page);
+    await page.goto(api.base);
+    await page.getByLabel('Access token').waitFor();
+    await page.keyboard.press('Tab');
+    expect(await page.evaluate('document.activeElement.id')).toBe('token');
+    await page.keyboard.type(TOKENS.bob);
+    await page.keyboard.press('Enter');
+    await page.getByRole('navigation', { name: 'Console' }).waitFor();
+    await page.getByRole('link', { name: 'Profile' }).focus();
+    await page.keyboard.press('Enter');
+    const add = page.getByRole('button', { name: 'Add Account for Grok (xAI)' });
+    await add.focus();
+    await page.keyboard.press('Enter');
+    const dialog = page.getByRole('dialog', { name: 'Add Account: Grok (xAI)' });
+    await dialog.waitFor();
+    expect(await page.evaluate("document.activeElement.getAttribute('role')")).toBe('tab');
+    await page.keyboard.press('ArrowRight');
+    expect(await dialog.getByRole('tab', { name: 'API Key' }).getAttribute('aria-selected')).toBe('true');
+    expect(await page.evaluate('document.activeElement.textContent')).toBe('API Key');
+    await page.keyboard.press('Escape');
+    await dialog.waitFor({ state: 'detached' });
+    expect(await page.evaluate("document.activeElement.getAttribute('aria-label')")).toBe('Add Account for Grok (xAI)');
+
+    // A session the server no longer knows sends the user back to sign in, with a reason.
+    await context.clearCookies();
+    await page.getByRole('link', { name: 'Launches' }).click();
+    await page.getByText('Your session has ended: sign in again.').waitFor();
+    await page.getByLabel('Access token').waitFor();
+    expect(problems).toEqual([]);
+    await context.close();
+  });
+
   it('signs out: the session ends on the server and the cookie is gone', async () => {
     const { page, context, problems } = admin;
     const [cookie] = await context.cookies();

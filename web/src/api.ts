@@ -19,6 +19,12 @@ export class ApiError extends Error {
 }
 
 let bearer: (() => string | null) | null = null;
+let onUnauthorized: (() => void) | null = null;
+
+/** What to do when the API no longer accepts the session (expired, server restarted): sign in again. */
+export function whenUnauthorized(handler: (() => void) | null): void {
+  onUnauthorized = handler;
+}
 
 /**
  * Deployed with JWT sign-in, calls carry the ID token held in memory; locally they carry the
@@ -54,6 +60,7 @@ export async function api<T>(method: string, path: string, body?: unknown): Prom
     parsed = undefined;
   }
   if (!response.ok) {
+    if (response.status === 401 && !path.startsWith('/console/')) onUnauthorized?.();
     const error = (parsed as { error?: { code?: string; message?: string; details?: [] } } | undefined)?.error;
     throw new ApiError(
       response.status,

@@ -1,6 +1,6 @@
 import type { JSX } from 'preact';
 import { useEffect, useState } from 'preact/hooks';
-import { ApiError, api, attempt } from './api.ts';
+import { ApiError, api, attempt, whenUnauthorized } from './api.ts';
 import { type ConsoleConfig, currentSession, signInWithJwt, signInWithToken, signOut } from './auth.ts';
 import { EnvironmentsScreen } from './environments.tsx';
 import { ProfileScreen } from './profile.tsx';
@@ -8,7 +8,7 @@ import { ProvidersScreen } from './providers.tsx';
 import { AuditScreen, FinanceScreen, LaunchesScreen } from './records.tsx';
 import { KeepaliveScreen, ModelsScreen } from './settings.tsx';
 import type { Caller } from './types.ts';
-import { ErrorText, inputValue } from './ui.tsx';
+import { ErrorText, inputValue, StatusText } from './ui.tsx';
 
 interface Screen {
   path: string;
@@ -37,6 +37,7 @@ export function App() {
   const [config, setConfig] = useState<ConsoleConfig | null>(null);
   const [caller, setCaller] = useState<Caller | null | undefined>(undefined);
   const [failure, setFailure] = useState<string | null>(null);
+  const [notice, setNotice] = useState<string | null>(null);
   useEffect(() => {
     api<ConsoleConfig>('GET', '/console/config.json')
       .then(async (c) => {
@@ -45,9 +46,27 @@ export function App() {
       })
       .catch((error: unknown) => setFailure(error instanceof ApiError ? error.message : String(error)));
   }, []);
+  useEffect(() => {
+    whenUnauthorized(() => {
+      setNotice('Your session has ended: sign in again.');
+      setCaller(null);
+    });
+    return () => whenUnauthorized(null);
+  }, []);
   if (failure) return <ErrorText error={`The console could not start: ${failure}`} />;
   if (!config || caller === undefined) return <p class="muted">Loading…</p>;
-  if (!caller) return <SignIn config={config} onSignedIn={setCaller} />;
+  if (!caller) {
+    return (
+      <SignIn
+        config={config}
+        notice={notice}
+        onSignedIn={(c) => {
+          setNotice(null);
+          setCaller(c);
+        }}
+      />
+    );
+  }
   return (
     <Shell
       caller={caller}
@@ -70,13 +89,14 @@ async function probeRole(id: string): Promise<Caller> {
   }
 }
 
-function SignIn(props: { config: ConsoleConfig; onSignedIn: (c: Caller) => void }) {
+function SignIn(props: { config: ConsoleConfig; notice: string | null; onSignedIn: (c: Caller) => void }) {
   const [token, setToken] = useState('');
   const [error, setError] = useState<string | null>(null);
   const { config } = props;
   return (
     <main id="main" class="sign-in">
       <h1>Keyfleet console</h1>
+      <StatusText text={props.notice} />
       {config.auth === 'session' && (
         <form
           class="card"
