@@ -232,8 +232,8 @@ export const syncCommand: Command = {
 to the account chosen as for your launches. Existing files are copied to
 <file>.keyfleet-backup-<time> first; files are written 0600. Variables the CLI needs are printed
 as export lines on stdout (eval "$(keyfleet sync codex)"); progress goes to stderr. No pooled
-rotating refresh token is written: Claude gets an access token in CLAUDE_CODE_OAUTH_TOKEN, Codex
-refreshes through Keyfleet with the grant, Gemini gets an access token (about an hour).
+rotating refresh token is written: Claude gets an access token (.credentials.json, with no refresh
+token), Codex refreshes through Keyfleet with the grant, Gemini gets an access token (about an hour).
 --revoke revokes your active grants (all, or one provider's); access tokens already written
 stay valid until they expire.`,
   run,

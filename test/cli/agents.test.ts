@@ -231,7 +231,7 @@ function workstation(
 }
 
 describe('keyfleet sync on a workstation', () => {
-  it('Claude Code completes a prompt with the synced access token and no .credentials.json', async () => {
+  it('Claude Code completes a prompt with the synced .credentials.json, which holds no refresh token', async () => {
     const account = await signIn(api, oauth, 'claude', 'claude-workstation');
     const stored = (await readSecret(`keyfleet/test/claude/${account.id}`)).value;
     const { home, exports } = await syncInto('claude', account.id);
@@ -240,13 +240,16 @@ describe('keyfleet sync on a workstation', () => {
       'CLAUDE_CODE_DISABLE_NONESSENTIAL_TRAFFIC',
       'CLAUDE_CODE_OAUTH_TOKEN',
     ]);
+    const credentials = JSON.parse(readFileSync(join(home, '.claude/.credentials.json'), 'utf8'));
+    expect(credentials.claudeAiOauth.refreshToken).toBeNull();
+    // Without CLAUDE_CODE_OAUTH_TOKEN: the CLI has to read the file.
+    const { CLAUDE_CODE_OAUTH_TOKEN: _fromFile, ...gateway } = exports;
     const before = upstream.requests.length;
-    const result = await workstation(bin('claude'), ['-p', 'say hi'], home, exports);
+    const result = await workstation(bin('claude'), ['-p', 'say hi'], home, gateway);
     expect(result.output).toContain(REPLY);
     expect(result.code).toBe(0);
     const call = upstream.requests.slice(before).find((r) => r.path.startsWith('/v1/messages'));
     expect(call?.headers.authorization).toBe(`Bearer ${stored.access_token}`);
-    expect(existsSync(join(home, '.claude/.credentials.json'))).toBe(false);
     expect(homeContents(home)).not.toContain(String(stored.refresh_token));
   });
 

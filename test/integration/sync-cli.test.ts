@@ -30,7 +30,7 @@ const NOW = Date.parse('2026-11-22T15:01:02.345Z');
 
 beforeAll(async () => {
   ({ api, oauth, stop } = await startOAuthApi());
-  for (const provider of ['codex', 'gemini'] as const) {
+  for (const provider of ['claude', 'codex', 'gemini'] as const) {
     accounts[provider] = (await signIn(api, oauth, provider, `sync-${provider}`)).id;
   }
 });
@@ -108,6 +108,35 @@ describe('keyfleet sync', () => {
     expect(existsSync(join(home, '.gemini/oauth_creds.json'))).toBe(false);
   });
 
+  it("keeps the person's other Claude sign-ins (MCP) and replaces their own login, which stays in the backup", async () => {
+    const home = freshHome();
+    mkdirSync(join(home, '.claude'));
+    const own = {
+      claudeAiOauth: {
+        accessToken: 'own-access',
+        refreshToken: 'own-refresh',
+        expiresAt: 1,
+        scopes: ['user:inference'],
+      },
+      mcpOAuth: { server: { accessToken: 'mcp-token' } },
+    };
+    writeFileSync(join(home, '.claude/.credentials.json'), JSON.stringify(own));
+    const run = await sync(['claude', '--home', home]);
+    expect(run.code, run.stderr).toBe(0);
+    const stored = await vault('claude');
+    const written = JSON.parse(readFileSync(join(home, '.claude/.credentials.json'), 'utf8'));
+    expect(written.mcpOAuth).toEqual(own.mcpOAuth);
+    expect(written.claudeAiOauth).toEqual({
+      accessToken: stored.access_token,
+      refreshToken: null,
+      expiresAt: stored.expires_at,
+      scopes: String(stored.scope).split(' '),
+      subscriptionType: null,
+    });
+    const backup = join(home, '.claude/.credentials.json.keyfleet-backup-20261122T150102Z');
+    expect(JSON.parse(readFileSync(backup, 'utf8'))).toEqual(own);
+  });
+
   it('with --dry-run writes nothing, hides the values and revokes the grant it took', async () => {
     const home = freshHome();
     const run = await sync(['codex', '--home', home, '--dry-run'], 'bob');
@@ -124,8 +153,8 @@ describe('keyfleet sync', () => {
     const run = await sync(['--home', home, '--json']);
     expect(run.code, run.stderr).toBe(0);
     const out = JSON.parse(run.stdout) as { synced: { grant: { provider: string } }[] };
-    expect(out.synced.map((s) => s.grant.provider)).toEqual(['codex', 'gemini']);
-    expect(readdirSync(home).sort()).toEqual(['.codex', '.gemini']);
+    expect(out.synced.map((s) => s.grant.provider)).toEqual(['claude', 'codex', 'gemini']);
+    expect(readdirSync(home).sort()).toEqual(['.claude', '.codex', '.gemini']);
   });
 
   it('--revoke revokes the caller’s active grants, after which Codex can no longer refresh with them', async () => {
@@ -147,7 +176,7 @@ describe('keyfleet sync', () => {
     const home = freshHome();
     const bad = await sync(['codex', '--home', home, '--hours', 'soon']);
     expect(bad.code).toBe(2);
-    const none = await sync(['claude', '--home', home]);
+    const none = await sync(['bob', '--home', home]);
     expect(none.code).toBe(1);
     expect(none.stderr).toContain('provider_not_configured');
     expect(readdirSync(home)).toEqual([]);

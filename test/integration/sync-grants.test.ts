@@ -146,16 +146,25 @@ describe('GET /v1/grants/profile', () => {
       const text = JSON.stringify(res.body);
       expect(text, provider).not.toContain(String(stored.refresh_token));
       expect(text, provider).toContain(String(stored.access_token));
-      expect(res.body.files.map((f) => f.path).filter((p) => p.includes('.credentials.json'))).toEqual([]);
       expect(res.body.files.every((f) => f.mode === 0o600)).toBe(true);
     }
   });
 
-  it('gives Claude the access token in CLAUDE_CODE_OAUTH_TOKEN and writes no file', async () => {
+  it('gives Claude the access token in .credentials.json with no refresh token, and as CLAUDE_CODE_OAUTH_TOKEN', async () => {
     const grant = await issue({ provider: 'claude', preferredAccountId: accounts.claude });
     const res = await profileOf(String(grant.body.grant.token));
-    expect(res.body.env).toEqual({ CLAUDE_CODE_OAUTH_TOKEN: String((await vault('claude')).access_token) });
-    expect(res.body.files).toEqual([]);
+    const stored = await vault('claude');
+    expect(res.body.env).toEqual({ CLAUDE_CODE_OAUTH_TOKEN: String(stored.access_token) });
+    expect(res.body.files.map((f) => [f.path, f.mode, f.merge])).toEqual([['.claude/.credentials.json', 0o600, true]]);
+    expect(JSON.parse(res.body.files[0]?.content ?? '{}')).toEqual({
+      claudeAiOauth: {
+        accessToken: stored.access_token,
+        refreshToken: null,
+        expiresAt: stored.expires_at,
+        scopes: String(stored.scope).split(' '),
+        subscriptionType: null,
+      },
+    });
   });
 
   it("gives Codex auth.json with the grant as refresh_token and Keyfleet's refresh address as a variable", async () => {

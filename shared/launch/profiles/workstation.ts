@@ -25,12 +25,24 @@ const until = (epochMs: number | null | undefined): string =>
   epochMs ? new Date(epochMs).toISOString() : 'an unknown time';
 
 /**
- * Claude Code. `.credentials.json` is not written: the CLI refreshes it at a hard-coded host with
- * the real rotating refresh token, which must stay in the vault. The access token goes in
- * `CLAUDE_CODE_OAUTH_TOKEN`, which the CLI sends as its bearer and never refreshes.
+ * Claude Code. `.credentials.json` gets the access token with `refreshToken: null`: the CLI would
+ * refresh a real one at a hard-coded host, rotating the pooled refresh token, while with none it
+ * uses the access token as it is (measured with 2.1.330, expired or not). Its other keys (MCP
+ * sign-ins) are the person's and are kept. The same token is also an export line,
+ * `CLAUDE_CODE_OAUTH_TOKEN`, for macOS, where the CLI keeps its login in the Keychain.
  */
 function claude(input: Input): WorkstationProfile {
   const { tokens, provider } = input;
+  const scopes = (tokens?.scope ?? 'user:inference user:profile').split(' ').filter(Boolean);
+  const credentials = {
+    claudeAiOauth: {
+      accessToken: tokens?.access_token,
+      refreshToken: null,
+      expiresAt: tokens?.expires_at ?? null,
+      scopes,
+      subscriptionType: null,
+    },
+  };
   return {
     env: env({
       CLAUDE_CODE_OAUTH_TOKEN: tokens?.access_token,
@@ -38,10 +50,10 @@ function claude(input: Input): WorkstationProfile {
       // Behind a gateway the CLI would otherwise also send the token to api.anthropic.com.
       CLAUDE_CODE_DISABLE_NONESSENTIAL_TRAFFIC: provider.cliBaseUrl ? '1' : undefined,
     }),
-    files: [],
+    files: [{ ...file('.claude/.credentials.json', json(credentials)), merge: true }],
     notes: [
-      `Claude Code reads the access token from CLAUDE_CODE_OAUTH_TOKEN; it is valid until ${until(tokens?.expires_at)}, then run keyfleet sync claude again.`,
-      'No ~/.claude/.credentials.json is written: Claude Code would refresh it at a fixed Anthropic address with the pooled, rotating refresh token.',
+      `Claude Code gets the access token only, valid until ${until(tokens?.expires_at)}; then run keyfleet sync claude again.`,
+      'Its refresh token stays in Keyfleet: Claude Code would refresh it at a fixed Anthropic address, and it rotates.',
     ],
   };
 }
