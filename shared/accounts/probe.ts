@@ -19,17 +19,33 @@ const FAILURE_DETAIL: Record<OutboundFailure, string> = {
   'invalid HTTP response': 'Invalid HTTP response.',
 };
 
+/** The account to test, and its key (null for a keyless account). */
+export interface AccountProbe {
+  provider: ProviderDefinition;
+  account: Account;
+  apiKey: string | null;
+}
+
 /**
  * Tests an API-key or keyless account. API keys must authenticate (2xx); a keyless endpoint only
  * has to answer HTTP at all. The detail is one of a few fixed phrases (an HTTP status, or what kind
  * of failure): never the key, the response body, socket or TLS error text, or an address. What
  * went wrong in detail is logged.
  */
+export async function probeAccount(probe: AccountProbe): Promise<TestResult>;
+/** @deprecated Positional form, until `shared/accounts/service.ts` passes one object. */
 export async function probeAccount(
   provider: ProviderDefinition,
   account: Account,
   apiKey: string | null,
+): Promise<TestResult>;
+export async function probeAccount(
+  first: AccountProbe | ProviderDefinition,
+  second?: Account,
+  third: string | null = null,
 ): Promise<TestResult> {
+  const { provider, account, apiKey }: AccountProbe =
+    'account' in first ? first : { provider: first, account: second as Account, apiKey: third };
   const request = apiRequest({ provider, endpoint: account.endpoint, apiKey }, { kind: 'list_models' });
   if (!request) {
     return {

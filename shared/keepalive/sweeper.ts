@@ -68,7 +68,10 @@ export async function sweep(options: SweepOptions = {}): Promise<SweepSummary> {
     listProviders().map(async (p) => ({ provider: p, state: await loadProviderState(p.id) })),
   );
   for (const { provider, state } of states) {
-    const due = dueAccounts(state.accounts, state.settings.keepalive, provider.refreshLeadMinutes, now);
+    const due = dueAccounts(
+      { accounts: state.accounts, settings: state.settings.keepalive, leadMinutes: provider.refreshLeadMinutes },
+      now,
+    );
     summary.providers[provider.id] = { enabled: state.settings.keepalive.enabled, due: due.length, failed: 0 };
     for (const account of due) work.push({ provider: provider.id, account });
   }
@@ -107,7 +110,11 @@ export async function sweep(options: SweepOptions = {}): Promise<SweepSummary> {
         ...(entry.due > 0
           ? { lastRefreshAt: new Date(now).toISOString(), lastResult: entry.failed > 0 ? 'failed' : 'ok' }
           : {}),
-        nextRefreshAt: providerNextRefreshAt(after.accounts, after.settings.keepalive, provider.refreshLeadMinutes),
+        nextRefreshAt: providerNextRefreshAt({
+          accounts: after.accounts,
+          settings: after.settings.keepalive,
+          leadMinutes: provider.refreshLeadMinutes,
+        }),
       },
     });
   }

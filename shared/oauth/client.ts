@@ -167,11 +167,12 @@ const userinfoAnswer = z.object({ email: z.string().max(320) });
  * without openid-client's OIDC checks (they require `sub`). `undefined` when the provider has no
  * user-info endpoint, refuses the token, or answers without an email.
  */
-export async function userinfoEmail(
-  provider: ProviderDefinition,
-  configuration: oidc.Configuration,
-  accessToken: string,
-): Promise<string | undefined> {
+export async function userinfoEmail(request: {
+  provider: ProviderDefinition;
+  configuration: oidc.Configuration;
+  accessToken: string;
+}): Promise<string | undefined> {
+  const { provider, configuration, accessToken } = request;
   const endpoint = provider.oauth.userinfoEndpoint ?? configuration.serverMetadata().userinfo_endpoint;
   if (!endpoint) return undefined;
   const url = new URL(endpoint);

@@ -114,7 +114,7 @@ async function waitForOtherWriter(provider: ProviderId, accountId: string, lease
 async function writeTokens(name: string, tokens: StoredTokens, requestToken: string, backoffMs: number): Promise<void> {
   for (let attempt = 1; ; attempt++) {
     try {
-      await writeSecret(name, toSecretValue(tokens), requestToken);
+      await writeSecret({ name, value: toSecretValue(tokens), requestToken });
       return;
     } catch (error) {
       if (attempt >= ATTEMPTS + 2) throw error;

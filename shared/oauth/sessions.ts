@@ -60,7 +60,8 @@ export async function putSession(session: SignInSession): Promise<void> {
  * The caller's live session: `not_found` when it does not exist or belongs to someone else
  * (their sign-ins are not revealed), `sign_in_expired` after 15 minutes whatever TTL has done.
  */
-export async function getOwnSession(id: string, callerId: string, now = Date.now()): Promise<SignInSession> {
+export async function getOwnSession(request: { id: string; callerId: string; now?: number }): Promise<SignInSession> {
+  const { id, callerId, now = Date.now() } = request;
   const out = await dynamo(() =>
     documentClient().send(new GetCommand({ TableName: table(), Key: signInKey(id), ConsistentRead: true })),
   );

@@ -210,7 +210,9 @@ async function emailFor(
   const source = provider.oauth.emailSource;
   const askUserinfo = source === 'userinfo' || (source !== 'none' && !fromToken && !isOpenIdProvider(provider));
   if (!askUserinfo) return fromToken ?? null;
-  return cleanEmail(await userinfoEmail(provider, configuration, tokens.access_token)) ?? fromToken ?? null;
+  return (
+    cleanEmail(await userinfoEmail({ provider, configuration, accessToken: tokens.access_token })) ?? fromToken ?? null
+  );
 }
 
 /** openid-client's complaint about a token answer that lacks the ID token it was told to expect. */
@@ -353,7 +355,7 @@ export async function completeSignIn(
     typeof first === 'string'
       ? { id: first, caller: caller as Caller, pasted: (flow) => pastedCallback(body, flow) }
       : first;
-  const session = await getOwnSession(input.id, input.caller.id);
+  const session = await getOwnSession({ id: input.id, callerId: input.caller.id });
   const provider = getProvider(session.provider);
   const configuration = await oauthConfiguration(provider);
   const sealed = JSON.parse(await unseal(session.sealed, session.id)) as SealedParts;
@@ -378,7 +380,7 @@ export async function completeSignIn(
 /** Cancels the caller's own sign-in (expired ones too). */
 export async function cancelSignIn(id: string, caller: Caller): Promise<void> {
   try {
-    await getOwnSession(id, caller.id);
+    await getOwnSession({ id, callerId: caller.id });
   } catch (error) {
     if (!(error instanceof SignInExpiredError)) throw error;
   }

@@ -97,27 +97,43 @@ export async function readSecret(name: string): Promise<{ value: SecretValue; ve
   return { value, versionId: out.VersionId ?? '' };
 }
 
+/** A new version of a secret: `requestToken` (32–64 characters) becomes its version id. */
+export interface SecretWrite {
+  name: string;
+  value: SecretValue;
+  requestToken: string;
+}
+
 /**
- * Writes a new current version. `requestToken` (32–64 characters) becomes the version id:
- * repeating a write with the same token and value is a no-op, so a retry after a lost response
- * cannot create a second version or lose the first.
+ * Writes a new current version. Repeating a write with the same request token and value is a
+ * no-op, so a retry after a lost response cannot create a second version or lose the first; the
+ * same token with another value is refused (`SecretVersionConflictError`).
  */
+export async function writeSecret(write: SecretWrite): Promise<{ versionId: string }>;
+/** @deprecated Positional form, until `shared/accounts/service.ts` passes one object. */
 export async function writeSecret(
   name: string,
   value: SecretValue,
   requestToken: string,
+): Promise<{ versionId: string }>;
+export async function writeSecret(
+  first: SecretWrite | string,
+  value?: SecretValue,
+  requestToken?: string,
 ): Promise<{ versionId: string }> {
-  register(value);
+  const write: SecretWrite =
+    typeof first === 'string' ? { name: first, value: value ?? {}, requestToken: requestToken ?? '' } : first;
+  register(write.value);
   const out = await call(() =>
     secrets().send(
       new PutSecretValueCommand({
-        SecretId: name,
-        SecretString: JSON.stringify(value),
-        ClientRequestToken: requestToken,
+        SecretId: write.name,
+        SecretString: JSON.stringify(write.value),
+        ClientRequestToken: write.requestToken,
       }),
     ),
   );
-  return { versionId: out.VersionId ?? requestToken };
+  return { versionId: out.VersionId ?? write.requestToken };
 }
 
 /**

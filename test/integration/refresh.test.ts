@@ -110,11 +110,11 @@ describe('refresh routine against rotating refresh tokens with reuse detection',
       status: 400,
       body: { error: 'invalid_grant' },
       before: () =>
-        writeSecret(
-          `keyfleet/test/codex/${account.id}`,
-          { ...stored, refresh_token: 'rotated-by-someone-else-1234' },
-          'x'.repeat(40),
-        ).then(() => undefined),
+        writeSecret({
+          name: `keyfleet/test/codex/${account.id}`,
+          value: { ...stored, refresh_token: 'rotated-by-someone-else-1234' },
+          requestToken: 'x'.repeat(40),
+        }).then(() => undefined),
     });
     const outcome = await refreshAccount({ provider: 'codex', accountId: account.id, ...FAST });
     expect(outcome.result).toBe('ok');

@@ -40,11 +40,11 @@ describe('vault', () => {
     const name = secretName('claude', 'acc_versions');
     await createSecret(name, { refresh_token: 'rt-v1-aaaaaaaa' });
     const token = 'refresh-acc_versions-000000000001';
-    await writeSecret(name, { refresh_token: 'rt-v2-bbbbbbbb' }, token);
-    await writeSecret(name, { refresh_token: 'rt-v2-bbbbbbbb' }, token);
-    await expect(writeSecret(name, { refresh_token: 'rt-v3-cccccccc' }, token)).rejects.toBeInstanceOf(
-      SecretVersionConflictError,
-    );
+    await writeSecret({ name, value: { refresh_token: 'rt-v2-bbbbbbbb' }, requestToken: token });
+    await writeSecret({ name, value: { refresh_token: 'rt-v2-bbbbbbbb' }, requestToken: token });
+    await expect(
+      writeSecret({ name, value: { refresh_token: 'rt-v3-cccccccc' }, requestToken: token }),
+    ).rejects.toBeInstanceOf(SecretVersionConflictError);
     const current = await readSecret(name);
     expect(current).toEqual({ value: { refresh_token: 'rt-v2-bbbbbbbb' }, versionId: token });
     expect(Object.keys((await describeSecret(name)).VersionIdsToStages ?? {})).toHaveLength(2);

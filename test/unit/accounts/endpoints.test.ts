@@ -1,10 +1,16 @@
 import { beforeAll, describe, expect, it, vi } from 'vitest';
-import { LM_STUDIO_BASE_URL, normalizeEndpoint } from '#shared/accounts/endpoints.ts';
+import { type EndpointRequest, LM_STUDIO_BASE_URL, normalizeEndpoint } from '#shared/accounts/endpoints.ts';
 import { ValidationError } from '#shared/errors.ts';
 import { buildProviders, type ProviderDefinition, type ProviderId } from '#shared/providers/index.ts';
 
 const providers = buildProviders({});
 const provider = (id: ProviderId): ProviderDefinition => providers.get(id) as ProviderDefinition;
+
+const normalize = (
+  provider: EndpointRequest['provider'],
+  kind: EndpointRequest['kind'],
+  input: EndpointRequest['input'],
+) => normalizeEndpoint({ provider, kind, input });
 
 beforeAll(() => {
   // The preset refusal names the providers that offer the preset, from the configured registry.
@@ -23,30 +29,30 @@ function refusal(run: () => unknown): { message: string; details: unknown } {
 
 describe('normalizeEndpoint', () => {
   it('stores the default endpoint (or none) as null', () => {
-    expect(normalizeEndpoint(provider('claude'), 'api_key', undefined)).toBeNull();
-    expect(normalizeEndpoint(provider('claude'), 'api_key', { type: 'default' })).toBeNull();
+    expect(normalize(provider('claude'), 'api_key', undefined)).toBeNull();
+    expect(normalize(provider('claude'), 'api_key', { type: 'default' })).toBeNull();
   });
 
   it('keeps a custom base URL’s path without trailing slashes', () => {
-    expect(
-      normalizeEndpoint(provider('claude'), 'api_key', { type: 'custom', baseUrl: 'https://gw.example.com/a//' }),
-    ).toEqual({ type: 'custom', baseUrl: 'https://gw.example.com/a', apiVersion: null });
+    expect(normalize(provider('claude'), 'api_key', { type: 'custom', baseUrl: 'https://gw.example.com/a//' })).toEqual(
+      { type: 'custom', baseUrl: 'https://gw.example.com/a', apiVersion: null },
+    );
   });
 
   it('rewrites any pasted Azure URL to <resource>/openai/v1 and takes its api-version from the query', () => {
     const pasted = 'https://team.openai.azure.com/openai/deployments/gpt/chat?api-version=2025-04-01-preview';
-    expect(normalizeEndpoint(provider('codex'), 'api_key', { type: 'azure', baseUrl: pasted })).toEqual({
+    expect(normalize(provider('codex'), 'api_key', { type: 'azure', baseUrl: pasted })).toEqual({
       type: 'azure',
       baseUrl: 'https://team.openai.azure.com/openai/v1',
       apiVersion: '2025-04-01-preview',
     });
     expect(
-      normalizeEndpoint(provider('codex'), 'api_key', { type: 'azure', baseUrl: pasted, apiVersion: 'v2' })?.apiVersion,
+      normalize(provider('codex'), 'api_key', { type: 'azure', baseUrl: pasted, apiVersion: 'v2' })?.apiVersion,
     ).toBe('v2');
   });
 
   it('gives a local Responses endpoint LM Studio’s address unless one is given', () => {
-    expect(normalizeEndpoint(provider('codex'), 'none', { type: 'responses_local' })).toEqual({
+    expect(normalize(provider('codex'), 'none', { type: 'responses_local' })).toEqual({
       type: 'responses_local',
       baseUrl: LM_STUDIO_BASE_URL,
       apiVersion: null,
@@ -55,7 +61,7 @@ describe('normalizeEndpoint', () => {
 
   it('refuses a preset the provider does not offer, naming the provider that does', () => {
     const { message, details } = refusal(() =>
-      normalizeEndpoint(provider('claude'), 'api_key', { type: 'azure', baseUrl: 'https://x.openai.azure.com' }),
+      normalize(provider('claude'), 'api_key', { type: 'azure', baseUrl: 'https://x.openai.azure.com' }),
     );
     expect(message).toBe('Invalid endpoint: type azure is a Codex endpoint preset; use custom for Claude (Anthropic)');
     expect(details).toEqual([
@@ -77,11 +83,11 @@ describe('normalizeEndpoint', () => {
     ['claude', { type: 'custom', baseUrl: 'https://169.254.169.254/' }, 'Invalid endpoint: baseUrl '],
     ['claude', { type: 'default', baseUrl: 'https://x.example.com' }, 'baseUrl is not used with type default'],
   ] as const)('refuses %s endpoint %j: %s', (id, input, message) => {
-    expect(refusal(() => normalizeEndpoint(provider(id), 'api_key', input)).message).toContain(message);
+    expect(refusal(() => normalize(provider(id), 'api_key', input)).message).toContain(message);
   });
 
   it('refuses a keyless account without a base URL', () => {
-    expect(refusal(() => normalizeEndpoint(provider('grok'), 'none', null)).message).toBe(
+    expect(refusal(() => normalize(provider('grok'), 'none', null)).message).toBe(
       'Invalid endpoint: type a keyless account needs a base URL (type custom, or a Codex preset)',
     );
   });

@@ -24,35 +24,55 @@ describe('keep-alive schedule', () => {
   it('is due once the interval has passed since the last refresh', () => {
     const fresh = account({ id: 'fresh', lastRefreshAt: iso(-5 * 60) });
     const stale = account({ id: 'stale', lastRefreshAt: iso(-6 * 60) });
-    expect(dueAccounts([fresh, stale], settings(), 60, NOW).map((a) => a.id)).toEqual(['stale']);
+    expect(
+      dueAccounts({ accounts: [fresh, stale], settings: settings(), leadMinutes: 60 }, NOW).map((a) => a.id),
+    ).toEqual(['stale']);
   });
 
   it('is due inside the provider’s lead time before expiry, whatever the interval', () => {
     const expiring = account({ id: 'expiring', lastRefreshAt: iso(-10), tokenExpiresAt: iso(59) });
     const later = account({ id: 'later', lastRefreshAt: iso(-10), tokenExpiresAt: iso(61) });
-    expect(dueAccounts([expiring, later], settings({ intervalHours: 24 }), 60, NOW).map((a) => a.id)).toEqual([
-      'expiring',
-    ]);
+    expect(
+      dueAccounts({ accounts: [expiring, later], settings: settings({ intervalHours: 24 }), leadMinutes: 60 }, NOW).map(
+        (a) => a.id,
+      ),
+    ).toEqual(['expiring']);
   });
 
   it('skips disabled providers, API-key accounts and accounts that need reconnecting', () => {
     const old = { lastRefreshAt: iso(-48 * 60) };
-    expect(dueAccounts([account(old)], settings({ enabled: false }), 60, NOW)).toEqual([]);
-    expect(dueAccounts([account({ ...old, kind: 'api_key' })], settings(), 60, NOW)).toEqual([]);
-    expect(dueAccounts([account({ ...old, status: 'needs_reconnect' })], settings(), 60, NOW)).toEqual([]);
-    expect(dueAccounts([account({ ...old, status: 'refresh_failed' })], settings(), 60, NOW)).toHaveLength(1);
+    expect(
+      dueAccounts({ accounts: [account(old)], settings: settings({ enabled: false }), leadMinutes: 60 }, NOW),
+    ).toEqual([]);
+    expect(
+      dueAccounts({ accounts: [account({ ...old, kind: 'api_key' })], settings: settings(), leadMinutes: 60 }, NOW),
+    ).toEqual([]);
+    expect(
+      dueAccounts(
+        { accounts: [account({ ...old, status: 'needs_reconnect' })], settings: settings(), leadMinutes: 60 },
+        NOW,
+      ),
+    ).toEqual([]);
+    expect(
+      dueAccounts(
+        { accounts: [account({ ...old, status: 'refresh_failed' })], settings: settings(), leadMinutes: 60 },
+        NOW,
+      ),
+    ).toHaveLength(1);
   });
 
   it('refreshes an account never refreshed at once', () => {
-    expect(nextRefreshAt(account({ lastRefreshAt: null }), settings(), 60)).toBe(0);
+    expect(nextRefreshAt(account({ lastRefreshAt: null }), { settings: settings(), leadMinutes: 60 })).toBe(0);
   });
 
   it('reports the provider’s next refresh as the soonest of interval and lead time', () => {
     const a = account({ lastRefreshAt: iso(-60), tokenExpiresAt: iso(24 * 60) });
     const b = account({ lastRefreshAt: iso(0), tokenExpiresAt: iso(90) });
-    expect(providerNextRefreshAt([a, b], settings(), 60)).toBe(iso(30));
-    expect(providerNextRefreshAt([a], settings(), 60)).toBe(iso(5 * 60));
-    expect(providerNextRefreshAt([a], settings({ enabled: false }), 60)).toBeNull();
-    expect(providerNextRefreshAt([], settings(), 60)).toBeNull();
+    expect(providerNextRefreshAt({ accounts: [a, b], settings: settings(), leadMinutes: 60 })).toBe(iso(30));
+    expect(providerNextRefreshAt({ accounts: [a], settings: settings(), leadMinutes: 60 })).toBe(iso(5 * 60));
+    expect(
+      providerNextRefreshAt({ accounts: [a], settings: settings({ enabled: false }), leadMinutes: 60 }),
+    ).toBeNull();
+    expect(providerNextRefreshAt({ accounts: [], settings: settings(), leadMinutes: 60 })).toBeNull();
   });
 });

@@ -46,7 +46,13 @@ const configuration = (metadata: Partial<oidc.ServerMetadata> = {}) =>
 describe('userinfoEmail', () => {
   it('reads the email from Google’s v2 answer, which has no sub, with a plain bearer GET', async () => {
     const before = seen.length;
-    expect(await userinfoEmail(gemini(`${base}/google`), configuration(), ACCESS_TOKEN)).toBe('gina@example.test');
+    expect(
+      await userinfoEmail({
+        provider: gemini(`${base}/google`),
+        configuration: configuration(),
+        accessToken: ACCESS_TOKEN,
+      }),
+    ).toBe('gina@example.test');
     expect(seen.slice(before)).toEqual([
       {
         path: '/google',
@@ -60,7 +66,13 @@ describe('userinfoEmail', () => {
     ['a refused token', '/refused'],
     ['an answer that is not JSON', '/html'],
   ])('answers undefined for %s', async (_case, path) => {
-    expect(await userinfoEmail(gemini(`${base}${path}`), configuration(), ACCESS_TOKEN)).toBeUndefined();
+    expect(
+      await userinfoEmail({
+        provider: gemini(`${base}${path}`),
+        configuration: configuration(),
+        accessToken: ACCESS_TOKEN,
+      }),
+    ).toBeUndefined();
   });
 
   it('never sends the bearer over plain http to an endpoint learned from an https provider', async () => {
@@ -68,13 +80,17 @@ describe('userinfoEmail', () => {
     if (!provider) throw new Error('no grok');
     const before = seen.length;
     const discovered = configuration({ userinfo_endpoint: `${base}/google` });
-    expect(await userinfoEmail(provider, discovered, ACCESS_TOKEN)).toBeUndefined();
+    expect(
+      await userinfoEmail({ provider: provider, configuration: discovered, accessToken: ACCESS_TOKEN }),
+    ).toBeUndefined();
     expect(seen.length).toBe(before);
   });
 
   it('answers undefined when the provider has no user-info endpoint', async () => {
     const provider = buildProviders({}).get('claude');
     if (!provider) throw new Error('no claude');
-    expect(await userinfoEmail(provider, configuration(), ACCESS_TOKEN)).toBeUndefined();
+    expect(
+      await userinfoEmail({ provider: provider, configuration: configuration(), accessToken: ACCESS_TOKEN }),
+    ).toBeUndefined();
   });
 });
