@@ -283,6 +283,24 @@ describe('the web console', () => {
     await page.screenshot({ path: join(SCREENSHOTS, '08-round-robin-top.png') });
   });
 
+  it('adds a keyless account for a local model server (LM Studio preset)', async () => {
+    const { page } = admin;
+    await card(page, 'Codex (OpenAI)').getByRole('button', { name: 'Add Account for Codex (OpenAI)' }).click();
+    const dialog = page.getByRole('dialog', { name: 'Add Account: Codex (OpenAI)' });
+    await dialog.getByRole('tab', { name: 'API Key' }).click();
+    await dialog.getByLabel('Label', { exact: true }).fill('LM Studio');
+    await dialog.getByLabel('No key: a local model server or gateway').check();
+    expect(await dialog.getByLabel('API key', { exact: true }).count()).toBe(0);
+    expect(await dialog.getByRole('switch', { name: /Custom Endpoint/ }).isChecked()).toBe(true);
+    await dialog.getByLabel('Endpoint type').selectOption('responses_local');
+    await dialog.getByRole('button', { name: 'Add Account' }).click();
+    await dialog.waitFor({ state: 'detached' });
+    const lm = row(page, 'LM Studio');
+    await expect.poll(() => lm.textContent()).toContain('None (keyless)');
+    expect(await lm.textContent()).toContain('responses_local, http://127.0.0.1:1234/v1');
+    expect(await lm.getByRole('button', { name: /Replace key/ }).count()).toBe(0);
+  });
+
   it('shows an account that needs reconnecting with its error, and Reconnect signs in again', async () => {
     const { page } = admin;
     oauth.injectTokenFailures({ status: 400, body: { error: 'invalid_grant', error_description: 'revoked' } });
