@@ -12,6 +12,9 @@ function startFailure(error: unknown): string {
   return `keyfleet: local mode did not start: ${name}: ${message}\n`;
 }
 
+// Whoever reads our output may be gone (a closed terminal, a dead pipe): stopping must still run.
+for (const stream of [process.stdout, process.stderr]) stream.on('error', () => undefined);
+
 let local: LocalMode;
 try {
   local = await startLocalMode();

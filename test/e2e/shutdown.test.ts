@@ -32,7 +32,10 @@ beforeAll(async () => {
   agent = join(dir, 'agent.mjs');
   await writeFile(agent, AGENT);
 });
+// Stopped whatever happened to the test, before the endpoints they use go away.
+const started: SpawnedLocalMode[] = [];
 afterAll(async () => {
+  for (const local of started) await local.stop('SIGTERM');
   await aws.stop();
   await rm(dir, { recursive: true, force: true });
 });
@@ -69,6 +72,7 @@ async function localModeWithTask(
     KEYFLEET_SWEEP_SECONDS: '0',
     KEYFLEET_STOP_GRACE_SECONDS: '1',
   });
+  started.push(local);
   const call = async (path: string, body: unknown) => {
     const res = await fetch(`${local.url}${path}`, {
       method: 'POST',
@@ -120,6 +124,15 @@ describe('stopping local mode', { timeout: 60_000 }, () => {
     const started = Date.now();
     expect(await local.stop('SIGINT'), local.output()).toEqual({ code: 0, signal: null });
     expect(Date.now() - started).toBeGreaterThanOrEqual(1_000);
+    await expectCleanedUp(local, launchId, task, dataDir);
+  });
+
+  it('stops its tasks even when nobody reads its output any more', async () => {
+    const { local, launchId, task, dataDir } = await localModeWithTask('unread', 'plain');
+    // As when the terminal or the pipe reading npm start has gone: writes now fail with EPIPE.
+    local.child.stdout?.destroy();
+    local.child.stderr?.destroy();
+    expect(await local.stop('SIGTERM')).toEqual({ code: 0, signal: null });
     await expectCleanedUp(local, launchId, task, dataDir);
   });
 });
