@@ -81,6 +81,7 @@ const ttlOf = (iso: string): number => Math.ceil(Date.parse(iso) / 1000) + 86_40
 /** True for values shaped like a grant (`kfg_…`), as opposed to a launch's task token. */
 export const isGrantToken = (value: string | undefined): boolean => value?.startsWith('kfg_') === true;
 
+/** The grant as the API shows it; `status` follows `revokedAt` and `expiresAt` at `now`. */
 export function grantView(record: GrantRecord, now = Date.now()): GrantView {
   const status = record.revokedAt ? 'revoked' : Date.parse(record.expiresAt) <= now ? 'expired' : 'active';
   return {

@@ -1,3 +1,4 @@
+import { constants } from 'node:fs';
 import { chmod, copyFile, lstat, mkdir, readFile, realpath, writeFile } from 'node:fs/promises';
 import { dirname, isAbsolute, normalize, resolve, sep } from 'node:path';
 import { ApiError, callApi, UsageError } from '#shared/operator/client.ts';
@@ -78,6 +79,21 @@ function mergeJson(previous: string | undefined, content: string): string {
   return `${JSON.stringify(merge(base, JSON.parse(content)), null, 2)}\n`;
 }
 
+/** Copies `target` to `name` (or `name-2`, `name-3`, … when a backup of the same second exists), 0600. */
+async function backUp(target: string, name: string): Promise<string> {
+  for (let n = 1; ; n++) {
+    const candidate = n === 1 ? name : `${name}-${n}`;
+    try {
+      await copyFile(target, candidate, constants.COPYFILE_EXCL);
+    } catch (error) {
+      if ((error as NodeJS.ErrnoException).code === 'EEXIST' && n < 100) continue;
+      throw error;
+    }
+    await chmod(candidate, FILE_MODE);
+    return candidate;
+  }
+}
+
 /**
  * Writes the profile's files under `home`: an existing file that differs is first copied to
  * `<file>.keyfleet-backup-<time>`; files are 0600, new directories 0700. With `dryRun`, only says
@@ -97,16 +113,16 @@ export async function writeWorkstationFiles(
     const previous = await existing(target);
     const content = entry.merge ? mergeJson(previous, entry.content) : entry.content;
     const unchanged = previous === content;
-    const backup = previous !== undefined && !unchanged ? `${target}.keyfleet-backup-${stamp(options.now)}` : null;
-    written.push({ path: target, backup, unchanged });
-    if (options.dryRun || unchanged) continue;
+    let backup = previous !== undefined && !unchanged ? `${target}.keyfleet-backup-${stamp(options.now)}` : null;
+    if (options.dryRun || unchanged) {
+      written.push({ path: target, backup, unchanged });
+      continue;
+    }
     await mkdir(dirname(target), { recursive: true, mode: DIR_MODE });
     if (!(await realpath(dirname(target))).startsWith(`${root}${sep}`))
       throw new Error(`refusing to write outside the home directory: ${entry.path}`);
-    if (backup) {
-      await copyFile(target, backup);
-      await chmod(backup, FILE_MODE);
-    }
+    if (backup) backup = await backUp(target, backup);
+    written.push({ path: target, backup, unchanged });
     await writeFile(target, content, { mode: FILE_MODE });
     await chmod(target, FILE_MODE);
   }
@@ -203,18 +219,28 @@ async function run(ctx: Context): Promise<number> {
   const home = stringOption(ctx, 'home') ?? ctx.io.env.HOME;
   if (!home) throw new UsageError('HOME is not set; pass --home DIR');
   const dryRun = ctx.values['dry-run'] === true;
+  if (provider) {
+    report(ctx, [await syncProvider(ctx, provider, resolve(home), dryRun)], dryRun);
+    return 0;
+  }
+  // Every provider: those with no account for the caller are skipped; other failures are reported
+  // after what did work, and make the exit code 1.
   const synced: Synced[] = [];
-  for (const id of provider ? [provider] : PROVIDERS) {
+  const failed: string[] = [];
+  for (const id of PROVIDERS) {
     try {
       synced.push(await syncProvider(ctx, id, resolve(home), dryRun));
     } catch (error) {
-      // Without a provider named, those with no account for the caller are skipped.
-      if (provider || !(error instanceof ApiError) || error.code !== 'provider_not_configured') throw error;
+      if (error instanceof ApiError && error.code === 'provider_not_configured') continue;
+      if (error instanceof UsageError) throw error;
+      failed.push(`${id}: ${error instanceof ApiError ? `${error.code}: ` : ''}${(error as Error).message}`);
     }
   }
-  if (synced.length === 0) throw new ApiError(409, 'provider_not_configured', 'No provider has an account for you.');
+  if (synced.length === 0 && failed.length === 0)
+    throw new ApiError(409, 'provider_not_configured', 'No provider has an account for you.');
   report(ctx, synced, dryRun);
-  return 0;
+  for (const line of failed) ctx.io.stderr.write(`keyfleet: ${line}\n`);
+  return failed.length > 0 ? 1 : 0;
 }
 
 export const syncCommand: Command = {

@@ -108,6 +108,19 @@ describe('keyfleet sync', () => {
     expect(existsSync(join(home, '.gemini/oauth_creds.json'))).toBe(false);
   });
 
+  it('regression: a second sync within the same second keeps the first backup of the person’s own file', async () => {
+    const home = freshHome();
+    mkdirSync(join(home, '.codex'));
+    writeFileSync(join(home, '.codex/auth.json'), '{"mine":true}\n');
+    expect((await sync(['codex', '--home', home])).code).toBe(0);
+    const second = await sync(['codex', '--home', home]);
+    expect(second.code, second.stderr).toBe(0);
+    const first = join(home, '.codex/auth.json.keyfleet-backup-20261122T150102Z');
+    expect(readFileSync(first, 'utf8')).toBe('{"mine":true}\n');
+    expect(readFileSync(`${first}-2`, 'utf8')).toContain('kfg_');
+    expect(second.stderr).toContain(`backed up to ${first}-2`);
+  });
+
   it("keeps the person's other Claude sign-ins (MCP) and replaces their own login, which stays in the backup", async () => {
     const home = freshHome();
     mkdirSync(join(home, '.claude'));
