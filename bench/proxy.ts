@@ -222,6 +222,8 @@ if (process.argv[1] && import.meta.url === pathToFileURL(process.argv[1]).href) 
       `proxy: ${f(r.bodyMb, 1)} MB SSE at ${f(r.throughputProxyMBps, 0)} MB/s vs ${f(r.throughputDirectMBps, 0)} MB/s direct = ${f(r.throughputRatio * 100, 1)} % (target ≥ 95 %)`,
       `proxy: ${f(r.proxyCpuMsPerMb, 2)} ms of proxy CPU per MB streamed; machine load ${f(loadavg()[0] ?? 0, 1)} on ${availableParallelism()} cores`,
       `proxy: resident memory ${f(r.rssMb, 1)} MB, peak ${f(r.peakRssMb, 1)} MB (target ≤ 64 MB)`,
-    ].join('\n') + '\n',
+    ]
+      .map((line) => `${line}\n`)
+      .join(''),
   );
 }
