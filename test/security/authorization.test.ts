@@ -159,10 +159,20 @@ describe('authorization matrix', () => {
     expect(team.body.provider.accounts.map((a) => a.id)).toContain(world.fixtures.teamKeyAccount);
   });
 
-  it('shows a member neither another member’s personal accounts nor their launches', async () => {
+  it('lets a member neither see, launch with nor prefer another member’s personal account, nor see their launches', async () => {
     const providers = await world.json('GET', '/v1/providers', { as: 'bob' });
     expect(providers.status).toBe(200);
     expect(JSON.stringify(providers.body)).not.toContain(world.fixtures.alicePersonal);
+    const preferred = { preferredAccountId: world.fixtures.alicePersonal };
+    const launch = await world.json('POST', '/v1/launches', {
+      as: 'bob',
+      body: { provider: 'claude', ...preferred, maxDurationMinutes: 30, ecs: ECS },
+    });
+    const preference = await world.json('PUT', '/v1/me/preferences', {
+      as: 'bob',
+      body: { providers: { claude: preferred } },
+    });
+    expect([launch.status, preference.status]).toEqual([404, 404]);
     // The launch listing arrives with the console work; until then there is nothing to list.
     if (!routes.some((r) => r.key === 'GET /v1/launches')) return;
     const launches = await world.json<{ launches: { callerId: string }[] }>('GET', '/v1/launches?limit=100', {
