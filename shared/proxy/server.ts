@@ -158,13 +158,17 @@ async function listen(grant: ProxyGrant, client: KeyfleetClient, options: Resolv
   state.profile = proxyProfileFor(grant, url, placeholder, options.now());
   keeper.start();
   reporter.start(options.reportIntervalMs);
+  let closing: Promise<void> | undefined;
   return {
     url,
     port: state.port,
     grant: { provider: grant.provider, kind: grant.kind, expiresAt: grant.expiresAt },
     profile: state.profile,
     meter,
-    close: () => shutdown(server, keeper, reporter, agents),
+    close: () => {
+      closing ??= shutdown(server, keeper, reporter, agents);
+      return closing;
+    },
   };
 }
 
