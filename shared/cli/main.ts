@@ -1,13 +1,17 @@
 import { exec, token } from '#shared/cli/exec.ts';
+import { isOperatorCommand, operatorHelp, runOperator } from '#shared/operator/run.ts';
 
-const USAGE = `usage:
+const CONTAINER_USAGE = `usage:
   keyfleet exec -- <agent command> [args…]   redeem KEYFLEET_TICKET and run the agent with its credentials
   keyfleet token <provider>                  print the task's current access token as JSON
   keyfleet --help                            show this help`;
 
 const HELP = new Set(['--help', '-h', 'help']);
 
-/** The `keyfleet` command inside agent containers. */
+/**
+ * The `keyfleet` command: the container side (`exec`, `token`) inside agent tasks, and the
+ * operator commands (`providers`, `login`, `launch`, …) on workstations and in CI.
+ */
 export async function main(argv: string[]): Promise<number> {
   const [command, ...rest] = argv;
   if (command === 'exec') {
@@ -18,11 +22,22 @@ export async function main(argv: string[]): Promise<number> {
     process.stdout.write(`${await token(rest[0])}\n`);
     return 0;
   }
+  if (isOperatorCommand(command)) {
+    return runOperator(argv, {
+      env: process.env,
+      stdin: process.stdin,
+      stdout: process.stdout,
+      stderr: process.stderr,
+    });
+  }
+  const usage = `${CONTAINER_USAGE}\n\n${operatorHelp()}\n`;
   if (command !== undefined && HELP.has(command)) {
-    process.stdout.write(`${USAGE}\n`);
+    process.stdout.write(usage);
     return 0;
   }
-  process.stderr.write(`${USAGE}\n`);
+  process.stderr.write(
+    command === undefined ? usage : `keyfleet: unknown command "${command.slice(0, 30)}"\n\n${usage}`,
+  );
   return 2;
 }
 

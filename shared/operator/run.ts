@@ -31,7 +31,7 @@ export function operatorHelp(): string {
   const lines = operatorCommands.map((c) => `  keyfleet ${c.name.padEnd(width)}${c.summary}`);
   return `Operator commands (\`keyfleet <command> --help\` for each):
 ${lines.join('\n')}
-  keyfleet me <command>     the same on your own accounts: ${operatorCommands
+  keyfleet ${'me <command>'.padEnd(width)}the same on your own accounts: ${operatorCommands
     .filter((c) => c.personal)
     .map((c) => c.name)
     .join(', ')}; and \`me preferences\`

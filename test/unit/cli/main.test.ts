@@ -1,11 +1,13 @@
-import { spawnSync } from 'node:child_process';
-import { describe, expect, it } from 'vitest';
+import { spawn, spawnSync } from 'node:child_process';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { operatorHelp } from '#shared/operator/run.ts';
+import { startTestApi, type TestApi, TOKENS } from '#test/helpers/api.ts';
 
-const USAGE = `usage:
+const CONTAINER_USAGE = `usage:
   keyfleet exec -- <agent command> [args…]   redeem KEYFLEET_TICKET and run the agent with its credentials
   keyfleet token <provider>                  print the task's current access token as JSON
-  keyfleet --help                            show this help
-`;
+  keyfleet --help                            show this help`;
+const USAGE = `${CONTAINER_USAGE}\n\n${operatorHelp()}\n`;
 
 function keyfleet(...args: string[]): { status: number | null; stdout: string; stderr: string } {
   const out = spawnSync(process.execPath, ['bin/keyfleet.mjs', ...args], {
@@ -20,14 +22,72 @@ describe('keyfleet', () => {
     expect(keyfleet('--help')).toEqual({ status: 0, stdout: USAGE, stderr: '' });
   });
 
-  it('prints the usage for -h and help too', () => {
+  it('lists the container and the operator commands in the help', () => {
+    const { stdout } = keyfleet('help');
+    for (const command of [
+      'exec --',
+      'token <provider>',
+      'providers',
+      'login',
+      'add-key',
+      'launch',
+      'sync',
+      'me <command>',
+    ])
+      expect(stdout).toContain(`keyfleet ${command}`);
     expect(keyfleet('-h').status).toBe(0);
-    expect(keyfleet('help')).toEqual({ status: 0, stdout: USAGE, stderr: '' });
   });
 
   it('answers a usage error with the usage on stderr and exit code 2', () => {
-    expect(keyfleet('launch')).toEqual({ status: 2, stdout: '', stderr: USAGE });
     expect(keyfleet()).toEqual({ status: 2, stdout: '', stderr: USAGE });
-    expect(keyfleet('token')).toEqual({ status: 2, stdout: '', stderr: USAGE });
+    expect(keyfleet('token')).toEqual({
+      status: 2,
+      stdout: '',
+      stderr: `keyfleet: unknown command "token"\n\n${USAGE}`,
+    });
+    expect(keyfleet('launch')).toMatchObject({ status: 2, stdout: '' });
+    expect(keyfleet('launch').stderr).toContain('usage: keyfleet launch <provider>');
+  });
+});
+
+describe('keyfleet operator commands as a real process', () => {
+  let api: TestApi;
+  beforeAll(async () => {
+    api = await startTestApi();
+  });
+  afterAll(async () => api.stop());
+
+  /** Runs the bin asynchronously: the API answers from this same process, so nothing may block it. */
+  async function run(args: string[], token: string, input = '') {
+    const child = spawn(process.execPath, ['bin/keyfleet.mjs', ...args], {
+      env: { PATH: process.env.PATH, KEYFLEET_URL: api.base, KEYFLEET_TOKEN: token },
+      stdio: ['pipe', 'pipe', 'pipe'],
+    });
+    let stdout = '';
+    let stderr = '';
+    child.stdout.on('data', (chunk: Buffer) => {
+      stdout += chunk.toString();
+    });
+    child.stderr.on('data', (chunk: Buffer) => {
+      stderr += chunk.toString();
+    });
+    child.stdin.end(input);
+    const code = await new Promise<number | null>((resolve) => child.on('close', resolve));
+    return { code, stdout, stderr, args: child.spawnargs };
+  }
+
+  it('reads the key from a pipe, so it is in no process argument, and prints the account as JSON', async () => {
+    const key = 'sk-piped-through-stdin-5678';
+    const out = await run(['add-key', 'gemini', '--label', 'Piped', '--json'], TOKENS.admin, `${key}\n`);
+    expect({ code: out.code, stderr: out.stderr }).toEqual({ code: 0, stderr: '' });
+    expect(JSON.parse(out.stdout).account).toMatchObject({ provider: 'gemini', kind: 'api_key', keyHint: '…5678' });
+    expect(out.args.join(' ')).not.toContain(key);
+    expect(out.stdout).not.toContain(key);
+  });
+
+  it('exits 1 with the API message when the API refuses', async () => {
+    const out = await run(['settings', '--default-agent', 'grok'], TOKENS.alice);
+    expect(out.code).toBe(1);
+    expect(out.stderr).toMatch(/^keyfleet: forbidden: /);
   });
 });
