@@ -1,5 +1,4 @@
 import { exec, token } from '#shared/cli/exec.ts';
-import { isOperatorCommand, operatorHelp, runOperator } from '#shared/operator/run.ts';
 
 const CONTAINER_USAGE = `usage:
   keyfleet exec -- <agent command> [args…]   redeem KEYFLEET_TICKET and run the agent with its credentials

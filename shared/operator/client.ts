@@ -1,4 +1,3 @@
-import { fromNodeProviderChain } from '@aws-sdk/credential-providers';
 import { Sha256 } from '@smithy/core/checksum';
 import { SignatureV4 } from '@smithy/signature-v4';
 import type { AwsCredentialIdentityProvider } from '@smithy/types';
@@ -69,7 +68,19 @@ export function clientFromEnv(env: Record<string, string | undefined>): ApiClien
     throw new UsageError(`KEYFLEET_AUTH must be bearer, jwt or iam (got "${chosen.slice(0, 20)}").`);
   const region = env.AWS_REGION || env.AWS_DEFAULT_REGION || regionFromHost(baseUrl.hostname);
   if (!region) throw new UsageError('IAM auth needs AWS_REGION (or an execute-api URL that names its region).');
-  return { baseUrl, auth: { kind: 'iam', region, credentials: fromNodeProviderChain() } };
+  return { baseUrl, auth: { kind: 'iam', region, credentials: lazyCredentialChain() } };
+}
+
+/**
+ * The standard AWS credential chain, loaded on first use: most runs of the `keyfleet` bin (inside
+ * containers, or with a token) never need it, and it is most of the bundle.
+ */
+function lazyCredentialChain(): AwsCredentialIdentityProvider {
+  let chain: AwsCredentialIdentityProvider | undefined;
+  return async (options) => {
+    chain ??= (await import('@aws-sdk/credential-providers')).fromNodeProviderChain();
+    return chain(options);
+  };
 }
 
 /** The request as it goes on the wire, signed with SigV4 when the client uses IAM. */
