@@ -168,6 +168,22 @@ describe('leak scan over an end-to-end run', () => {
     expect(world.upstream.seen.some((r) => r.path === '/v1/messages')).toBe(true);
   });
 
+  it('reports a value planted in the logs and in an error response', async () => {
+    // Not a valid task token's shape, so the credential harvest does not pick it up once it is forgotten.
+    const planted = `kft_planted${'x'.repeat(20)}`;
+    world.secrets.set(planted, 'task_token');
+    process.stdout.write(`{"level":"INFO","message":"planted ${planted}"}\n`);
+    const index =
+      world.exchanges.push({ method: 'GET', path: '/v1/planted', status: 404, text: planted, headers: {} }) - 1;
+    const report = await scanForLeaks(world);
+    expect(report.hits).toEqual([
+      { kind: 'task_token', value: 'kft_plan', place: 'logs' },
+      { kind: 'task_token', value: 'kft_plan', place: `response #${index} GET /v1/planted → 404` },
+    ]);
+    world.secrets.delete(planted);
+    world.exchanges.splice(index, 1);
+  });
+
   it('finds no secret value where it must not be', async () => {
     const report = await scanForLeaks(world);
     expect(report.hits).toEqual([]);
@@ -180,18 +196,5 @@ describe('leak scan over an end-to-end run', () => {
         `(logs, table items, audit events, RunTask input, ${world.exchanges.length} responses); ` +
         `${report.hits.length} hits, ${report.allowed} appearances where the contract hands the value out`,
     );
-  });
-
-  it('reports a value planted in the logs and in an error response', async () => {
-    const planted = `kft_planted${'x'.repeat(32)}`;
-    world.secrets.set(planted, 'task_token');
-    process.stdout.write(`{"level":"INFO","message":"planted ${planted}"}\n`);
-    const index =
-      world.exchanges.push({ method: 'GET', path: '/v1/planted', status: 404, text: planted, headers: {} }) - 1;
-    const report = await scanForLeaks(world);
-    expect(report.hits).toEqual([
-      { kind: 'task_token', value: 'kft_plan', place: 'logs' },
-      { kind: 'task_token', value: 'kft_plan', place: `response #${index} GET /v1/planted → 404` },
-    ]);
   });
 });
