@@ -222,6 +222,11 @@ async function handle(context: Context, req: IncomingMessage, res: ServerRespons
     req.resume();
     return refuse(res, 403, 'forbidden', 'The proxy accepts only this task’s placeholder credential.');
   }
+  // Past the launch's end its task token is refused too; an API key must not outlive it here.
+  if (context.options.now() >= Date.parse(context.grant.expiresAt)) {
+    req.resume();
+    return refuse(res, 403, 'task_expired', 'This task’s time is up: the proxy no longer forwards its requests.');
+  }
   await forward(context, req, res, upstream, withoutKeyParameter(path));
 }
 

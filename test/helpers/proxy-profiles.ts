@@ -38,6 +38,8 @@ export interface TicketProfileOptions {
   deliverRefreshToken?: boolean;
   refreshToken?: string;
   apiVersion?: string;
+  /** When the launch (and its task token) ends; eight hours from now unless given. */
+  launchExpiresAt?: number;
   model?: string;
   effort?: string;
 }
@@ -107,7 +109,8 @@ export function ticketProfile(
   return {
     provider,
     taskToken: options.taskToken,
-    expiresAt: new Date(Date.now() + 3600_000).toISOString(),
+    // When the launch (and its task token) ends.
+    expiresAt: new Date(options.launchExpiresAt ?? Date.now() + 8 * 3600_000).toISOString(),
     ...profile,
   };
 }

@@ -83,6 +83,7 @@ interface SetupOptions {
   responder?: Responder;
   tokens?: { access_token: string; expires_in: number }[];
   expiresAt?: number;
+  launchExpiresAt?: number;
   replayLimitBytes?: number;
   reportIntervalMs?: number;
 }
@@ -116,6 +117,7 @@ async function setUp(provider: ProxyProvider, kind: ProxyKind, options: SetupOpt
     taskToken,
     expiresAt,
     accountId: 'acct_real_1',
+    ...(options.launchExpiresAt !== undefined ? { launchExpiresAt: options.launchExpiresAt } : {}),
   });
   const keyfleet = await startFakeKeyfleet(ticket, profile);
   cleanups.push(keyfleet.close);
@@ -317,6 +319,20 @@ describe('credential swap', () => {
     }
     expect(s.upstream.requests).toEqual([]);
     expect(s.upstream.connections()).toBe(0);
+  });
+  it('stops forwarding once the launch has expired, even for an API key', async () => {
+    const launchExpiresAt = Date.now() + 7200_000;
+    const s = await setUp('gemini', 'api_key', { launchExpiresAt });
+    const call = cliCall('gemini', 'api_key', s.agent, s.placeholder);
+    s.clock.now = launchExpiresAt - 1;
+    expect((await fetch(call.url, { method: 'POST', headers: call.headers, body: call.body })).status).toBe(200);
+    s.clock.now = launchExpiresAt;
+    const late = await fetch(call.url, { method: 'POST', headers: call.headers, body: call.body });
+    expect(late.status).toBe(403);
+    expect(await late.json()).toEqual({
+      error: { code: 'task_expired', message: 'This task’s time is up: the proxy no longer forwards its requests.' },
+    });
+    expect(s.upstream.requests).toHaveLength(1);
   });
 });
 
