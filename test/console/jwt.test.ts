@@ -7,7 +7,8 @@ import { join } from 'node:path';
 import Provider from 'oidc-provider';
 import type { Browser } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { consoleConfig, handler } from '#functions/console.ts';
+import { handler } from '#functions/console.ts';
+import { consoleConfig } from '../../web/serve.ts';
 import { writeConsole } from '../../web/write.ts';
 import { checkScreen, launchChromium, watchPage } from './harness.ts';
 

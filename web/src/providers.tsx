@@ -1,3 +1,4 @@
+import { Fragment } from 'preact';
 import { useState } from 'preact/hooks';
 import { AddAccountDialog } from './add-account.tsx';
 import { api, attempt } from './api.ts';
@@ -123,6 +124,14 @@ function AccountRow(props: RowProps) {
     props.reload();
     return true;
   };
+  const runTest = async () => {
+    setTest(null);
+    const result = await attempt(() => api<{ ok: boolean; detail: string }>('POST', `${path}/test`));
+    if (!result.ok) return setError(result.error);
+    setError(null);
+    setTest(result.value);
+    props.reload();
+  };
   const setActive = (on: boolean) =>
     run(
       () => api('PUT', `${props.base}/${provider.id}/active`, { accountId: on ? account.id : null }),
@@ -135,94 +144,15 @@ function AccountRow(props: RowProps) {
         {account.active && <span class="badge active">Active</span>}
         {account.status !== 'connected' && <span class={`badge ${account.status}`}>{STATUS[account.status]}</span>}
       </div>
-      <dl class="facts">
-        <dt>Email</dt>
-        <dd>{account.email ?? '—'}</dd>
-        <dt>Kind</dt>
-        <dd>{KIND[account.kind]}</dd>
-        <dt>Status</dt>
-        <dd>
-          {STATUS[account.status]}
-          {account.lastError && <span class="last-error"> — {account.lastError}</span>}
-        </dd>
-        {account.keyHint && (
-          <>
-            <dt>Key</dt>
-            <dd>{account.keyHint}</dd>
-          </>
-        )}
-        {account.kind === 'oauth' && (
-          <>
-            <dt>Token expires</dt>
-            <dd>{when(account.tokenExpiresAt)}</dd>
-            <dt>Last refresh</dt>
-            <dd>{when(account.lastRefreshAt)}</dd>
-          </>
-        )}
-        <dt>Endpoint</dt>
-        <dd>
-          {account.endpoint
-            ? `${account.endpoint.type}, ${account.endpoint.baseUrl}${account.endpoint.apiVersion ? `, API version ${account.endpoint.apiVersion}` : ''}`
-            : "The CLI's own"}
-        </dd>
-        {account.owner && (
-          <>
-            <dt>Owner</dt>
-            <dd>{account.owner}</dd>
-          </>
-        )}
-        {account.usage?.windows.map((w) => (
-          <>
-            <dt>Usage {w.name.replace('_', ' ')}</dt>
-            <dd>
-              {w.usedPercent}%{w.resetsAt ? `, resets ${when(w.resetsAt)}` : ''}
-            </dd>
-          </>
-        ))}
-      </dl>
+      <AccountFacts account={account} />
       <RoundRobin {...props} run={run} />
       {props.canEdit && (
-        <div class="row-actions">
-          <button
-            type="button"
-            class={account.active ? 'toggle on' : 'toggle'}
-            aria-pressed={account.active}
-            title={account.active ? 'Click again to clear the active account' : undefined}
-            onClick={() => setActive(!account.active)}
-          >
-            <span aria-hidden="true">✓</span> {account.active ? 'Active' : 'Make active'}
-            <span class="sr-only"> ({account.label})</span>
-          </button>
-          <button
-            type="button"
-            class="secondary"
-            onClick={async () => {
-              setTest(null);
-              const result = await attempt(() => api<{ ok: boolean; detail: string }>('POST', `${path}/test`));
-              if (!result.ok) return setError(result.error);
-              setError(null);
-              setTest(result.value);
-              props.reload();
-            }}
-          >
-            Test<span class="sr-only"> {account.label}</span>
-          </button>
-          {account.status === 'needs_reconnect' && account.kind === 'oauth' && (
-            <button type="button" onClick={() => setDialog('reconnect')}>
-              Reconnect<span class="sr-only"> {account.label}</span>
-            </button>
-          )}
-          <button
-            type="button"
-            class="icon danger"
-            aria-label={`Remove ${account.label}`}
-            onClick={() => setDialog('remove')}
-          >
-            <svg aria-hidden="true" viewBox="0 0 16 16" width="16" height="16" class="icon-svg">
-              <path d="M6 1h4l1 1h3v2H2V2h3zM3 5h10l-1 10H4zm3 2v6h1V7zm3 0v6h1V7z" />
-            </svg>
-          </button>
-        </div>
+        <AccountActions
+          account={account}
+          onActive={() => setActive(!account.active)}
+          onTest={runTest}
+          onDialog={setDialog}
+        />
       )}
       {account.kind === 'api_key' && props.canEdit && <ReplaceKey path={path} run={run} label={account.label} />}
       {test && (
@@ -260,6 +190,99 @@ function AccountRow(props: RowProps) {
         />
       )}
     </li>
+  );
+}
+
+/** The admin's buttons on an account: ✓ Active (click again to clear), Test, Reconnect, Remove. */
+function AccountActions(props: {
+  account: Account;
+  onActive: () => void;
+  onTest: () => void;
+  onDialog: (dialog: 'remove' | 'reconnect') => void;
+}) {
+  const { account } = props;
+  return (
+    <div class="row-actions">
+      <button
+        type="button"
+        class={account.active ? 'toggle on' : 'toggle'}
+        aria-pressed={account.active}
+        title={account.active ? 'Click again to clear the active account' : undefined}
+        onClick={props.onActive}
+      >
+        <span aria-hidden="true">✓</span> {account.active ? 'Active' : 'Make active'}
+        <span class="sr-only"> ({account.label})</span>
+      </button>
+      <button type="button" class="secondary" onClick={props.onTest}>
+        Test<span class="sr-only"> {account.label}</span>
+      </button>
+      {account.status === 'needs_reconnect' && account.kind === 'oauth' && (
+        <button type="button" onClick={() => props.onDialog('reconnect')}>
+          Reconnect<span class="sr-only"> {account.label}</span>
+        </button>
+      )}
+      <button
+        type="button"
+        class="icon danger"
+        aria-label={`Remove ${account.label}`}
+        onClick={() => props.onDialog('remove')}
+      >
+        <svg aria-hidden="true" viewBox="0 0 16 16" width="16" height="16" class="icon-svg">
+          <path d="M6 1h4l1 1h3v2H2V2h3zM3 5h10l-1 10H4zm3 2v6h1V7zm3 0v6h1V7z" />
+        </svg>
+      </button>
+    </div>
+  );
+}
+
+/** What an account is: email, kind, status and last error, key hint, token times, endpoint, usage. */
+function AccountFacts({ account }: { account: Account }) {
+  return (
+    <dl class="facts">
+      <dt>Email</dt>
+      <dd>{account.email ?? '—'}</dd>
+      <dt>Kind</dt>
+      <dd>{KIND[account.kind]}</dd>
+      <dt>Status</dt>
+      <dd>
+        {STATUS[account.status]}
+        {account.lastError && <span class="last-error"> — {account.lastError}</span>}
+      </dd>
+      {account.keyHint && (
+        <>
+          <dt>Key</dt>
+          <dd>{account.keyHint}</dd>
+        </>
+      )}
+      {account.kind === 'oauth' && (
+        <>
+          <dt>Token expires</dt>
+          <dd>{when(account.tokenExpiresAt)}</dd>
+          <dt>Last refresh</dt>
+          <dd>{when(account.lastRefreshAt)}</dd>
+        </>
+      )}
+      <dt>Endpoint</dt>
+      <dd>
+        {account.endpoint
+          ? `${account.endpoint.type}, ${account.endpoint.baseUrl}${account.endpoint.apiVersion ? `, API version ${account.endpoint.apiVersion}` : ''}`
+          : "The CLI's own"}
+      </dd>
+      {account.owner && (
+        <>
+          <dt>Owner</dt>
+          <dd>{account.owner}</dd>
+        </>
+      )}
+      {account.usage?.windows.map((w) => (
+        <Fragment key={w.name}>
+          <dt>Usage {w.name.replace('_', ' ')}</dt>
+          <dd>
+            {w.usedPercent}%{w.resetsAt ? `, resets ${when(w.resetsAt)}` : ''}
+          </dd>
+        </Fragment>
+      ))}
+    </dl>
   );
 }
 
