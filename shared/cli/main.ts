@@ -21,6 +21,8 @@ export async function main(argv: string[]): Promise<number> {
     process.stdout.write(`${await token(rest[0])}\n`);
     return 0;
   }
+  // The operator commands are loaded only when used: containers run exec and token.
+  const { isOperatorCommand, operatorHelp, runOperator } = await import('#shared/operator/run.ts');
   if (isOperatorCommand(command)) {
     return runOperator(argv, {
       env: process.env,
