@@ -169,7 +169,7 @@ export interface NewKeyAccount {
 
 export async function createKeyAccount(input: NewKeyAccount): Promise<{ account: Account; active: boolean }> {
   const provider = getProvider(input.provider);
-  const endpoint = normalizeEndpoint(provider, input.kind, input.endpoint);
+  const endpoint = normalizeEndpoint({ provider, kind: input.kind, input: input.endpoint });
   if (input.kind === 'api_key') registerSecret(input.apiKey);
   const account = newAccount(provider, input.scope, {
     kind: input.kind,
@@ -219,7 +219,7 @@ function accountChanges(provider: ProviderDefinition, account: Account, patch: A
       throw new ConflictError(
         'OAuth accounts use the provider’s own endpoint; only API-key and keyless accounts take a custom endpoint.',
       );
-    const endpoint = normalizeEndpoint(provider, account.kind, patch.endpoint);
+    const endpoint = normalizeEndpoint({ provider, kind: account.kind, input: patch.endpoint });
     if (!sameEndpoint(endpoint, account.endpoint)) changes.endpoint = endpoint;
   }
   if (patch.effort !== undefined) {
@@ -251,7 +251,11 @@ async function rotateKey(account: Account, apiKey: string): Promise<boolean> {
   if (!account.secretName) throw new ConflictError('This account has no stored key to replace.');
   const current = await readSecret(account.secretName);
   if (current.value.api_key === apiKey) return false;
-  await writeSecret(account.secretName, { ...current.value, api_key: apiKey }, randomUUID());
+  await writeSecret({
+    name: account.secretName,
+    value: { ...current.value, api_key: apiKey },
+    requestToken: randomUUID(),
+  });
   return true;
 }
 
@@ -380,7 +384,7 @@ export async function testAccount(
         : { ok: false, detail: outcome.account.lastError ?? `Account status: ${outcome.account.status}.` };
   } else {
     const apiKey = account.secretName ? String((await readSecret(account.secretName)).value.api_key ?? '') : null;
-    result = await probeAccount(provider, account, apiKey);
+    result = await probeAccount({ provider, account, apiKey });
   }
   await audit({ actor, action: 'account.tested', provider: provider.id, accountId, detail: { ok: result.ok } });
   return result;
