@@ -17,7 +17,7 @@ import * as schemas from '#shared/http/schemas.ts';
 import type { ApiRequest, ApiResponse, Route } from '#shared/http/types.ts';
 import { callerOf } from '#shared/http/types.ts';
 import { parseInput } from '#shared/http/validate.ts';
-import { cancelSignIn, completeSignIn, startSignIn } from '#shared/oauth/signin.ts';
+import { signInRoutes } from '#shared/oauth/routes.ts';
 import { getProvider, listProviders } from '#shared/providers/index.ts';
 import type { ProviderDefinition } from '#shared/providers/types.ts';
 import { applySettings, readSettings, settingsPatch } from '#shared/settings/settings.ts';
@@ -51,7 +51,6 @@ async function providerResponse(definition: ProviderDefinition, scope: AccountSc
   return { status: 200, body: { provider: providerView(definition, await loadProviderState(definition.id), scope) } };
 }
 
-const signInStartBody = z.strictObject({ label: schemas.label.optional() });
 const accountCreateBody = z.discriminatedUnion('kind', [
   z.strictObject({
     kind: z.literal('api_key'),
@@ -79,17 +78,6 @@ function routesFor(mode: Mode): Route[] {
   const base = mode === 'team' ? '/v1/providers/{provider}' : '/v1/me/providers/{provider}';
   const access = mode === 'team' ? 'admin' : 'member';
   return [
-    {
-      method: 'POST',
-      path: `${base}/sign-ins`,
-      access,
-      handler: async (request) => {
-        const provider = providerParam(request);
-        const body = parseInput(signInStartBody, schemas.optionalBody(request.body), 'body');
-        const signIn = await startSignIn(provider.id, callerOf(request), scopeOf(request, mode), body.label ?? null);
-        return { status: 201, body: { signIn } };
-      },
-    },
     {
       method: 'POST',
       path: `${base}/accounts`,
@@ -165,12 +153,6 @@ function routesFor(mode: Mode): Route[] {
   ];
 }
 
-function signInParam(request: ApiRequest): string {
-  const id = request.params.id ?? '';
-  if (!schemas.signInIdParam.safeParse(id).success) throw new NotFoundError('No such sign-in.');
-  return id;
-}
-
 const auditQuery = z.strictObject({
   limit: z
     .string()
@@ -226,24 +208,7 @@ export const accountRoutes: Route[] = [
   },
   ...routesFor('team'),
   ...routesFor('personal'),
-  {
-    method: 'POST',
-    path: '/v1/sign-ins/{id}/complete',
-    access: 'member',
-    handler: async (request) => {
-      const result = await completeSignIn(signInParam(request), callerOf(request), request.body);
-      return 'status' in result ? { status: 202, body: result } : { status: 201, body: result };
-    },
-  },
-  {
-    method: 'DELETE',
-    path: '/v1/sign-ins/{id}',
-    access: 'member',
-    handler: async (request) => {
-      await cancelSignIn(signInParam(request), callerOf(request));
-      return { status: 204 };
-    },
-  },
+  ...signInRoutes,
   {
     method: 'GET',
     path: '/v1/settings',

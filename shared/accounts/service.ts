@@ -223,7 +223,7 @@ function accountChanges(provider: ProviderDefinition, account: Account, patch: A
     if (!sameEndpoint(endpoint, account.endpoint)) changes.endpoint = endpoint;
   }
   if (patch.effort !== undefined) {
-    checkEffort(provider, null, patch.effort, 'body.effort');
+    checkEffort({ provider, model: null, effort: patch.effort, path: 'body.effort' });
     if (patch.effort !== account.effort) changes.effort = patch.effort;
   }
   if (patch.apiKey !== undefined && account.kind !== 'api_key') {
@@ -374,7 +374,7 @@ export async function testAccount(
   const account = await accountInScope(provider.id, accountId, scope);
   let result: TestResult;
   if (account.kind === 'oauth') {
-    const outcome = await refreshAccount(provider.id, accountId, { force: true });
+    const outcome = await refreshAccount({ provider: provider.id, accountId, force: true });
     result =
       outcome.result === 'ok'
         ? {
