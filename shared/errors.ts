@@ -38,9 +38,13 @@ export class ValidationError extends errorClass(400, 'validation_failed', 'Valid
 export class UnauthorizedError extends errorClass(401, 'unauthorized', 'UnauthorizedError') {}
 export class ForbiddenError extends errorClass(403, 'forbidden', 'ForbiddenError') {}
 export class NotFoundError extends errorClass(404, 'not_found', 'NotFoundError') {}
+/** What a provider id could look like; anything else (a pasted token, say) is not repeated back. */
+const PROVIDER_LIKE = /^[a-z0-9_-]{1,24}$/i;
+
 export class UnknownProviderError extends errorClass(404, 'unknown_provider', 'UnknownProviderError') {
   constructor(providerId: string) {
-    super(`Unknown provider "${printable(providerId)}". Known providers: claude, codex, gemini, bob, grok.`);
+    const named = PROVIDER_LIKE.test(providerId) ? ` "${providerId}"` : '';
+    super(`Unknown provider${named}. Known providers: claude, codex, gemini, bob, grok.`);
   }
 }
 export class ConflictError extends errorClass(409, 'conflict', 'ConflictError') {}

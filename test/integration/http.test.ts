@@ -116,6 +116,18 @@ describe('GET /v1/providers', () => {
 });
 
 describe('error mapping', () => {
+  it('regression: a token sent where a provider id goes is not repeated in unknown_provider', async () => {
+    const token = `kft_${'A1b2C3d4'.repeat(5)}xyz`;
+    const res = await call(`/v1/providers/${token}`);
+    expect(res.status).toBe(404);
+    expect(res.body).toEqual({
+      error: {
+        code: 'unknown_provider',
+        message: 'Unknown provider. Known providers: claude, codex, gemini, bob, grok.',
+      },
+    });
+  });
+
   it('answers unknown routes with not_found', async () => {
     const res = await call('/v1/nothing-here');
     expect(res).toMatchObject({ status: 404, body: { error: { code: 'not_found' } } });
