@@ -3,6 +3,7 @@ import { exec, token } from '#shared/cli/exec.ts';
 const CONTAINER_USAGE = `usage:
   keyfleet exec -- <agent command> [args…]   redeem KEYFLEET_TICKET and run the agent with its credentials
   keyfleet token <provider>                  print the task's current access token as JSON
+  keyfleet proxy [--port <n>] [--health]     the credential proxy sidecar (delivery "proxy")
   keyfleet --help                            show this help`;
 
 const HELP = new Set(['--help', '-h', 'help']);
@@ -16,6 +17,11 @@ export async function main(argv: string[]): Promise<number> {
   if (command === 'exec') {
     const separator = rest.indexOf('--');
     return exec(separator >= 0 ? rest.slice(separator + 1) : rest);
+  }
+  if (command === 'proxy') {
+    // Loaded only for the sidecar, which needs nothing else of this bin.
+    const { runProxyCommand } = await import('#shared/proxy/command.ts');
+    return runProxyCommand(rest);
   }
   if (command === 'token' && rest[0]) {
     process.stdout.write(`${await token(rest[0])}\n`);

@@ -1,6 +1,7 @@
 import { runProxyCommand } from '#shared/proxy/command.ts';
 
-// Entry for running the proxy on its own (`tsx shared/proxy/main.ts`), until `keyfleet proxy` calls runProxyCommand.
+// The proxy on its own, without the rest of the keyfleet bin: the sidecar image can run this bundle
+// (`keyfleet proxy` runs the same command); the tests and the bench start it this way.
 runProxyCommand(process.argv.slice(2)).then(
   (code) => process.exit(code),
   (error: unknown) => {

@@ -6,6 +6,7 @@ import { startTestApi, type TestApi, TOKENS } from '#test/helpers/api.ts';
 const CONTAINER_USAGE = `usage:
   keyfleet exec -- <agent command> [args…]   redeem KEYFLEET_TICKET and run the agent with its credentials
   keyfleet token <provider>                  print the task's current access token as JSON
+  keyfleet proxy [--port <n>] [--health]     the credential proxy sidecar (delivery "proxy")
   keyfleet --help                            show this help`;
 const USAGE = `${CONTAINER_USAGE}\n\n${operatorHelp()}\n`;
 
@@ -36,6 +37,12 @@ describe('keyfleet', () => {
     ])
       expect(stdout).toContain(`keyfleet ${command}`);
     expect(keyfleet('-h').status).toBe(0);
+  });
+
+  it('runs the proxy sidecar command: a health check of a port where nothing listens fails', () => {
+    const out = keyfleet('proxy', '--health', '--port', '9');
+    expect(out.status).not.toBe(0);
+    expect(keyfleet('proxy', '--bogus').status).toBe(2);
   });
 
   it('answers a usage error with the usage on stderr and exit code 2', () => {
