@@ -62,22 +62,7 @@ function withoutTrailingSlash(url: URL): string {
  * (`endpointPresets`; today Codex's) and follow PROVIDERS.md: Azure
  * URLs are rewritten to the `/openai/v1` Responses shape, LM Studio gets its default port.
  */
-export function normalizeEndpoint(request: EndpointRequest): AccountEndpoint | null;
-/** @deprecated Positional form, until `shared/accounts/service.ts` passes one object. */
-export function normalizeEndpoint(
-  provider: ProviderDefinition,
-  kind: AccountKind,
-  input: EndpointInput | null | undefined,
-): AccountEndpoint | null;
-export function normalizeEndpoint(
-  first: EndpointRequest | ProviderDefinition,
-  second?: AccountKind,
-  third?: EndpointInput | null,
-): AccountEndpoint | null {
-  const { provider, kind, input }: EndpointRequest =
-    'kind' in first && 'provider' in first
-      ? first
-      : { provider: first as ProviderDefinition, kind: second ?? 'api_key', input: third };
+export function normalizeEndpoint({ provider, kind, input }: EndpointRequest): AccountEndpoint | null {
   if (!input || input.type === 'default') {
     if (kind === 'none') fail('type', 'a keyless account needs a base URL (type custom, or a Codex preset)');
     if (input?.baseUrl !== undefined) fail('baseUrl', 'is not used with type default');

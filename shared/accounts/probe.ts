@@ -32,20 +32,7 @@ export interface AccountProbe {
  * of failure): never the key, the response body, socket or TLS error text, or an address. What
  * went wrong in detail is logged.
  */
-export async function probeAccount(probe: AccountProbe): Promise<TestResult>;
-/** @deprecated Positional form, until `shared/accounts/service.ts` passes one object. */
-export async function probeAccount(
-  provider: ProviderDefinition,
-  account: Account,
-  apiKey: string | null,
-): Promise<TestResult>;
-export async function probeAccount(
-  first: AccountProbe | ProviderDefinition,
-  second?: Account,
-  third: string | null = null,
-): Promise<TestResult> {
-  const { provider, account, apiKey }: AccountProbe =
-    'account' in first ? first : { provider: first, account: second as Account, apiKey: third };
+export async function probeAccount({ provider, account, apiKey }: AccountProbe): Promise<TestResult> {
   const request = apiRequest({ provider, endpoint: account.endpoint, apiKey }, { kind: 'list_models' });
   if (!request) {
     return {

@@ -3,7 +3,7 @@ import { loadProviderState, updateProviderSettings } from '#shared/accounts/stor
 import { dueAccounts, providerNextRefreshAt } from '#shared/keepalive/schedule.ts';
 import { logger } from '#shared/log/logger.ts';
 import { refreshAccount } from '#shared/oauth/refresh.ts';
-import { listProviders, type ProviderId } from '#shared/providers/index.ts';
+import { listProviders, type ProviderDefinition, type ProviderId } from '#shared/providers/index.ts';
 
 export interface SweepOptions {
   /** Refreshes running at once (each ends in one Secrets Manager write). */
@@ -55,6 +55,38 @@ function limits(): { concurrency: number; startsPerSecond: number } {
   };
 }
 
+/** Refreshes one due account; `false` when it failed, whatever the reason. */
+async function refreshOne(account: Account): Promise<boolean> {
+  try {
+    const outcome = await refreshAccount({ provider: account.provider, accountId: account.id });
+    return outcome.result === 'ok';
+  } catch (error) {
+    logger.error('keep-alive refresh failed', { provider: account.provider, accountId: account.id, error });
+    return false;
+  }
+}
+
+/** The provider's keep-alive status after a sweep: last run and result (if any were due), next run. */
+async function recordStatus(
+  provider: ProviderDefinition,
+  entry: SweepSummary['providers'][string],
+  now: number,
+): Promise<void> {
+  const after = await loadProviderState(provider.id);
+  await updateProviderSettings(provider.id, {
+    keepalive: {
+      ...(entry.due > 0
+        ? { lastRefreshAt: new Date(now).toISOString(), lastResult: entry.failed > 0 ? 'failed' : 'ok' }
+        : {}),
+      nextRefreshAt: providerNextRefreshAt({
+        accounts: after.accounts,
+        settings: after.settings.keepalive,
+        leadMinutes: provider.refreshLeadMinutes,
+      }),
+    },
+  });
+}
+
 /**
  * One keep-alive sweep (EventBridge Scheduler, every 5 minutes): for each provider whose keep-alive
  * is on, refresh the OAuth accounts that are due, then record the provider's status.
@@ -78,15 +110,11 @@ export async function sweep(options: SweepOptions = {}): Promise<SweepSummary> {
   summary.due = work.length;
 
   const outcomes = await paced(
-    work.map(({ account }) => async () => {
-      try {
-        const outcome = await refreshAccount({ provider: account.provider, accountId: account.id });
-        return outcome.result === 'ok';
-      } catch (error) {
-        logger.error('keep-alive refresh failed', { provider: account.provider, accountId: account.id, error });
-        return false;
-      }
-    }),
+    work.map(
+      ({ account }) =>
+        () =>
+          refreshOne(account),
+    ),
     concurrency,
     startsPerSecond,
   );
@@ -103,20 +131,7 @@ export async function sweep(options: SweepOptions = {}): Promise<SweepSummary> {
 
   for (const { provider } of states) {
     const entry = summary.providers[provider.id];
-    if (!entry?.enabled) continue;
-    const after = await loadProviderState(provider.id);
-    await updateProviderSettings(provider.id, {
-      keepalive: {
-        ...(entry.due > 0
-          ? { lastRefreshAt: new Date(now).toISOString(), lastResult: entry.failed > 0 ? 'failed' : 'ok' }
-          : {}),
-        nextRefreshAt: providerNextRefreshAt({
-          accounts: after.accounts,
-          settings: after.settings.keepalive,
-          leadMinutes: provider.refreshLeadMinutes,
-        }),
-      },
-    });
+    if (entry?.enabled) await recordStatus(provider, entry, now);
   }
   logger.info('keep-alive sweep finished', { summary });
   return summary;

@@ -7,7 +7,7 @@ import type { Caller } from '#shared/http/types.ts';
 import { logger } from '#shared/log/logger.ts';
 import { registerSecret } from '#shared/log/redact.ts';
 import { oauthConfiguration, oidc, type ProviderAnswer, providerAnswer, userinfoEmail } from '#shared/oauth/client.ts';
-import { type PastedCallback, pastedCallback } from '#shared/oauth/pasted.ts';
+import type { PastedCallback } from '#shared/oauth/pasted.ts';
 import {
   claimSession,
   deleteSession,
@@ -78,24 +78,7 @@ interface Start {
 }
 
 /** Starts a sign-in: PKCE (S256), state and nonce, or a device authorization; 15 minutes to finish. */
-export async function startSignIn(input: StartSignInInput): Promise<SignInView>;
-/** @deprecated Positional form, until `shared/accounts/routes.ts` mounts `signInRoutes` (`shared/oauth/routes.ts`). */
-export async function startSignIn(
-  providerId: string,
-  caller: Caller,
-  scope: Scope,
-  label: string | null,
-): Promise<SignInView>;
-export async function startSignIn(
-  first: StartSignInInput | string,
-  caller?: Caller,
-  scope?: Scope,
-  label: string | null = null,
-): Promise<SignInView> {
-  const input =
-    typeof first === 'string'
-      ? { provider: first, caller: caller as Caller, scope: scope as Scope, label }
-      : (first as StartSignInInput);
+export async function startSignIn(input: StartSignInInput): Promise<SignInView> {
   const provider = getProvider(input.provider);
   const configuration = await oauthConfiguration(provider);
   const now = Date.now();
@@ -343,18 +326,7 @@ async function createAccount(c: Completion, caller: Caller, answer: TokenAnswer)
  * session so a code is exchanged once; on success stores the tokens, creates the account and
  * deletes the session. A refused code leaves the session as it was.
  */
-export async function completeSignIn(input: CompleteSignInInput): Promise<CompleteResult>;
-/** @deprecated Body-parsing form, until `shared/accounts/routes.ts` mounts `signInCompletionRoutes`. */
-export async function completeSignIn(id: string, caller: Caller, body: unknown): Promise<CompleteResult>;
-export async function completeSignIn(
-  first: CompleteSignInInput | string,
-  caller?: Caller,
-  body?: unknown,
-): Promise<CompleteResult> {
-  const input: CompleteSignInInput =
-    typeof first === 'string'
-      ? { id: first, caller: caller as Caller, pasted: (flow) => pastedCallback(body, flow) }
-      : first;
+export async function completeSignIn(input: CompleteSignInInput): Promise<CompleteResult> {
   const session = await getOwnSession({ id: input.id, callerId: input.caller.id });
   const provider = getProvider(session.provider);
   const configuration = await oauthConfiguration(provider);

@@ -109,20 +109,7 @@ export interface SecretWrite {
  * no-op, so a retry after a lost response cannot create a second version or lose the first; the
  * same token with another value is refused (`SecretVersionConflictError`).
  */
-export async function writeSecret(write: SecretWrite): Promise<{ versionId: string }>;
-/** @deprecated Positional form, until `shared/accounts/service.ts` passes one object. */
-export async function writeSecret(
-  name: string,
-  value: SecretValue,
-  requestToken: string,
-): Promise<{ versionId: string }>;
-export async function writeSecret(
-  first: SecretWrite | string,
-  value?: SecretValue,
-  requestToken?: string,
-): Promise<{ versionId: string }> {
-  const write: SecretWrite =
-    typeof first === 'string' ? { name: first, value: value ?? {}, requestToken: requestToken ?? '' } : first;
+export async function writeSecret(write: SecretWrite): Promise<{ versionId: string }> {
   register(write.value);
   const out = await call(() =>
     secrets().send(
