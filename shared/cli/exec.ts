@@ -108,10 +108,12 @@ function runAgent(command: string[], env: NodeJS.ProcessEnv, signals: ReturnType
  * on to the agent; its exit code is ours, and the shim folder is removed whatever happens.
  */
 export async function exec(command: string[], env: NodeJS.ProcessEnv = process.env): Promise<number> {
+  if (command.length === 0) throw new Error('keyfleet exec: give the agent command after --');
+  // Proxy delivery: the sidecar holds the ticket and the credentials; the agent gets placeholders.
+  if (env.KEYFLEET_PROXY_URL && !env.KEYFLEET_TICKET) return execBehindProxy(command, env, env.KEYFLEET_PROXY_URL);
   const url = env.KEYFLEET_URL;
   const ticket = env.KEYFLEET_TICKET;
   if (!url || !ticket) throw new Error('keyfleet exec: KEYFLEET_URL and KEYFLEET_TICKET must be set');
-  if (command.length === 0) throw new Error('keyfleet exec: give the agent command after --');
   const home = env.HOME ?? process.cwd();
   const signals = trapSignals();
   let shims: string | undefined;
@@ -132,6 +134,27 @@ export async function exec(command: string[], env: NodeJS.ProcessEnv = process.e
   } finally {
     signals.release();
     if (shims) await rm(shims, { recursive: true, force: true });
+  }
+}
+
+/**
+ * `keyfleet exec` under `delivery: "proxy"`: fetches the agent profile (placeholders and the
+ * proxy's address) from the sidecar once, writes its files and runs the agent. No ticket, task
+ * token or shim reaches the agent: it holds nothing that works anywhere but its own proxy.
+ */
+async function execBehindProxy(command: string[], env: NodeJS.ProcessEnv, proxyUrl: string): Promise<number> {
+  const signals = trapSignals();
+  try {
+    const { fetchAgentProfile } = await import('#shared/proxy/agent.ts');
+    const profile = await fetchAgentProfile(proxyUrl);
+    await writeProfileFiles(env.HOME ?? process.cwd(), profile.files);
+    const stoppedEarly = signals.received();
+    if (stoppedEarly) return signalExitCode(stoppedEarly);
+    const childEnv: NodeJS.ProcessEnv = { ...env, ...profile.env };
+    delete childEnv.KEYFLEET_TASK_TOKEN;
+    return await runAgent(command, childEnv, signals);
+  } finally {
+    signals.release();
   }
 }
 
