@@ -27,11 +27,36 @@ export interface Config {
   launchClusters: string[];
   /** Task-definition families launches may run; empty: any. */
   launchTaskFamilies: string[];
+  /** Keep-alive: refreshes in flight at once (`KEYFLEET_REFRESH_CONCURRENCY`). */
+  refreshConcurrency: number;
+  /** Keep-alive: refreshes started per second at most (`KEYFLEET_REFRESH_PER_SECOND`). */
+  refreshPerSecond: number;
 }
+
+/**
+ * Keep-alive pacing: defaults and the largest accepted values. Every refresh ends in one Secrets
+ * Manager write, and the region allows 50 a second (PutSecretValue) for every writer together, so
+ * the sweep may take at most 40 of them; 25 in flight is what 40 starts a second need when a
+ * refresh takes under half a second.
+ */
+export const REFRESH_LIMITS = {
+  concurrency: { name: 'KEYFLEET_REFRESH_CONCURRENCY', fallback: 4, max: 25 },
+  perSecond: { name: 'KEYFLEET_REFRESH_PER_SECOND', fallback: 10, max: 40 },
+} as const;
 
 type Env = Record<string, string | undefined>;
 
 const STAGE = /^[a-z0-9][a-z0-9-]{0,31}$/;
+
+/** A pacing variable: its default when unset, else a whole number from 1 to its cap, or a problem. */
+function pacing(env: Env, limit: { name: string; fallback: number; max: number }, problems: string[]): number {
+  const raw = env[limit.name]?.trim();
+  if (!raw) return limit.fallback;
+  const value = Number(raw);
+  if (/^\d+$/.test(raw) && value >= 1 && value <= limit.max) return value;
+  problems.push(`${limit.name} must be a whole number from 1 to ${limit.max} (got "${raw.slice(0, 20)}")`);
+  return limit.fallback;
+}
 
 /** A {@link ConfigError} that keeps its problems apart, so a start-up can show one per line. */
 export class ConfigProblems extends ConfigError {
@@ -99,6 +124,8 @@ export function readConfig(env: Env = process.env): { config: Config; problems: 
     adminGroup: env.KEYFLEET_ADMIN_GROUP?.trim() || 'keyfleet-admins',
     launchClusters: csv(env.KEYFLEET_LAUNCH_CLUSTERS),
     launchTaskFamilies: csv(env.KEYFLEET_LAUNCH_TASK_FAMILIES),
+    refreshConcurrency: pacing(env, REFRESH_LIMITS.concurrency, problems),
+    refreshPerSecond: pacing(env, REFRESH_LIMITS.perSecond, problems),
   };
   return { config, problems };
 }

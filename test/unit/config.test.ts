@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { ConfigProblems, loadConfig, readConfig } from '#shared/config.ts';
+import { ConfigProblems, loadConfig, REFRESH_LIMITS, readConfig } from '#shared/config.ts';
 import { ConfigError } from '#shared/errors.ts';
 
 describe('loadConfig', () => {
@@ -20,7 +20,46 @@ describe('loadConfig', () => {
       adminGroup: 'keyfleet-admins',
       launchClusters: [],
       launchTaskFamilies: [],
+      refreshConcurrency: 4,
+      refreshPerSecond: 10,
     });
+  });
+
+  it('reads keep-alive pacing up to its documented caps', () => {
+    const config = loadConfig({
+      KEYFLEET_TABLE_NAME: 'kf',
+      KEYFLEET_REFRESH_CONCURRENCY: '25',
+      KEYFLEET_REFRESH_PER_SECOND: ' 40 ',
+    });
+    expect(config.refreshConcurrency).toBe(REFRESH_LIMITS.concurrency.max);
+    expect(config.refreshPerSecond).toBe(REFRESH_LIMITS.perSecond.max);
+    expect([config.refreshConcurrency, config.refreshPerSecond]).toEqual([25, 40]);
+  });
+
+  it('regression: refresh pacing above the caps is refused at start with every problem, not replaced by the default', () => {
+    const attempt = () =>
+      loadConfig({
+        KEYFLEET_TABLE_NAME: 'kf',
+        KEYFLEET_REFRESH_CONCURRENCY: '26',
+        KEYFLEET_REFRESH_PER_SECOND: '50',
+      });
+    expect(attempt).toThrow(
+      'Keyfleet configuration is invalid: KEYFLEET_REFRESH_CONCURRENCY must be a whole number from 1 to 25 (got "26"); KEYFLEET_REFRESH_PER_SECOND must be a whole number from 1 to 40 (got "50")',
+    );
+  });
+
+  it('refuses pacing that is zero, fractional or not a number', () => {
+    for (const [raw, shown] of [
+      ['0', '0'],
+      ['2.5', '2.5'],
+      ['ten', 'ten'],
+      ['-3', '-3'],
+      ['1e1', '1e1'],
+    ]) {
+      const { config, problems } = readConfig({ KEYFLEET_TABLE_NAME: 'kf', KEYFLEET_REFRESH_PER_SECOND: raw });
+      expect(problems).toEqual([`KEYFLEET_REFRESH_PER_SECOND must be a whole number from 1 to 40 (got "${shown}")`]);
+      expect(config.refreshPerSecond).toBe(10);
+    }
   });
 
   it('reports every problem at once', () => {
