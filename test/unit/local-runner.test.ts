@@ -1,7 +1,9 @@
-import { readdir } from 'node:fs/promises';
+import { execFileSync } from 'node:child_process';
+import { readdir, readFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
+import { join, resolve } from 'node:path';
 import { describe, expect, it } from 'vitest';
-import { LocalTaskRunner } from '#infra/local/runner.ts';
+import { LocalTaskRunner, localCliBundle } from '#infra/local/runner.ts';
 import { UpstreamError } from '#shared/errors.ts';
 
 describe('LocalTaskRunner', () => {
@@ -21,5 +23,24 @@ describe('LocalTaskRunner', () => {
     ).rejects.toThrow(new UpstreamError('Local mode is stopping: the task was not started.'));
     expect((await readdir(tmpdir())).filter((name) => name.startsWith(`keyfleet-task-${launchId}-`))).toEqual([]);
     expect(runner.runningLaunches()).toEqual([]);
+  });
+});
+
+describe('localCliBundle', () => {
+  it('builds the keyfleet command once per process into one plain-JavaScript file that runs without tsx', async () => {
+    const [first, second] = await Promise.all([localCliBundle(), localCliBundle()]);
+    expect(first).toBe(resolve('.cache/local-cli/keyfleet.mjs'));
+    expect(second).toBe(first);
+    expect(await localCliBundle()).toBe(first);
+    const text = await readFile(first, 'utf8');
+    expect(text).not.toContain('tsx');
+    expect(text).not.toMatch(/from ['"]#shared\//);
+    expect((await readdir(join(first, '..'))).filter((name) => name.endsWith('.tmp'))).toEqual([]);
+    const help = execFileSync(process.execPath, [first, '--help'], {
+      encoding: 'utf8',
+      env: { PATH: process.env.PATH },
+    });
+    expect(help.split('\n')[0]).toBe('usage:');
+    expect(help).toContain('keyfleet exec -- <agent command> [args…]');
   });
 });
