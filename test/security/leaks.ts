@@ -75,7 +75,7 @@ export async function scanForLeaks(world: World): Promise<LeakReport> {
     { name: 'RunTask input', text: world.ecs.raw.join('\n'), allows: (kind) => kind === 'ticket' },
     { name: 'helper responses (api.call)', text: world.api.responses.join('\n'), allows: () => false },
     ...world.exchanges.map((exchange, index) => ({
-      name: `response #${index} ${exchange.method} ${exchange.path.slice(0, 80)} → ${exchange.status}`,
+      name: `response #${index} ${exchange.method} ${world.scrub(exchange.path).slice(0, 80)} → ${exchange.status}`,
       text: exchange.text,
       allows: (kind: SecretKind) => allowedInResponse(exchange, kind),
     })),
@@ -83,13 +83,25 @@ export async function scanForLeaks(world: World): Promise<LeakReport> {
   const hits: LeakHit[] = [];
   let allowed = 0;
   for (const [value, kind] of world.secrets) {
+    const needles = fragmentsOf(value);
     for (const place of places) {
-      if (!place.text.includes(value)) continue;
+      if (!needles.some((needle) => place.text.includes(needle))) continue;
       if (place.allows(kind)) allowed += 1;
       else hits.push({ kind, value: value.slice(0, 8), place: place.name });
     }
   }
   return { values: world.secrets.size, places: places.length, hits, allowed };
+}
+
+/**
+ * The value, and for long values two 24-character pieces of it: a message that repeats a cut-off
+ * token ("…id "kft_AbC…" (40 characters)) still leaks most of it. A JWT's first pieces are its
+ * header, the same for every token of an issuer, so only its tail (the signature) counts.
+ */
+function fragmentsOf(value: string): string[] {
+  if (value.length < 40) return [value];
+  const tail = value.slice(-24);
+  return value.startsWith('eyJ') ? [value, tail] : [value, value.slice(4, 28), tail];
 }
 
 /** Every audit event, read through the API page by page (newest first). */
