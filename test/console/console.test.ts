@@ -218,6 +218,12 @@ describe('the web console', () => {
 
     const claude = await oauthSignIn('Claude (Anthropic)', 'Claude one', 'carol');
     const code = `${claude.back.searchParams.get('code')}#${claude.back.searchParams.get('state')}`;
+    // A code with the wrong state: the API's error is shown, the pasted text stays, the sign-in stays usable.
+    const wrong = `${claude.back.searchParams.get('code')}#not-the-state`;
+    await claude.dialog.getByLabel('Code (code#state)').fill(wrong);
+    await claude.dialog.getByRole('button', { name: 'Complete Sign-In' }).click();
+    await claude.dialog.getByRole('alert').waitFor();
+    expect(await claude.dialog.getByLabel('Code (code#state)').inputValue()).toBe(wrong);
     await claude.dialog.getByLabel('Code (code#state)').fill(code);
     await checkScreen(page, '05-sign-in-claude-code', secrets);
     secrets.add(code);
@@ -540,7 +546,9 @@ describe('the web console', () => {
     expect(await page.evaluate('document.activeElement.textContent')).toBe('API Key');
     await page.keyboard.press('Escape');
     await dialog.waitFor({ state: 'detached' });
-    expect(await page.evaluate("document.activeElement.getAttribute('aria-label')")).toBe('Add Account for Grok (xAI)');
+    await expect
+      .poll(() => page.evaluate("document.activeElement.getAttribute('aria-label')"))
+      .toBe('Add Account for Grok (xAI)');
 
     // A session the server no longer knows sends the user back to sign in, with a reason.
     await context.clearCookies();

@@ -1,5 +1,5 @@
 import { Fragment } from 'preact';
-import { useState } from 'preact/hooks';
+import { useEffect, useState } from 'preact/hooks';
 import { AddAccountDialog } from './add-account.tsx';
 import { api, attempt } from './api.ts';
 import type { Account, Caller, Provider } from './types.ts';
@@ -361,6 +361,14 @@ function RoundRobin(props: RowProps & { run: (call: () => Promise<unknown>, done
     );
   }
   if (!props.canEdit) return <p class="muted small">Round robin: {account.roundRobin ? 'in the pool' : 'off'}.</p>;
+  return <PoolSwitch {...props} />;
+}
+
+/** The switch itself; it shows the new position at once and goes back if the API refuses. */
+function PoolSwitch(props: RowProps & { run: (call: () => Promise<unknown>, done?: string) => Promise<boolean> }) {
+  const { account } = props;
+  const [on, setOn] = useState(account.roundRobin);
+  useEffect(() => setOn(account.roundRobin), [account.roundRobin]);
   const path = `${props.base}/${props.provider.id}/accounts/${account.id}`;
   return (
     <div class="field check">
@@ -368,14 +376,16 @@ function RoundRobin(props: RowProps & { run: (call: () => Promise<unknown>, done
         type="checkbox"
         role="switch"
         id={`rr-${account.id}`}
-        checked={account.roundRobin}
-        aria-checked={account.roundRobin}
-        onChange={(e) => {
-          const on = e.currentTarget.checked;
-          void props.run(
-            () => api('PATCH', path, { roundRobin: on }),
-            on ? `${account.label} joined the round robin.` : `${account.label} left the round robin.`,
+        checked={on}
+        aria-checked={on}
+        onChange={async (e) => {
+          const wanted = e.currentTarget.checked;
+          setOn(wanted);
+          const ok = await props.run(
+            () => api('PATCH', path, { roundRobin: wanted }),
+            wanted ? `${account.label} joined the round robin.` : `${account.label} left the round robin.`,
           );
+          if (!ok) setOn(!wanted);
         }}
       />
       <label for={`rr-${account.id}`}>Round robin ({account.label})</label>
