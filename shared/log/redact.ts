@@ -11,8 +11,13 @@ const SECRET_KEY =
 const CAMEL_SECRET_KEY =
   /(AccessToken|RefreshToken|IdToken|TaskToken|ApiKey|ClientSecret|SecretString|Verifier|Password)$/;
 
-/** Shapes that are credentials wherever they appear (bearer headers, provider key prefixes). */
+/**
+ * Shapes that are credentials wherever they appear: bearer headers, provider key prefixes, and
+ * Keyfleet's own — launch tickets (`kfk_`), task tokens (`kft_`) and personal grants (`kfg_`),
+ * each the prefix and 32 random bytes in base64url (43 characters).
+ */
 const SECRET_SHAPES: RegExp[] = [
+  /(?<![A-Za-z0-9])kf[gkt]_[A-Za-z0-9_-]{43}/g,
   /\bBearer\s+[A-Za-z0-9._~+/=-]{8,}/g,
   /\bsk-(ant-)?[A-Za-z0-9_-]{12,}/g,
   /\bya29\.[A-Za-z0-9._-]{12,}/g,

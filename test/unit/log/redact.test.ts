@@ -53,3 +53,28 @@ describe('redaction', () => {
     expect(output).not.toContain('unregistered-but-keyed');
   });
 });
+
+describe('Keyfleet’s own credentials', () => {
+  const random = (seed: string) => Buffer.alloc(32, seed).toString('base64url');
+
+  it('scrubs tickets, task tokens and grants by shape, without being told about them', () => {
+    const ticket = `kfk_${random('t')}`;
+    const taskToken = `kft_${random('a')}`;
+    const grant = `kfg_${random('g')}`;
+    expect(taskToken).toHaveLength(47);
+    expect(redactText(`KEYFLEET_TICKET=${ticket} token:${taskToken} (${grant})`)).toBe(
+      `KEYFLEET_TICKET=${REDACTED} token:${REDACTED} (${REDACTED})`,
+    );
+  });
+
+  it('scrubs them from logger output too', () => {
+    const taskToken = `kft_${random('z')}`;
+    logger.warn('usage report refused', { detail: { note: `with ${taskToken}` } });
+    expect(capturedLogs()).not.toContain(taskToken);
+  });
+
+  it('leaves ids and look-alikes that are not credentials readable', () => {
+    const text = `launch lch_0123456789abcdef0123 grant grt_0123456789abcdef0123 kft_short kfx_${random('q')}`;
+    expect(redactText(text)).toBe(text);
+  });
+});
