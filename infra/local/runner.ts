@@ -1,8 +1,9 @@
 import { type ChildProcess, spawn } from 'node:child_process';
-import { createWriteStream } from 'node:fs';
+import { createHash } from 'node:crypto';
+import { createWriteStream, existsSync } from 'node:fs';
 import { mkdir, mkdtemp, rename, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
-import { dirname, join } from 'node:path';
+import { basename, dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { build } from 'esbuild';
 import { audit } from '#shared/audit/audit.ts';
@@ -17,35 +18,48 @@ const CLI_DIR = join(ROOT, '.cache', 'local-cli');
 let builtCli: Promise<string> | undefined;
 
 /**
- * The `keyfleet` command as one bundle (what `npm run build:cli` makes for container images),
- * built once per process: a task then starts in plain Node instead of compiling TypeScript
- * through tsx (about a fifth of the CPU). Written under a unique name and renamed into place,
- * so processes building at the same time never run a half-written file.
+ * The `keyfleet` command bundled as `npm run build:cli` does for container images, built once per
+ * process: a task then starts in plain Node instead of compiling TypeScript through tsx, and with
+ * the operator commands in chunks of their own that `exec` never loads (a third of tsx's CPU).
+ * Each build goes to a folder named after its content, written under a temporary name and renamed
+ * into place, so processes building at the same time never run a half-written one.
  */
 export function localCliBundle(): Promise<string> {
-  builtCli ??= (async () => {
-    const result = await build({
-      entryPoints: [join(ROOT, 'shared', 'cli', 'main.ts')],
-      bundle: true,
-      platform: 'node',
-      target: 'node20',
-      format: 'esm',
-      write: false,
-      outfile: join(CLI_DIR, 'keyfleet.mjs'),
-      logLevel: 'error',
-    });
-    const [output] = result.outputFiles;
-    if (!output) throw new Error('esbuild produced no keyfleet bundle');
-    await mkdir(CLI_DIR, { recursive: true });
-    const partial = join(CLI_DIR, `keyfleet.${process.pid}.${Date.now()}.tmp`);
-    await writeFile(partial, output.contents);
-    await rename(partial, output.path);
-    return output.path;
-  })().catch((error: unknown) => {
+  builtCli ??= buildCli().catch((error: unknown) => {
     builtCli = undefined;
     throw error;
   });
   return builtCli;
+}
+
+async function buildCli(): Promise<string> {
+  const result = await build({
+    entryPoints: { keyfleet: join(ROOT, 'shared', 'cli', 'main.ts') },
+    bundle: true,
+    splitting: true,
+    platform: 'node',
+    target: 'node20',
+    format: 'esm',
+    outExtension: { '.js': '.mjs' },
+    outdir: CLI_DIR,
+    write: false,
+    logLevel: 'error',
+  });
+  const hash = createHash('sha256');
+  for (const file of result.outputFiles) hash.update(file.path).update(file.contents);
+  const dir = join(CLI_DIR, hash.digest('hex').slice(0, 16));
+  const entry = join(dir, 'keyfleet.mjs');
+  if (existsSync(entry)) return entry;
+  await mkdir(CLI_DIR, { recursive: true });
+  const partial = await mkdtemp(join(CLI_DIR, 'partial-'));
+  await Promise.all(result.outputFiles.map((file) => writeFile(join(partial, basename(file.path)), file.contents)));
+  try {
+    await rename(partial, dir);
+  } catch {
+    // Another process put the same build there first.
+    await rm(partial, { recursive: true, force: true });
+  }
+  return entry;
 }
 
 /** How long tasks get between SIGTERM and SIGKILL when local mode stops (`docker stop`'s default). */
