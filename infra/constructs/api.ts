@@ -80,8 +80,14 @@ export class Api extends Construct {
         path: route.path,
         methods: [HttpMethod[route.method]],
         integration,
-        ...(route.access === 'container' ? { authorizer: new HttpNoneAuthorizer() } : {}),
+        ...(route.access === 'container' || route.access === 'public' ? { authorizer: new HttpNoneAuthorizer() } : {}),
       });
+      if (route.access === 'public' && added) {
+        Validations.of(added).acknowledge({
+          id: 'AwsSolutions-APIG4',
+          reason: `${route.method} ${route.path} is the API reference document: public by design, it holds no data.`,
+        });
+      }
       if (route.access === 'container' && added) {
         this.throttleContainerRoute(added, `${route.method} ${route.path}`);
         Validations.of(added).acknowledge({

@@ -268,7 +268,7 @@ export function createLocalApi(functions: LocalFunction[], auth: LocalAuth): Ser
       const match = routes.find((r) => r.route.method === request.method && r.pattern.test(url.pathname));
       if (!match) throw new NotFoundError(`No route for ${request.method} ${url.pathname.slice(0, 120)}.`);
       let caller: Caller | null = null;
-      if (match.route.access !== 'container') {
+      if (match.route.access !== 'container' && match.route.access !== 'public') {
         caller = request.headers.authorization
           ? authenticate(auth, request.headers.authorization)
           : consoleCaller(sessions, request);

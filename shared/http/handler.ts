@@ -22,7 +22,7 @@ export function toResult(response: ApiResponse): HttpResult {
 }
 
 function authorize(route: Route, event: HttpEvent): Caller | null {
-  if (route.access === 'container') return null;
+  if (route.access === 'container' || route.access === 'public') return null;
   const caller = callerFromEvent(event, config());
   if (!caller) throw new UnauthorizedError('Authentication required.');
   if (route.access === 'admin' && caller.role !== 'admin') {

@@ -1,3 +1,5 @@
+import type { ZodType } from 'zod';
+
 /**
  * Plain request and response types for route handlers. Handlers never see a Lambda event:
  * the HTTP layer (`shared/http/handler.ts`) converts API Gateway payload v2 events into these.
@@ -9,8 +11,11 @@ export interface Caller {
   role: Role;
 }
 
-/** Who may call a route: members and admins, admins only, or containers (ticket / task token). */
-export type RouteAccess = 'member' | 'admin' | 'container';
+/**
+ * Who may call a route: members and admins, admins only, containers (the handler checks the
+ * ticket, task token or grant it carries), or anyone (`public`: only the API reference).
+ */
+export type RouteAccess = 'member' | 'admin' | 'container' | 'public';
 
 export type HttpMethod = 'GET' | 'POST' | 'PUT' | 'PATCH' | 'DELETE';
 
@@ -41,6 +46,26 @@ export interface Route {
   /** Bodies the route accepts: JSON (default), or JSON and HTML forms (OAuth token endpoints). */
   body?: 'json' | 'json_or_form';
   handler: (request: ApiRequest) => Promise<ApiResponse>;
+  /** What the route takes and answers: the source of the OpenAPI document (`shared/http/openapi.ts`). */
+  contract?: RouteContract;
+}
+
+/**
+ * A route's contract. `query` and `body` are the very schemas the handler validates with; each
+ * response schema is what the contract tests hold the handler's answers to.
+ */
+export interface RouteContract {
+  summary: string;
+  /** Groups routes in the reference: providers, accounts, sign-in, settings, launches, container, … */
+  tag: string;
+  query?: ZodType;
+  body?: ZodType;
+  /** The body may be left out (e.g. `POST …/sign-ins`). */
+  bodyOptional?: boolean;
+  /** Status → what the route answers with it; `schema` absent for an empty body (204). */
+  responses: Record<number, { description: string; schema?: ZodType }>;
+  /** Error statuses this route can answer besides the ones every route can (400, 401, 403, 404, 413, 429, 500). */
+  errors?: number[];
 }
 
 /** A route's caller, which the HTTP layer guarantees on member and admin routes. */

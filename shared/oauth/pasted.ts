@@ -11,8 +11,10 @@ export interface PastedCallback {
   iss: string | null;
 }
 
-const codeBody = z.object({ code: z.string().min(3).max(4096) });
-const redirectBody = z.object({ redirectUrl: z.string().min(10).max(8192) });
+/** The completion body of the `code` flow (Claude). */
+export const codeBody = z.object({ code: z.string().min(3).max(4096) });
+/** The completion body of the `redirect_url` flow (Codex, Gemini, Bob). */
+export const redirectBody = z.object({ redirectUrl: z.string().min(10).max(8192) });
 
 /** `code#state` as Claude's callback page shows it. */
 function parseCodeAndState(value: string): PastedCallback {

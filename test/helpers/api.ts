@@ -7,6 +7,7 @@ import { config } from '#shared/config.ts';
 import type { Caller } from '#shared/http/types.ts';
 import { setTaskRunner } from '#shared/launch/runner.ts';
 import { documentClient } from '#shared/store/dynamo.ts';
+import { checkAnswer } from '#test/helpers/contract.ts';
 import { type LocalAws, startLocalAws } from '#test/helpers/local-aws.ts';
 import { type OAuthServer, startOAuthServer } from '#test/helpers/oauth-server.ts';
 
@@ -77,7 +78,9 @@ export async function startTestApi(
       });
       const text = await response.text();
       responses.push(text);
-      return { status: response.status, body: text ? JSON.parse(text) : undefined };
+      const parsed = text ? JSON.parse(text) : undefined;
+      checkAnswer(method, path, response.status, parsed);
+      return { status: response.status, body: parsed };
     },
     tableDump: async () => {
       const out = await documentClient().send(new ScanCommand({ TableName: config().tableName }));

@@ -1,4 +1,8 @@
+import { installContractCheck } from '#test/helpers/contract.ts';
 import { installLogCapture } from '#test/helpers/logs.ts';
 
 // Every test file captures what the process writes to stdout/stderr, so leak checks can search it.
 installLogCapture();
+
+// Every answer the test API sees is held to its route's declared contract (test/helpers/contract.ts).
+installContractCheck();

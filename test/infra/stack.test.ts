@@ -13,6 +13,8 @@ let iam: Synthesized;
 
 /** Authenticated by their ticket or task token, not by API Gateway: the route table's container rows. */
 const CONTAINER_ROUTES = containerRoutes.map((r) => `${r.method} ${r.path}`).sort();
+/** Routes without an authorizer: the container routes, and the public API reference. */
+const OPEN_ROUTES = [...CONTAINER_ROUTES, 'GET /v1/openapi.json'].sort();
 
 /** Secret ARNs as a policy resource renders them once pseudo-parameters are flattened. */
 const SECRET_ARN = 'arn:<AWS::Partition>:secretsmanager:<AWS::Region>:<AWS::AccountId>:secret:';
@@ -101,7 +103,7 @@ describe('synth', () => {
     });
     for (const [, route] of resources(jwt, 'AWS::ApiGatewayV2::Route')) {
       const key = String(route.Properties.RouteKey);
-      expect(route.Properties.AuthorizationType, key).toBe(CONTAINER_ROUTES.includes(key) ? 'NONE' : 'JWT');
+      expect(route.Properties.AuthorizationType, key).toBe(OPEN_ROUTES.includes(key) ? 'NONE' : 'JWT');
     }
     jwt.template.hasResourceProperties('AWS::Lambda::Function', {
       Environment: { Variables: Match.objectLike({ KEYFLEET_ADMIN_GROUP: 'platform' }) },
@@ -301,12 +303,12 @@ function hasCycle(graph: Map<string, Set<string>>): boolean {
 }
 
 describe('API', () => {
-  it('has an authorizer on every non-container route, IAM by default', () => {
+  it('has an authorizer on every route but the container routes and the API reference, IAM by default', () => {
     const routes = resources(iam, 'AWS::ApiGatewayV2::Route');
     const open = routes
       .filter(([, r]) => r.Properties.AuthorizationType === 'NONE')
       .map(([, r]) => r.Properties.RouteKey);
-    expect(open.sort()).toEqual(CONTAINER_ROUTES);
+    expect(open.sort()).toEqual(OPEN_ROUTES);
     for (const [, route] of routes) {
       if (!open.includes(route.Properties.RouteKey)) {
         expect(route.Properties.AuthorizationType, String(route.Properties.RouteKey)).toBe('AWS_IAM');
