@@ -3,19 +3,10 @@ import type { Account } from '#shared/accounts/model.ts';
 import { requireAccount } from '#shared/accounts/store.ts';
 import { AccountUnusableError, UpstreamError } from '#shared/errors.ts';
 import { refreshAccount } from '#shared/oauth/refresh.ts';
+import type { RefreshRequest } from '#shared/oauth/refresh-request.ts';
 import { fromSecretValue, type StoredTokens } from '#shared/oauth/tokens.ts';
 import type { ProviderId } from '#shared/providers/types.ts';
 import { readSecret, SecretNotFoundError, type SecretValue } from '#shared/vault/vault.ts';
-
-/** What the refresh function accepts when invoked directly (rather than by the schedule). */
-export interface RefreshRequest {
-  action: 'refresh';
-  provider: ProviderId;
-  accountId: string;
-  minValidityMs: number;
-  /** Refresh even if the token is still valid (the token was refused upstream). */
-  force?: boolean;
-}
 
 let lambda: LambdaClient | undefined;
 
@@ -37,7 +28,7 @@ export async function ensureFresh(
   if (!force && account.tokenExpiresAt && Date.parse(account.tokenExpiresAt) - Date.now() > minValidityMs)
     return account;
   const functionName = process.env.KEYFLEET_REFRESH_FUNCTION_NAME;
-  if (!functionName) return (await refreshAccount(provider, accountId, { minValidityMs, force })).account;
+  if (!functionName) return (await refreshAccount({ provider, accountId, minValidityMs, force })).account;
   lambda ??= new LambdaClient({});
   const request: RefreshRequest = {
     action: 'refresh',

@@ -62,6 +62,7 @@ export function launchView(record: LaunchRecord) {
     ...(record.stoppedAt ? { stoppedAt: record.stoppedAt } : {}),
     expiresAt: record.expiresAt,
     warnings: record.warnings,
+    ...(record.usage ? { usage: record.usage } : {}),
   };
 }
 
@@ -91,7 +92,14 @@ async function getRoute(request: ApiRequest) {
 /** Efforts must suit the provider (and model, for Grok). */
 function checkChoices(providers: Record<string, { model?: string; effort?: string } | undefined>): void {
   for (const [id, choice] of Object.entries(providers)) {
-    if (choice) checkEffort(getProvider(id), choice.model ?? null, choice.effort, `body.providers.${id}.effort`);
+    if (choice) {
+      checkEffort({
+        provider: getProvider(id),
+        model: choice.model ?? null,
+        effort: choice.effort,
+        path: `body.providers.${id}.effort`,
+      });
+    }
   }
 }
 

@@ -8,6 +8,7 @@ import {
   type ProfileFile,
   type ProfileInput,
 } from '#shared/launch/profiles/types.ts';
+import type { ProviderId } from '#shared/providers/types.ts';
 
 /** A workstation profile: files for the home directory, and variables the person exports themselves. */
 export interface WorkstationProfile {
@@ -136,18 +137,22 @@ function asIs(profile: CliProfile, input: Input): WorkstationProfile {
   return { env: profile.env, files: settings, notes };
 }
 
+/** OAuth accounts whose workstation profile differs from the container's (Bob's does not). */
+const OAUTH_PROFILES: Partial<Record<ProviderId, (input: Input) => WorkstationProfile>> = {
+  claude,
+  codex,
+  gemini,
+  grok,
+};
+
 /**
  * The profile `keyfleet sync` writes on a workstation for a grant: like a container's, under the
  * same rule that no pooled rotating refresh token leaves the vault, but without the container's
  * switches (onboarding, outside traffic, model and effort), which are the person's own business.
  */
 export function workstationProfile(input: Input): WorkstationProfile {
-  if (input.account.kind === 'oauth') {
-    if (input.provider.id === 'claude') return claude(input);
-    if (input.provider.id === 'codex') return codex(input);
-    if (input.provider.id === 'gemini') return gemini(input);
-    if (input.provider.id === 'grok') return grok(input);
-  }
+  const oauth = input.account.kind === 'oauth' ? OAUTH_PROFILES[input.provider.id] : undefined;
+  if (oauth) return oauth(input);
   const built = buildProfile({
     ...input,
     taskToken: input.grant,
