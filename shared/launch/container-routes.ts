@@ -19,6 +19,7 @@ import { buildProfile } from '#shared/launch/profiles/index.ts';
 import { workstationProfile } from '#shared/launch/profiles/workstation.ts';
 import { authenticateTaskToken, getLaunch, issueTaskToken, redeemTicket } from '#shared/launch/records.ts';
 import { CONTAINER_REFRESH_INTERVAL_MS, claimRefreshSlot } from '#shared/launch/refresh-slot.ts';
+import { FINAL_REPORT_GRACE_MS, recordUsage, usageBody } from '#shared/launch/usage.ts';
 import { fromSecretValue, type StoredTokens } from '#shared/oauth/tokens.ts';
 import { getProvider, isProviderId } from '#shared/providers/index.ts';
 import type { ProviderId } from '#shared/providers/types.ts';
@@ -153,15 +154,28 @@ async function authenticateHolder(value: string | undefined): Promise<{ provider
   return isGrantToken(value) ? authenticateGrant(value) : authenticateTaskToken(value);
 }
 
-/** GET /v1/tasks/token?provider=grok: the pooled account's current access token, for `keyfleet token`. */
+/** `recover=true`: the holder's token was refused upstream (the proxy after a 401). */
+function recoverParam(request: ApiRequest): boolean {
+  const value = request.query.recover;
+  if (value === undefined || value === 'false') return false;
+  if (value === 'true') return true;
+  throw new BadRequestError('recover must be true or false.');
+}
+
+/**
+ * GET /v1/tasks/token?provider=grok[&recover=true]: the pooled account's current access token, for
+ * `keyfleet token` and the proxy. With `recover=true` the token is refreshed whatever its expiry
+ * (at most once per account every 30 seconds, shared with every other container route).
+ */
 async function taskAccessToken(request: ApiRequest) {
   const grant = await authenticateHolder(bearer(request));
   const requested = request.query.provider;
   if (requested !== undefined && !isProviderId(requested)) throw new BadRequestError('Unknown provider.');
   if (requested !== undefined && requested !== grant.provider)
     throw new ForbiddenError('This task token is for another provider.');
+  const recover = recoverParam(request);
   const provider = getProvider(grant.provider);
-  const tokens = await servableTokens(provider.id, grant.accountId, false);
+  const tokens = await servableTokens(provider.id, grant.accountId, recover);
   return {
     status: 200,
     body: {
@@ -224,6 +238,23 @@ async function codexRefresh(request: ApiRequest) {
 }
 
 /**
+ * POST /v1/tasks/usage: a proxy-delivery launch's proxy reports its totals (see `usage.ts`). Its
+ * task token is accepted for a few minutes after the task stopped, for the final report. A
+ * ticket-delivery launch has no proxy: its agent holds the task token and may not report limits
+ * that would take accounts out of the pool.
+ */
+async function taskUsage(request: ApiRequest) {
+  const grant = await authenticateTaskToken(bearer(request), Date.now(), { graceMs: FINAL_REPORT_GRACE_MS });
+  const report = parseInput(usageBody, request.body, 'body');
+  const launch = await getLaunch(grant.launchId);
+  if ((launch?.delivery ?? 'ticket') !== 'proxy') {
+    throw new ConflictError('Only a proxy-delivery launch reports usage; this launch uses ticket delivery.');
+  }
+  await recordUsage(grant, report);
+  return { status: 204 };
+}
+
+/**
  * GET /v1/grants/profile with `Authorization: Bearer <grant>`: what `keyfleet sync` writes on the
  * workstation (see `profiles/workstation.ts`). Served here because this function reads the vault;
  * the grant itself is issued by `POST /v1/me/grants`, which does not.
@@ -259,6 +290,7 @@ async function grantProfile(request: ApiRequest) {
 export const containerRoutes: Route[] = [
   { method: 'POST', path: '/v1/tickets/redeem', access: 'container', handler: redeem },
   { method: 'GET', path: '/v1/tasks/token', access: 'container', handler: taskAccessToken },
+  { method: 'POST', path: '/v1/tasks/usage', access: 'container', handler: taskUsage },
   { method: 'POST', path: '/v1/oauth/codex/token', access: 'container', body: 'json_or_form', handler: codexRefresh },
   { method: 'GET', path: '/v1/grants/profile', access: 'container', handler: grantProfile },
 ];

@@ -8,7 +8,7 @@ import { AccountUnusableError, ConflictError, ForbiddenError, NotFoundError, Val
 import { effortLevel, modelId } from '#shared/http/schemas.ts';
 import type { Caller } from '#shared/http/types.ts';
 import { ensureFresh } from '#shared/launch/freshen.ts';
-import { choiceFor, getEnvironment, getPreferences } from '#shared/launch/preferences.ts';
+import { choiceFor, type Environment, getEnvironment, getPreferences } from '#shared/launch/preferences.ts';
 import {
   createTicket,
   hashOf,
@@ -19,12 +19,13 @@ import {
   TASK_MARGIN_MS,
   updateLaunch,
 } from '#shared/launch/records.ts';
-import { type RunRequest, taskRunner } from '#shared/launch/runner.ts';
+import { type Delivery, PROXY_CONTAINER, type RunRequest, taskRunner } from '#shared/launch/runner.ts';
 import { logger } from '#shared/log/logger.ts';
 import { redactText } from '#shared/log/redact.ts';
 import { checkEffort } from '#shared/providers/efforts.ts';
-import { getProvider } from '#shared/providers/index.ts';
+import { getProvider, refreshTokenShareable } from '#shared/providers/index.ts';
 import { PROVIDER_IDS, type ProviderDefinition } from '#shared/providers/types.ts';
+import { isProxyProvider } from '#shared/proxy/routes.ts';
 
 /** Variables a caller may not set: Keyfleet's own, the cloud's, and every agent CLI's. */
 const RESERVED =
@@ -70,11 +71,17 @@ export const launchBody = z.strictObject({
     .min(1)
     .max(24 * 60)
     .default(120),
+  delivery: z.enum(['ticket', 'proxy']).optional(),
   ecs: z
     .strictObject({
       cluster: z.string().min(1).max(2048).optional(),
       taskDefinition: z.string().min(1).max(2048).optional(),
-      container: z.string().min(1).max(255).optional(),
+      container: z
+        .string()
+        .min(1)
+        .max(255)
+        .refine((name) => name !== PROXY_CONTAINER, `must not be the ${PROXY_CONTAINER} sidecar`)
+        .optional(),
       subnets: z
         .array(z.string().regex(/^subnet-[0-9a-f]{8,17}$/, 'must be a subnet id'))
         .min(1)
@@ -156,19 +163,17 @@ async function startTask(request: RunRequest): Promise<string> {
   }
 }
 
-/**
- * Makes sure the OAuth account's access token covers the task, refreshing it first. A token that
- * has already expired and could not be refreshed refuses the launch (`account_unusable`); one that
- * cannot cover the whole task is a warning (or, for Gemini, the refresh token goes to the task).
- */
-async function coverTask(
-  provider: ProviderDefinition,
-  chosen: Account,
-  minutes: number,
-  now: number,
-): Promise<{ account: Account; warnings: string[]; deliverRefreshToken: boolean }> {
-  const durationMs = minutes * 60_000;
-  const account = await ensureFresh(provider.id, chosen.id, durationMs + FRESHNESS_MARGIN_MS);
+/** What a launch needs from its account's token beyond being valid now. */
+interface Coverage {
+  provider: ProviderDefinition;
+  chosen: Account;
+  minutes: number;
+  delivery: Delivery;
+  now: number;
+}
+
+/** An OAuth account whose token cannot be used now refuses the launch. */
+function checkUsable(provider: ProviderDefinition, account: Account, now: number): void {
   if (account.status === 'needs_reconnect') {
     throw new AccountUnusableError(`The ${provider.name} account "${account.label}" needs to be signed in again.`);
   }
@@ -179,90 +184,146 @@ async function coverTask(
       `The ${provider.name} account "${account.label}" has an expired access token that could not be refreshed${reason}. Try again later, or choose another account.`,
     );
   }
-  const warnings: string[] = [];
-  let deliverRefreshToken = false;
-  if (expires < now + durationMs + FRESHNESS_MARGIN_MS) {
-    if (provider.id === 'gemini') {
-      deliverRefreshToken = true;
-      warnings.push(
-        `Gemini access tokens last about an hour, less than this task's ${minutes} minutes: the task receives the account's refresh token so the CLI can renew it (Google's refresh tokens do not rotate, so the pool keeps working).`,
-      );
-    } else if (provider.id === 'claude' || provider.id === 'bob') {
-      warnings.push(
-        `The ${provider.name} access token expires at ${account.tokenExpiresAt ?? 'an unknown time'}, before this task's ${minutes} minutes end; the CLI cannot renew it, so the task may lose access.`,
-      );
-    } else if (account.status !== 'connected') {
-      warnings.push(
-        `The ${provider.name} access token could not be refreshed and expires at ${account.tokenExpiresAt}; the task may lose access if Keyfleet cannot refresh it by then.`,
-      );
-    }
+}
+
+/** Ticket delivery, when the token ends before the task: what the task gets instead, and the warning. */
+function shortToken(provider: ProviderDefinition, account: Account, minutes: number) {
+  if (refreshTokenShareable(provider)) {
+    return {
+      deliverRefreshToken: true,
+      warning: `${provider.name} access tokens last about an hour, less than this task's ${minutes} minutes: the task receives the account's refresh token so the CLI can renew it (its refresh tokens do not rotate, so the pool keeps working).`,
+    };
   }
-  return { account, warnings, deliverRefreshToken };
+  if (!provider.renewsThroughKeyfleet) {
+    return {
+      deliverRefreshToken: false,
+      warning: `The ${provider.name} access token expires at ${account.tokenExpiresAt ?? 'an unknown time'}, before this task's ${minutes} minutes end; the CLI cannot renew it, so the task may lose access.`,
+    };
+  }
+  if (account.status !== 'connected') {
+    return {
+      deliverRefreshToken: false,
+      warning: `The ${provider.name} access token could not be refreshed and expires at ${account.tokenExpiresAt}; the task may lose access if Keyfleet cannot refresh it by then.`,
+    };
+  }
+  return { deliverRefreshToken: false, warning: undefined };
 }
 
 /**
- * Starts an agent task: chooses the account (resolution order), settles model and effort
- * (task → user → environment → provider / account), makes sure an OAuth token covers the task,
+ * Makes sure the OAuth account's access token is usable, refreshing it first. A token that has
+ * already expired and could not be refreshed refuses the launch (`account_unusable`). Ticket
+ * delivery wants the token to cover the whole task; one that cannot is a warning (or, where refresh
+ * tokens do not rotate, the refresh token goes to the task). Proxy delivery needs neither: the
+ * proxy renews the token through the task token whenever it runs low.
+ */
+async function coverTask({ provider, chosen, minutes, delivery, now }: Coverage) {
+  const durationMs = minutes * 60_000;
+  const wanted = delivery === 'proxy' ? FRESHNESS_MARGIN_MS : durationMs + FRESHNESS_MARGIN_MS;
+  const account = await ensureFresh(provider.id, chosen.id, wanted);
+  checkUsable(provider, account, now);
+  const expires = account.tokenExpiresAt ? Date.parse(account.tokenExpiresAt) : 0;
+  if (delivery === 'proxy' || expires >= now + durationMs + FRESHNESS_MARGIN_MS) {
+    return { account, warnings: [] as string[], deliverRefreshToken: false };
+  }
+  const { deliverRefreshToken, warning } = shortToken(provider, account, minutes);
+  return { account, warnings: warning ? [warning] : [], deliverRefreshToken };
+}
+
+/**
+ * The launch's delivery: its own, else its environment's, else `ticket`. `proxy` serves the
+ * providers and account kinds `keyfleet proxy` knows (Claude, Codex and Gemini; OAuth or API key);
+ * anything else is a `conflict`, since the task could not reach its provider.
+ */
+function deliveryFor(body: LaunchBody, environment: Environment | undefined): Delivery {
+  return body.delivery ?? environment?.delivery ?? 'ticket';
+}
+
+function checkProxyable(provider: ProviderDefinition, account: Account | undefined, delivery: Delivery): void {
+  if (delivery !== 'proxy') return;
+  if (!isProxyProvider(provider.id)) {
+    throw new ConflictError(
+      `${provider.name} cannot use proxy delivery: keyfleet proxy serves Claude, Codex and Gemini only. Launch with delivery "ticket".`,
+    );
+  }
+  if (account && account.kind !== 'oauth' && account.kind !== 'api_key') {
+    throw new ConflictError(
+      `The ${provider.name} account "${account.label}" has no credential for the proxy to hold (it is keyless). Launch with delivery "ticket".`,
+    );
+  }
+}
+
+/** The launch's account, model and effort, chosen by the resolution order and the precedence rules. */
+async function choose(caller: Caller, body: LaunchBody, provider: ProviderDefinition) {
+  const environment = body.environment ? await getEnvironment(body.environment) : await getEnvironment('default');
+  if (body.environment && !environment) throw new NotFoundError(`No environment named "${body.environment}".`);
+  const delivery = deliveryFor(body, environment);
+  checkProxyable(provider, undefined, delivery);
+  const preferences = await getPreferences(caller.id);
+  const userChoice = choiceFor(preferences, provider.id);
+  const envChoice = choiceFor(environment, provider.id);
+  const { account, step } = await resolveAccount({
+    provider: provider.id,
+    taskPreferredAccountId: body.preferredAccountId,
+    userPreferredAccountId: preferences.providers[provider.id]?.preferredAccountId,
+    callerId: caller.id,
+  });
+  checkProxyable(provider, account, delivery);
+  const settings = await getProviderSettings(provider.id);
+  const model = body.model ?? userChoice.model ?? envChoice.model ?? settings.model ?? null;
+  const effort = body.effort ?? userChoice.effort ?? envChoice.effort ?? account.effort ?? null;
+  checkEffort({ provider, model, effort, path: body.effort !== undefined ? 'body.effort' : 'effort' });
+  return { account, step, delivery, model, effort };
+}
+
+/**
+ * Starts an agent task: chooses the account (resolution order) and the delivery (launch →
+ * environment → `ticket`), settles model and effort (task → user → environment → provider /
+ * account), makes sure an OAuth token is usable (and, with ticket delivery, covers the task),
  * creates the single-use ticket and asks the runner (ECS RunTask, or local mode's runner) to start
- * the task with nothing but the ticket and Keyfleet's URL.
+ * the task with nothing but the ticket and Keyfleet's URL — for proxy delivery, in the sidecar only.
  */
 export async function launchTask(caller: Caller, body: LaunchBody): Promise<LaunchView> {
   const provider = getProvider(body.provider);
   checkEcs(body);
   const apiUrl = config().apiUrl;
   if (!apiUrl) throw new ConflictError('KEYFLEET_API_URL is not configured, so a task could not reach Keyfleet.');
-
-  const environment = body.environment ? await getEnvironment(body.environment) : await getEnvironment('default');
-  if (body.environment && !environment) throw new NotFoundError(`No environment named "${body.environment}".`);
-  const preferences = await getPreferences(caller.id);
-  const userChoice = choiceFor(preferences, provider.id);
-  const envChoice = choiceFor(environment, provider.id);
-
-  const { account: chosen, step } = await resolveAccount({
-    provider: provider.id,
-    taskPreferredAccountId: body.preferredAccountId,
-    userPreferredAccountId: preferences.providers[provider.id]?.preferredAccountId,
-    callerId: caller.id,
-  });
-  const settings = await getProviderSettings(provider.id);
-  const model = body.model ?? userChoice.model ?? envChoice.model ?? settings.model ?? null;
-  const effort = body.effort ?? userChoice.effort ?? envChoice.effort ?? chosen.effort ?? null;
-  checkEffort(provider, model, effort, body.effort !== undefined ? 'body.effort' : 'effort');
+  const { account: chosen, step, delivery, model, effort } = await choose(caller, body, provider);
 
   const now = Date.now();
-  const durationMs = body.maxDurationMinutes * 60_000;
+  const minutes = body.maxDurationMinutes;
   const { account, warnings, deliverRefreshToken } =
     chosen.kind === 'oauth'
-      ? await coverTask(provider, chosen, body.maxDurationMinutes, now)
+      ? await coverTask({ provider, chosen, minutes, delivery, now })
       : { account: chosen, warnings: [], deliverRefreshToken: false };
 
-  const id = newLaunchId();
   const ticket = newTicket();
   const launch: LaunchRecord = {
-    id,
+    id: newLaunchId(),
     provider: provider.id,
     accountId: account.id,
     accountLabel: account.label,
     callerId: caller.id,
     model,
     effort,
-    maxDurationMinutes: body.maxDurationMinutes,
+    maxDurationMinutes: minutes,
     warnings,
     deliverRefreshToken,
-    delivery: 'ticket',
+    delivery,
     taskArn: null,
     ticketHash: hashOf(ticket),
     taskTokenHash: null,
     status: 'starting',
     createdAt: new Date(now).toISOString(),
-    expiresAt: new Date(now + durationMs + TASK_MARGIN_MS).toISOString(),
+    expiresAt: new Date(now + minutes * 60_000 + TASK_MARGIN_MS).toISOString(),
   };
   await putLaunch(launch);
-  await createTicket(id, ticket, now);
+  await createTicket(launch.id, ticket, now);
+  const { id } = launch;
   const taskArn = await startTask({
     launchId: id,
     provider: provider.id,
     accountId: account.id,
+    delivery,
     ticket,
     apiUrl,
     ecs: body.ecs,
@@ -277,20 +338,14 @@ export async function launchTask(caller: Caller, body: LaunchBody): Promise<Laun
       launchId: id,
       taskArn,
       step,
+      delivery,
       model,
       effort,
-      maxDurationMinutes: body.maxDurationMinutes,
+      maxDurationMinutes: minutes,
       refreshTokenDelivered: deliverRefreshToken,
       warnings,
     },
   });
-  return {
-    id,
-    provider: provider.id,
-    accountId: account.id,
-    accountLabel: account.label,
-    taskArn,
-    expiresAt: launch.expiresAt,
-    warnings,
-  };
+  const { accountLabel, expiresAt } = launch;
+  return { id, provider: provider.id, accountId: account.id, accountLabel, taskArn, expiresAt, warnings };
 }

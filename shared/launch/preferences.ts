@@ -24,7 +24,8 @@ export type Preferences = z.infer<typeof preferencesBody>;
 
 export const environmentBody = z.strictObject({
   agent: z.enum(PROVIDER_IDS).optional(),
-  delivery: z.literal('ticket').optional(),
+  /** Launches in this environment use this delivery unless they name their own. */
+  delivery: z.enum(['ticket', 'proxy']).optional(),
   providers: z.partialRecord(z.enum(PROVIDER_IDS), choice).default({}),
 });
 export type Environment = z.infer<typeof environmentBody> & { name: string };

@@ -3,6 +3,7 @@ import { GetCommand, PutCommand, UpdateCommand } from '@aws-sdk/lib-dynamodb';
 import { config } from '#shared/config.ts';
 import { ConditionFailedError, TicketUsedError, UnauthorizedError } from '#shared/errors.ts';
 import { putListingEntries } from '#shared/launch/listing.ts';
+import type { Delivery } from '#shared/launch/runner.ts';
 import { logger } from '#shared/log/logger.ts';
 import { registerSecret } from '#shared/log/redact.ts';
 import type { ProviderId } from '#shared/providers/types.ts';
@@ -27,8 +28,8 @@ export interface LaunchRecord {
   warnings: string[];
   /** Gemini only: the task outlives the access token and receives the (non-rotating) refresh token. */
   deliverRefreshToken: boolean;
-  /** How the task receives its credentials; only `ticket` exists today. */
-  delivery: 'ticket' | 'proxy';
+  /** How the task receives its credentials (ARCHITECTURE decision 12); records from before it are `ticket`. */
+  delivery: Delivery;
   taskArn: string | null;
   /** SHA-256 of the launch's ticket, so stopping the task can spend it. */
   ticketHash: string | null;
@@ -37,6 +38,16 @@ export interface LaunchRecord {
   createdAt: string;
   stoppedAt?: string | null;
   expiresAt: string;
+  /** What the launch's proxy reported (proxy delivery only): totals since the proxy started. */
+  usage?: LaunchUsage;
+}
+
+/** API.md Launch `usage`. */
+export interface LaunchUsage {
+  requests: number;
+  inputTokens: number;
+  outputTokens: number;
+  statusCounts: Record<string, number>;
 }
 
 export type LaunchStatus = 'starting' | 'running' | 'stopped' | 'failed';
@@ -197,9 +208,15 @@ export interface TaskTokenGrant {
 
 /**
  * The launch a task token belongs to, or `unauthorized` if the token is unknown, revoked or
- * expired, or its launch has stopped (even if revoking the token itself did not happen).
+ * expired, or its launch has stopped (even if revoking the token itself did not happen). With
+ * `graceMs`, a token whose task stopped (or whose life ended) at most that long ago still counts:
+ * a proxy sends its last usage report while its task is being stopped.
  */
-export async function authenticateTaskToken(token: string | undefined, now = Date.now()): Promise<TaskTokenGrant> {
+export async function authenticateTaskToken(
+  token: string | undefined,
+  now = Date.now(),
+  options: { graceMs?: number } = {},
+): Promise<TaskTokenGrant> {
   if (!token || !/^kft_[A-Za-z0-9_-]{43}$/.test(token)) throw new UnauthorizedError('A valid task token is required.');
   const out = await dynamo(() =>
     documentClient().send(
@@ -208,9 +225,13 @@ export async function authenticateTaskToken(token: string | undefined, now = Dat
   );
   const item = out.Item as (TaskTokenGrant & { revokedAt?: string }) | undefined;
   const invalid = new UnauthorizedError('This task token is not valid (unknown, revoked or expired).');
-  if (!item || item.revokedAt || Date.parse(item.expiresAt) <= now) throw invalid;
+  const grace = options.graceMs ?? 0;
+  // Within the grace period after `at` (or never ended): still acceptable.
+  const lapsed = (at: string | null | undefined) => typeof at === 'string' && Date.parse(at) + grace <= now;
+  if (!item || lapsed(item.revokedAt) || lapsed(item.expiresAt)) throw invalid;
   const launch = await getLaunch(item.launchId);
-  if (!launch || launch.status === 'stopped' || launch.status === 'failed') throw invalid;
+  if (!launch || launch.status === 'failed') throw invalid;
+  if (launch.status === 'stopped' && (grace === 0 || lapsed(launch.stoppedAt ?? launch.createdAt))) throw invalid;
   return { launchId: item.launchId, provider: item.provider, accountId: item.accountId, expiresAt: item.expiresAt };
 }
 

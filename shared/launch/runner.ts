@@ -3,11 +3,26 @@ import { UpstreamError } from '#shared/errors.ts';
 import { logger } from '#shared/log/logger.ts';
 import type { ProviderId } from '#shared/providers/types.ts';
 
+/** How a task receives its credentials (ARCHITECTURE decision 12). */
+export type Delivery = 'ticket' | 'proxy';
+
+/**
+ * The sidecar container of a proxy-delivery task definition (`infra/constructs/agent-task.ts`):
+ * the only container that receives the ticket, and one a launch may never override.
+ */
+export const PROXY_CONTAINER = 'keyfleet-proxy';
+
 /** What a runner needs to start one agent task. Nothing in here is a credential except the ticket. */
 export interface RunRequest {
   launchId: string;
   provider: ProviderId;
   accountId: string;
+  /**
+   * `ticket`: the agent's own `keyfleet exec` redeems the ticket. `proxy`: a `keyfleet proxy`
+   * beside the agent redeems it, and the agent gets nothing of Keyfleet's but the proxy's address
+   * (ECS: the sidecar container; local mode: a process next to the agent's).
+   */
+  delivery: Delivery;
   ticket: string;
   apiUrl: string;
   ecs: {
@@ -27,10 +42,33 @@ export interface TaskRunner {
   run: (request: RunRequest) => Promise<string>;
 }
 
+type ContainerOverride = NonNullable<NonNullable<RunTaskCommandInput['overrides']>['containerOverrides']>[number];
+
+/**
+ * The containers' overrides. Ticket delivery: the agent container gets the ticket, Keyfleet's URL
+ * and the caller's variables. Proxy delivery: the agent container gets the caller's command and
+ * variables only, and the sidecar ({@link PROXY_CONTAINER}) the ticket and URL only.
+ */
+function containerOverrides(request: RunRequest): ContainerOverride[] {
+  const { ecs } = request;
+  const keyfleet = [
+    { name: 'KEYFLEET_TICKET', value: request.ticket },
+    { name: 'KEYFLEET_URL', value: request.apiUrl },
+  ];
+  const own = Object.entries(ecs.environment ?? {}).map(([name, value]) => ({ name, value }));
+  const agent = (environment: { name: string; value: string }[]): ContainerOverride => ({
+    name: ecs.container,
+    ...(ecs.command ? { command: ecs.command } : {}),
+    environment,
+  });
+  if (request.delivery === 'proxy') return [agent(own), { name: PROXY_CONTAINER, environment: keyfleet }];
+  return [agent([...keyfleet, ...own])];
+}
+
 /**
  * The RunTask request for a launch: idempotent on the launch id (`clientToken`), traceable
- * (`startedBy` = launch id, tags), and a container environment holding only the ticket, Keyfleet's
- * URL and the caller's own non-secret variables.
+ * (`startedBy` = launch id, tags), and container environments holding only the ticket, Keyfleet's
+ * URL and the caller's own non-secret variables (see {@link containerOverrides} for which goes where).
  */
 export function runTaskInput(request: RunRequest): RunTaskCommandInput {
   const { ecs } = request;
@@ -55,19 +93,7 @@ export function runTaskInput(request: RunRequest): RunTaskCommandInput {
         assignPublicIp: ecs.assignPublicIp ? 'ENABLED' : 'DISABLED',
       },
     },
-    overrides: {
-      containerOverrides: [
-        {
-          name: ecs.container,
-          ...(ecs.command ? { command: ecs.command } : {}),
-          environment: [
-            { name: 'KEYFLEET_TICKET', value: request.ticket },
-            { name: 'KEYFLEET_URL', value: request.apiUrl },
-            ...Object.entries(ecs.environment ?? {}).map(([name, value]) => ({ name, value })),
-          ],
-        },
-      ],
-    },
+    overrides: { containerOverrides: containerOverrides(request) },
   };
 }
 

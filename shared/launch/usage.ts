@@ -1,0 +1,183 @@
+import { UpdateCommand } from '@aws-sdk/lib-dynamodb';
+import { z } from 'zod';
+import { updateAccount } from '#shared/accounts/store.ts';
+import { audit } from '#shared/audit/audit.ts';
+import { config } from '#shared/config.ts';
+import { ConditionFailedError } from '#shared/errors.ts';
+import type { LaunchUsage, TaskTokenGrant } from '#shared/launch/records.ts';
+import type { ProviderId } from '#shared/providers/types.ts';
+import { conditional, documentClient, dynamo } from '#shared/store/dynamo.ts';
+import { accountKey, launchKey } from '#shared/store/keys.ts';
+import type { Condition } from '#shared/store/update.ts';
+
+/** A reported limit keeps the account out of the pool at most this long, whatever the provider said. */
+export const MAX_COOLDOWN_MS = 8 * 24 * 3600 * 1000;
+/** A proxy's last report may arrive this long after its task stopped. */
+export const FINAL_REPORT_GRACE_MS = 5 * 60 * 1000;
+
+const count = z.number().int().min(0).max(Number.MAX_SAFE_INTEGER);
+
+/** API.md `POST /v1/tasks/usage`: totals since the proxy started, and the latest limit it saw. */
+export const usageBody = z.strictObject({
+  requests: count,
+  inputTokens: count,
+  outputTokens: count,
+  statusCounts: z
+    .record(z.string().regex(/^[1-5]\d\d$/, 'keys are HTTP status codes'), count)
+    .refine((counts) => Object.keys(counts).length <= 60, 'at most 60 status codes'),
+  rateLimit: z
+    .strictObject({
+      limited: z.literal(true),
+      resetsAt: z.iso.datetime({ offset: true }),
+      window: z
+        .string()
+        .regex(/^[a-z0-9_]{1,64}$/, 'must be a window name such as five_hour')
+        .optional(),
+    })
+    .optional(),
+});
+export type UsageBody = z.infer<typeof usageBody>;
+
+/** What a report changed: nothing (an older report), or the launch's totals and perhaps the account's pool state. */
+export interface UsageOutcome {
+  stored: boolean;
+  /** When the account now cools down until, if this report put it (or kept it longer) there. */
+  cooldownUntil: string | null;
+}
+
+/**
+ * Stores the totals on the launch unless it already holds a report with more requests (reports
+ * are cumulative, so a late or repeated one is older news). Answers the totals it replaced, or
+ * `stale` when it was older.
+ */
+async function storeLaunchUsage(launchId: string, usage: LaunchUsage): Promise<LaunchUsage | null | 'stale'> {
+  try {
+    const out = await dynamo(() =>
+      documentClient().send(
+        new UpdateCommand({
+          TableName: config().tableName,
+          Key: launchKey(launchId),
+          UpdateExpression: 'SET #usage = :usage',
+          ConditionExpression:
+            'attribute_exists(#pk) AND (attribute_not_exists(#usage) OR #usage.#requests <= :requests)',
+          ExpressionAttributeNames: { '#pk': 'pk', '#usage': 'usage', '#requests': 'requests' },
+          ExpressionAttributeValues: { ':usage': usage, ':requests': usage.requests },
+          ReturnValues: 'UPDATED_OLD',
+        }),
+      ),
+    );
+    return (out.Attributes?.usage as LaunchUsage | undefined) ?? null;
+  } catch (error) {
+    if (error instanceof ConditionFailedError) return 'stale';
+    throw error;
+  }
+}
+
+/**
+ * Adds what the launch used since its previous report to the account's running totals
+ * (`usedRequests`, `usedInputTokens`, `usedOutputTokens`) and sets `lastUsedAt` when it made
+ * requests. An account removed meanwhile is left alone.
+ */
+async function addAccountUsage(
+  provider: ProviderId,
+  accountId: string,
+  delta: Omit<LaunchUsage, 'statusCounts'>,
+  now: number,
+): Promise<void> {
+  if (delta.requests === 0 && delta.inputTokens === 0 && delta.outputTokens === 0) return;
+  const used = delta.requests > 0 ? ' SET #lastUsedAt = :now' : '';
+  await conditional(() =>
+    documentClient().send(
+      new UpdateCommand({
+        TableName: config().tableName,
+        Key: accountKey(provider, accountId),
+        UpdateExpression: `ADD #requests :requests, #input :input, #output :output${used}`,
+        ConditionExpression: 'attribute_exists(#pk)',
+        ExpressionAttributeNames: {
+          '#pk': 'pk',
+          '#requests': 'usedRequests',
+          '#input': 'usedInputTokens',
+          '#output': 'usedOutputTokens',
+          ...(used ? { '#lastUsedAt': 'lastUsedAt' } : {}),
+        },
+        ExpressionAttributeValues: {
+          ':requests': delta.requests,
+          ':input': delta.inputTokens,
+          ':output': delta.outputTokens,
+          ...(used ? { ':now': new Date(now).toISOString() } : {}),
+        },
+      }),
+    ),
+  );
+}
+
+/**
+ * Puts the account in `cooling_down` until `until`, unless it must be signed in again or already
+ * cools down at least as long (a later cooldown is never shortened). Answers whether it changed.
+ */
+async function coolDown(provider: ProviderId, accountId: string, until: string): Promise<boolean> {
+  // ┌ needs_reconnect: left alone ┐  cooling_down until ≥ `until`: left alone; otherwise set.
+  const notShorter: Condition = {
+    expression:
+      '#status <> :reconnect AND (#status <> :cooling OR attribute_not_exists(#until) OR attribute_type(#until, :null) OR #until < :until)',
+    names: { '#status': 'status', '#until': 'cooldownUntil' },
+    values: { ':reconnect': 'needs_reconnect', ':cooling': 'cooling_down', ':null': 'NULL', ':until': until },
+  };
+  try {
+    await updateAccount(provider, accountId, { status: 'cooling_down', cooldownUntil: until }, [
+      { expression: 'attribute_exists(#pk)', names: { '#pk': 'pk' } },
+      notShorter,
+    ]);
+    return true;
+  } catch (error) {
+    if (error instanceof ConditionFailedError) return false;
+    throw error;
+  }
+}
+
+const minus = (a: number, b: number | undefined) => Math.max(0, a - (b ?? 0));
+
+/**
+ * Records a proxy's usage report for its launch: the launch's totals (a report with fewer requests
+ * than the stored one is ignored entirely), the account's running totals and `lastUsedAt`, and a
+ * reported rate limit whose reset is still ahead: the account cools down until then (at most
+ * {@link MAX_COOLDOWN_MS}), audited, so the round robin skips it.
+ */
+export async function recordUsage(grant: TaskTokenGrant, report: UsageBody, now = Date.now()): Promise<UsageOutcome> {
+  const usage: LaunchUsage = {
+    requests: report.requests,
+    inputTokens: report.inputTokens,
+    outputTokens: report.outputTokens,
+    statusCounts: report.statusCounts,
+  };
+  const previous = await storeLaunchUsage(grant.launchId, usage);
+  if (previous === 'stale') return { stored: false, cooldownUntil: null };
+  await addAccountUsage(
+    grant.provider,
+    grant.accountId,
+    {
+      requests: minus(usage.requests, previous?.requests),
+      inputTokens: minus(usage.inputTokens, previous?.inputTokens),
+      outputTokens: minus(usage.outputTokens, previous?.outputTokens),
+    },
+    now,
+  );
+  const resetsAt = report.rateLimit ? Date.parse(report.rateLimit.resetsAt) : Number.NaN;
+  if (!(resetsAt > now)) return { stored: true, cooldownUntil: null };
+  const until = new Date(Math.min(resetsAt, now + MAX_COOLDOWN_MS)).toISOString();
+  if (!(await coolDown(grant.provider, grant.accountId, until))) return { stored: true, cooldownUntil: null };
+  await audit({
+    actor: 'container',
+    action: 'account.updated',
+    provider: grant.provider,
+    accountId: grant.accountId,
+    detail: {
+      status: 'cooling_down',
+      cooldownUntil: until,
+      reason: 'rate_limited',
+      launchId: grant.launchId,
+      ...(report.rateLimit?.window ? { window: report.rateLimit.window } : {}),
+    },
+  });
+  return { stored: true, cooldownUntil: until };
+}
