@@ -36,10 +36,17 @@ function providerParam(request: ApiRequest): ProviderDefinition {
   return getProvider(request.params.provider ?? '');
 }
 
+/**
+ * `not_found` for a value that is not an account id. It is not repeated: what callers paste by
+ * mistake in place of an id is sometimes a token.
+ */
+function malformedAccountId(provider: ProviderDefinition): NotFoundError {
+  return new NotFoundError(`No ${provider.id} account with that id (account ids are acc_ and 20 hex digits).`);
+}
+
 function accountParam(request: ApiRequest, provider: ProviderDefinition): string {
   const id = request.params.id ?? '';
-  if (!schemas.accountIdParam.safeParse(id).success)
-    throw new NotFoundError(`No ${provider.id} account with id "${id.slice(0, 40)}".`);
+  if (!schemas.accountIdParam.safeParse(id).success) throw malformedAccountId(provider);
   return id;
 }
 
@@ -142,7 +149,7 @@ function routesFor(mode: Mode): Route[] {
         const provider = providerParam(request);
         const { accountId } = parseInput(activeBody, request.body, 'body');
         if (accountId !== null && !schemas.accountIdParam.safeParse(accountId).success) {
-          throw new NotFoundError(`No ${provider.id} account with id "${accountId.slice(0, 40)}".`);
+          throw malformedAccountId(provider);
         }
         await activateAccount(provider.id, accountId, scopeOf(request, mode), callerOf(request).id);
         const scope: AccountScope =

@@ -626,6 +626,25 @@ describe('contract gaps: active account, no-op changes, audit paging, key rotati
     expect(await api.tableDump()).toBe(before);
   });
 
+  it.each([
+    ['PATCH', '/v1/providers/claude/accounts/{id}', { label: 'x' }],
+    ['DELETE', '/v1/providers/claude/accounts/{id}', undefined],
+    ['PUT', '/v1/providers/claude/active', 'body'],
+  ])(
+    'regression: a token pasted as an account id is not repeated in the answer (%s %s)',
+    async (method, path, body) => {
+      const pasted = `kft_${'Q7'.repeat(21)}x`;
+      const res = await api.call<Err>(method, path.replace('{id}', pasted), {
+        ...(body === 'body' ? { body: { accountId: pasted } } : body ? { body } : {}),
+      });
+      expect(res.status).toBe(404);
+      expect(res.body.error).toEqual({
+        code: 'not_found',
+        message: 'No claude account with that id (account ids are acc_ and 20 hex digits).',
+      });
+    },
+  );
+
   it('regression: PATCH apiKey replaces an API-key account’s key in place as a new secret version', async () => {
     const [first, second] = ['sk-proj-rotation-first-1111', 'sk-proj-rotation-second-2222'];
     fake.validKeys.add(second);
