@@ -8,7 +8,7 @@ import { errorResponse } from '#shared/http/errors.ts';
 import { type HttpEvent, type HttpHandler, type HttpResult, toResult } from '#shared/http/handler.ts';
 import type { Caller, Route } from '#shared/http/types.ts';
 import { logger } from '#shared/log/logger.ts';
-import { buildConsole, type ConsoleBundle } from '../../web/build.ts';
+import type { ConsoleBundle } from '../../web/build.ts';
 import { type ConsoleConfig, consoleAssetPath, consoleHeaders } from '../../web/serve.ts';
 
 /** One deployed function as local mode sees it: its routes and its Lambda handler. */
@@ -183,10 +183,13 @@ let bundle: Promise<ConsoleBundle> | undefined;
 
 /** The console's files, bundled once per process on first use (a failed build is retried). */
 export function consoleBundle(): Promise<ConsoleBundle> {
-  bundle ??= buildConsole().catch((error: unknown) => {
-    bundle = undefined;
-    throw error;
-  });
+  // esbuild loads only when someone opens the console, not for every local API.
+  bundle ??= import('../../web/build.ts')
+    .then(({ buildConsole }) => buildConsole())
+    .catch((error: unknown) => {
+      bundle = undefined;
+      throw error;
+    });
   return bundle;
 }
 
