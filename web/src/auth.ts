@@ -46,7 +46,7 @@ export function finishCallback(): boolean {
 /**
  * Deployed with the JWT option: authorization code with PKCE against the team's OpenID provider,
  * in a small window so the verifier, state and nonce stay in this page's memory (never in
- * storage). Returns the caller as the ID token's claims describe them; the token itself is kept
+ * storage). Returns the ID token's subject (the caller id the API will see); the token itself is kept
  * in memory only and sent as the bearer on API calls.
  */
 export async function signInWithJwt(config: Extract<ConsoleConfig, { auth: 'jwt' }>): Promise<string> {
