@@ -290,7 +290,19 @@ async function grantProfile(request: ApiRequest) {
 export const containerRoutes: Route[] = [
   { method: 'POST', path: '/v1/tickets/redeem', access: 'container', handler: redeem },
   { method: 'GET', path: '/v1/tasks/token', access: 'container', handler: taskAccessToken },
-  { method: 'POST', path: '/v1/tasks/usage', access: 'container', handler: taskUsage },
+  {
+    method: 'POST',
+    path: '/v1/tasks/usage',
+    access: 'container',
+    contract: {
+      summary: "A proxy-delivery launch's usage since its proxy started, and the latest rate limit it saw",
+      tag: 'container',
+      body: usageBody,
+      responses: { 204: { description: 'Recorded (or ignored: an older report than the one stored)' } },
+      errors: [409],
+    },
+    handler: taskUsage,
+  },
   { method: 'POST', path: '/v1/oauth/codex/token', access: 'container', body: 'json_or_form', handler: codexRefresh },
   { method: 'GET', path: '/v1/grants/profile', access: 'container', handler: grantProfile },
 ];
