@@ -17,6 +17,7 @@ import * as schemas from '#shared/http/schemas.ts';
 import type { ApiRequest, ApiResponse, Route } from '#shared/http/types.ts';
 import { callerOf } from '#shared/http/types.ts';
 import { parseInput } from '#shared/http/validate.ts';
+import * as wire from '#shared/http/wire.ts';
 import { signInRoutes } from '#shared/oauth/routes.ts';
 import { getProvider, listProviders } from '#shared/providers/index.ts';
 import type { ProviderDefinition } from '#shared/providers/types.ts';
@@ -81,14 +82,27 @@ const accountPatchBody = z
   );
 const activeBody = z.strictObject({ accountId: z.string().max(64).nullable() });
 
+const accountAnswer = z.strictObject({ account: wire.account });
+const providerAnswer = z.strictObject({ provider: wire.provider });
+const providersAnswer = z.strictObject({ providers: z.array(wire.provider) });
+const testAnswer = z.strictObject({ ok: z.boolean(), detail: z.string() });
+
 function routesFor(mode: Mode): Route[] {
   const base = mode === 'team' ? '/v1/providers/{provider}' : '/v1/me/providers/{provider}';
   const access = mode === 'team' ? 'admin' : 'member';
+  const team = mode === 'team';
   return [
     {
       method: 'POST',
       path: `${base}/accounts`,
       access,
+      contract: {
+        summary: team ? 'Add a team API-key or keyless account' : 'Add one of your own API-key or keyless accounts',
+        tag: 'accounts',
+        body: accountCreateBody,
+        responses: { 201: { description: 'The new account', schema: accountAnswer } },
+        errors: [502],
+      },
       handler: async (request) => {
         const provider = providerParam(request);
         const body = parseInput(accountCreateBody, request.body, 'body');
@@ -108,6 +122,13 @@ function routesFor(mode: Mode): Route[] {
       method: 'PATCH',
       path: `${base}/accounts/{id}`,
       access,
+      contract: {
+        summary: 'Change an account: label, pool membership, endpoint, effort, or rotate its API key',
+        tag: 'accounts',
+        body: accountPatchBody,
+        responses: { 200: { description: 'The account as stored', schema: accountAnswer } },
+        errors: [409, 502],
+      },
       handler: async (request) => {
         const provider = providerParam(request);
         const id = accountParam(request, provider);
@@ -120,6 +141,12 @@ function routesFor(mode: Mode): Route[] {
       method: 'DELETE',
       path: `${base}/accounts/{id}`,
       access,
+      contract: {
+        summary: 'Remove an account and its secret, at once',
+        tag: 'accounts',
+        responses: { 204: { description: 'Removed' } },
+        errors: [502],
+      },
       handler: async (request) => {
         const provider = providerParam(request);
         await removeAccount(provider.id, accountParam(request, provider), scopeOf(request, mode), callerOf(request).id);
@@ -130,6 +157,12 @@ function routesFor(mode: Mode): Route[] {
       method: 'POST',
       path: `${base}/accounts/{id}/test`,
       access,
+      contract: {
+        summary: 'Test an account: refresh (OAuth), an authenticated call (API key) or reachability (keyless)',
+        tag: 'accounts',
+        responses: { 200: { description: 'The outcome', schema: testAnswer } },
+        errors: [409, 502],
+      },
       handler: async (request) => {
         const provider = providerParam(request);
         const result = await testAccount(
@@ -145,6 +178,12 @@ function routesFor(mode: Mode): Route[] {
       method: 'PUT',
       path: `${base}/active`,
       access,
+      contract: {
+        summary: team ? 'Set or clear the team’s active account' : 'Set or clear your own active account',
+        tag: 'accounts',
+        body: activeBody,
+        responses: { 200: { description: 'The provider after the change', schema: providerAnswer } },
+      },
       handler: async (request) => {
         const provider = providerParam(request);
         const { accountId } = parseInput(activeBody, request.body, 'body');
@@ -187,6 +226,11 @@ export const accountRoutes: Route[] = [
     method: 'GET',
     path: '/v1/providers',
     access: 'member',
+    contract: {
+      summary: 'All five providers with the team’s accounts (admins also see members’ own, read-only)',
+      tag: 'providers',
+      responses: { 200: { description: 'The providers', schema: providersAnswer } },
+    },
     handler: async (request) => {
       const scope = viewScope(request);
       const providers = await Promise.all(
@@ -199,12 +243,22 @@ export const accountRoutes: Route[] = [
     method: 'GET',
     path: '/v1/providers/{provider}',
     access: 'member',
+    contract: {
+      summary: 'One provider with its accounts',
+      tag: 'providers',
+      responses: { 200: { description: 'The provider', schema: providerAnswer } },
+    },
     handler: async (request) => providerResponse(providerParam(request), viewScope(request)),
   },
   {
     method: 'GET',
     path: '/v1/me/providers',
     access: 'member',
+    contract: {
+      summary: 'All five providers with only your own accounts',
+      tag: 'providers',
+      responses: { 200: { description: 'The providers', schema: providersAnswer } },
+    },
     handler: async (request) => {
       const scope: AccountScope = { kind: 'personal', owner: callerOf(request).id };
       const providers = await Promise.all(
@@ -220,12 +274,23 @@ export const accountRoutes: Route[] = [
     method: 'GET',
     path: '/v1/settings',
     access: 'admin',
+    contract: {
+      summary: 'Server settings: default agent, models, keep-alive',
+      tag: 'settings',
+      responses: { 200: { description: 'The settings', schema: wire.settings } },
+    },
     handler: async () => ({ status: 200, body: await readSettings() }),
   },
   {
     method: 'PATCH',
     path: '/v1/settings',
     access: 'admin',
+    contract: {
+      summary: 'Change server settings (partial); only what differs is written and audited',
+      tag: 'settings',
+      body: settingsPatch,
+      responses: { 200: { description: 'The settings after the change', schema: wire.settings } },
+    },
     handler: async (request) => {
       const patch = parseInput(settingsPatch, request.body, 'body');
       const { settings, changed } = await applySettings(patch);
@@ -237,6 +302,12 @@ export const accountRoutes: Route[] = [
     method: 'GET',
     path: '/v1/audit',
     access: 'admin',
+    contract: {
+      summary: 'Audit events, newest first; before= takes a previous next value or an ISO time',
+      tag: 'audit',
+      query: auditQuery,
+      responses: { 200: { description: 'One page of events', schema: wire.page('events', wire.auditEvent) } },
+    },
     handler: async (request) => {
       const query = parseInput(auditQuery, request.query, 'query');
       return { status: 200, body: await listAudit(query.limit ?? 50, query.before) };
@@ -246,12 +317,27 @@ export const accountRoutes: Route[] = [
     method: 'GET',
     path: '/v1/finance',
     access: 'admin',
+    contract: {
+      summary: 'Finance records, one per provider that has had an account',
+      tag: 'finance',
+      responses: {
+        200: { description: 'The records', schema: z.strictObject({ records: z.array(wire.financeRecord) }) },
+      },
+    },
     handler: async () => ({ status: 200, body: { records: await listFinanceRecords() } }),
   },
   {
     method: 'PATCH',
     path: '/v1/finance/{provider}',
     access: 'admin',
+    contract: {
+      summary: 'Change a provider’s finance record (partial; null clears a field)',
+      tag: 'finance',
+      body: financeBody,
+      responses: {
+        200: { description: 'The record as stored', schema: z.strictObject({ record: wire.financeRecord }) },
+      },
+    },
     handler: async (request) => {
       const provider = providerParam(request);
       const body = parseInput(financeBody, request.body, 'body');
