@@ -368,6 +368,21 @@ describe('POST /v1/tasks/usage', () => {
     expect(await getAccount('codex', fresh.id)).toMatchObject({ status: 'connected', cooldownUntil: null });
   });
 
+  // shared/oauth/refresh.ts `store()` sets `connected` and clears `cooldownUntil` on every successful
+  // refresh, so a keep-alive or a proxy's renewal ends a usage-limit cooldown hours early.
+  it.fails('known bug: a successful token refresh ends a rate-limit cooldown the proxy reported', async () => {
+    const codex = await signIn(api, oauth, 'codex', 'cooldown-refresh');
+    const task = await proxyTask({ provider: 'codex', preferredAccountId: codex.id });
+    const resetsAt = new Date(Date.now() + 3 * 3600_000).toISOString();
+    expect((await report(task.taskToken, { ...USAGE, rateLimit: { limited: true, resetsAt } })).status).toBe(204);
+    vi.useFakeTimers({ toFake: ['Date'], now: Date.now() + 31_000 });
+    const renewed = await api.call('GET', '/v1/tasks/token?provider=codex&recover=true', {
+      headers: { authorization: `Bearer ${task.taskToken}` },
+    });
+    expect(renewed.status).toBe(200);
+    expect(await getAccount('codex', codex.id)).toMatchObject({ status: 'cooling_down', cooldownUntil: resetsAt });
+  });
+
   it('accepts a stopped task’s final report for five minutes, and nothing else from its token', async () => {
     const task = await proxyTask({ provider: 'claude' });
     const result = await taskStopped({
