@@ -23,6 +23,13 @@ export interface KeyfleetContext {
   /** Route-level throttle of each container route (ticket redemption, task token, Codex refresh). */
   containerThrottle: { rateLimit: number; burstLimit: number };
   alarmEmail: string | undefined;
+  /**
+   * JWT auth: the web console's public client at the identity provider (its redirect URI is
+   * `<ApiUrl>/console/callback`; it must be one of `jwtAudience`), and extra origins the page may
+   * call while signing in (e.g. a hosted sign-in domain). IAM-auth stacks open the console through
+   * `keyfleet console` instead.
+   */
+  console: { clientId: string; connectSrc: string[] } | undefined;
 }
 
 function parse(value: unknown): unknown {
@@ -117,5 +124,21 @@ export function readContext(node: Node): KeyfleetContext {
     throttle: throttleOf(get('throttle'), 'throttle', { rateLimit: 50, burstLimit: 100 }),
     containerThrottle: throttleOf(get('containerThrottle'), 'containerThrottle', { rateLimit: 20, burstLimit: 40 }),
     alarmEmail: get('alarmEmail') === undefined ? undefined : String(get('alarmEmail')),
+    console: consoleOf(auth, jwtAudience, get('consoleClientId'), list(get('consoleConnectSrc'), 'consoleConnectSrc')),
   };
+}
+
+function consoleOf(
+  auth: 'iam' | 'jwt',
+  audience: string[],
+  clientId: unknown,
+  connectSrc: string[],
+): KeyfleetContext['console'] {
+  if (auth !== 'jwt') return undefined;
+  const id = clientId === undefined ? audience[0] : String(clientId);
+  if (!id || !audience.includes(id))
+    throw new Error('context "consoleClientId" must be one of "jwtAudience" (the console signs in as that client)');
+  for (const origin of connectSrc)
+    if (!/^https:\/\/[^/\s]+$/.test(origin)) throw new Error('context "consoleConnectSrc" takes https:// origins');
+  return { clientId: id, connectSrc };
 }

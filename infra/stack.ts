@@ -5,6 +5,7 @@ import { LambdaInvoke } from 'aws-cdk-lib/aws-scheduler-targets';
 import type { Construct } from 'constructs';
 import { Alarms } from '#infra/constructs/alarms.ts';
 import { Api } from '#infra/constructs/api.ts';
+import { Console } from '#infra/constructs/console.ts';
 import { KeyfleetFunction } from '#infra/constructs/keyfleet-function.ts';
 import { Launcher } from '#infra/constructs/launcher.ts';
 import { Store } from '#infra/constructs/store.ts';
@@ -109,6 +110,18 @@ export class KeyfleetStack extends Stack {
       .bindTable(store.table, 'read')
       .bindVault(context.stage, store.key, 'read');
     api.addFunctionRoutes(helpers, helperRoutes);
+
+    // The web console, for stacks whose people sign in with JWTs; IAM stacks use `keyfleet console`.
+    if (context.auth === 'jwt' && context.console) {
+      new Console(this, 'Console', {
+        api: api.api,
+        auth: 'jwt',
+        issuer: context.jwtIssuer,
+        clientId: context.console.clientId,
+        connectSrc: context.console.connectSrc,
+        removalPolicy,
+      });
+    }
 
     for (const fn of [accounts, refresh, launch, tasks, stopped, helpers]) alarms.functionErrors(fn);
     alarms.logAlarm(

@@ -27,6 +27,7 @@ process.stdout.write(
   [
     '',
     `Keyfleet local mode is listening on ${local.url}`,
+    `Console: ${local.url}/ (open it and paste the admin token)`,
     `Admin token: ${local.adminToken}`,
     `Try: curl -s -H "Authorization: Bearer ${local.adminToken}" ${local.url}/v1/providers`,
     `Data is kept under ${local.dataDir} (delete it to start over). Ctrl-C stops.`,

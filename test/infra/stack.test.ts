@@ -101,10 +101,15 @@ describe('synth', () => {
       AuthorizerType: 'JWT',
       JwtConfiguration: { Issuer: 'https://idp.example.com/', Audience: ['keyfleet'] },
     });
+    // The console's two file routes are open too: the page signs in to the IdP itself.
+    const open = [...OPEN_ROUTES, 'GET /', 'GET /console/{proxy+}'];
     for (const [, route] of resources(jwt, 'AWS::ApiGatewayV2::Route')) {
       const key = String(route.Properties.RouteKey);
-      expect(route.Properties.AuthorizationType, key).toBe(OPEN_ROUTES.includes(key) ? 'NONE' : 'JWT');
+      expect(route.Properties.AuthorizationType, key).toBe(open.includes(key) ? 'NONE' : 'JWT');
     }
+    expect(resources(jwt, 'AWS::ApiGatewayV2::Route').map(([, r]) => r.Properties.RouteKey)).toEqual(
+      expect.arrayContaining(['GET /', 'GET /console/{proxy+}']),
+    );
     jwt.template.hasResourceProperties('AWS::Lambda::Function', {
       Environment: { Variables: Match.objectLike({ KEYFLEET_ADMIN_GROUP: 'platform' }) },
     });
@@ -112,6 +117,16 @@ describe('synth', () => {
 
   it('refuses a JWT configuration without issuer and audience', () => {
     expect(() => synth({ auth: 'jwt' }, { bundle: false })).toThrow(/jwtIssuer/);
+  });
+
+  it('refuses a console client that is not one of the JWT audiences', () => {
+    const context = { auth: 'jwt', jwtIssuer: 'https://idp.example.com/', jwtAudience: 'keyfleet' };
+    expect(() => synth({ ...context, consoleClientId: 'other' }, { bundle: false })).toThrow(/consoleClientId/);
+  });
+
+  it('has no console routes in an IAM stack (IAM users open it with keyfleet console)', () => {
+    const keys = resources(iam, 'AWS::ApiGatewayV2::Route').map(([, r]) => String(r.Properties.RouteKey));
+    expect(keys.filter((k) => k === 'GET /' || k.startsWith('GET /console'))).toEqual([]);
   });
 });
 
