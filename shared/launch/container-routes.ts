@@ -13,6 +13,7 @@ import {
 } from '#shared/errors.ts';
 import type { ApiRequest, Route } from '#shared/http/types.ts';
 import { parseInput } from '#shared/http/validate.ts';
+import * as wire from '#shared/http/wire.ts';
 import { currentTokens, ensureFresh, storedCredential } from '#shared/launch/freshen.ts';
 import { authenticateGrant, isGrantToken } from '#shared/launch/grants.ts';
 import { buildProfile } from '#shared/launch/profiles/index.ts';
@@ -288,8 +289,31 @@ async function grantProfile(request: ApiRequest) {
 
 /** Routes served by `functions/tasks.ts`; each authenticates with its ticket, task token or grant. */
 export const containerRoutes: Route[] = [
-  { method: 'POST', path: '/v1/tickets/redeem', access: 'container', handler: redeem },
-  { method: 'GET', path: '/v1/tasks/token', access: 'container', handler: taskAccessToken },
+  {
+    method: 'POST',
+    path: '/v1/tickets/redeem',
+    access: 'container',
+    contract: {
+      summary: "Redeem a launch's single-use ticket for its CLI profile and task token",
+      tag: 'container',
+      body: redeemBody,
+      responses: { 200: { description: 'The CLI profile and task token', schema: wire.profile } },
+      errors: [409, 410, 502],
+    },
+    handler: redeem,
+  },
+  {
+    method: 'GET',
+    path: '/v1/tasks/token',
+    access: 'container',
+    contract: {
+      summary: "The launch's (or grant's) account's current access token; recover=true refreshes it first",
+      tag: 'container',
+      responses: { 200: { description: 'The access token', schema: wire.taskToken } },
+      errors: [409, 502],
+    },
+    handler: taskAccessToken,
+  },
   {
     method: 'POST',
     path: '/v1/tasks/usage',

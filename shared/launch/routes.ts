@@ -6,6 +6,7 @@ import { accountIdParam } from '#shared/http/schemas.ts';
 import type { ApiRequest, Route } from '#shared/http/types.ts';
 import { callerOf } from '#shared/http/types.ts';
 import { parseInput } from '#shared/http/validate.ts';
+import * as wire from '#shared/http/wire.ts';
 import { grantBody, issueGrant, listGrants, revokeGrant } from '#shared/launch/grants.ts';
 import { launchBody, launchTask } from '#shared/launch/launch.ts';
 import { listLaunches } from '#shared/launch/listing.ts';
@@ -120,13 +121,41 @@ export const launchRoutes: Route[] = [
     method: 'POST',
     path: '/v1/launches',
     access: 'member',
+    contract: {
+      summary: 'Launch an agent task: account, model and effort chosen, the ticket to the task (or its proxy)',
+      tag: 'launches',
+      body: launchBody,
+      responses: { 201: { description: 'The started launch', schema: z.strictObject({ launch: wire.launchCreated }) } },
+      errors: [409, 502],
+    },
     handler: async (request) => {
       const body = parseInput(launchBody, request.body, 'body');
       return { status: 201, body: { launch: await launchTask(callerOf(request), body) } };
     },
   },
-  { method: 'GET', path: '/v1/launches', access: 'member', handler: listRoute },
-  { method: 'GET', path: '/v1/launches/{id}', access: 'member', handler: getRoute },
+  {
+    method: 'GET',
+    path: '/v1/launches',
+    access: 'member',
+    contract: {
+      summary: 'Launches, newest first (admins: all; members: their own)',
+      tag: 'launches',
+      query: launchQuery,
+      responses: { 200: { description: 'One page of launches', schema: wire.page('launches', wire.launch) } },
+    },
+    handler: listRoute,
+  },
+  {
+    method: 'GET',
+    path: '/v1/launches/{id}',
+    access: 'member',
+    contract: {
+      summary: 'One launch, with its usage when its proxy reported any',
+      tag: 'launches',
+      responses: { 200: { description: 'The launch', schema: z.strictObject({ launch: wire.launch }) } },
+    },
+    handler: getRoute,
+  },
   {
     method: 'GET',
     path: '/v1/me/preferences',
