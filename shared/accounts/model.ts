@@ -1,4 +1,5 @@
 import type { ProviderId } from '#shared/providers/types.ts';
+import type { UsageView } from '#shared/usage/account.ts';
 
 export type AccountKind = 'oauth' | 'api_key' | 'none';
 export type AccountStatus = 'connected' | 'refresh_failed' | 'needs_reconnect' | 'cooling_down';
@@ -34,12 +35,20 @@ export interface Account {
   cooldownUntil: string | null;
   /** Vault secret name; null for keyless (`none`) accounts. */
   secretName: string | null;
+  /** When a proxy last reported requests through this account; absent on accounts never used so. */
+  lastUsedAt?: string | null;
+  /** The subscription allowance last read from the provider (OAuth accounts); absent until read. */
+  usage?: UsageView | null;
   createdAt: string;
   updatedAt: string;
 }
 
 /** The API's view of an account (API.md "Account"): metadata plus `active`, nothing secret. */
-export type AccountView = Omit<Account, 'cooldownUntil' | 'secretName'> & { active: boolean };
+export type AccountView = Omit<Account, 'secretName' | 'lastUsedAt' | 'usage'> & {
+  active: boolean;
+  lastUsedAt: string | null;
+  usage: UsageView | null;
+};
 
 export function toAccountView(account: Account, active: boolean): AccountView {
   return {
@@ -58,6 +67,9 @@ export function toAccountView(account: Account, active: boolean): AccountView {
     tokenExpiresAt: account.tokenExpiresAt,
     lastRefreshAt: account.lastRefreshAt,
     lastError: account.lastError,
+    cooldownUntil: account.cooldownUntil,
+    lastUsedAt: account.lastUsedAt ?? null,
+    usage: account.usage ?? null,
     createdAt: account.createdAt,
     updatedAt: account.updatedAt,
   };

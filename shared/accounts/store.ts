@@ -24,6 +24,7 @@ import {
   providerSettingsKey,
 } from '#shared/store/keys.ts';
 import { buildUpdate, type Condition, itemExists } from '#shared/store/update.ts';
+import { usageView } from '#shared/usage/account.ts';
 
 const table = (): string => config().tableName;
 
@@ -61,6 +62,9 @@ function toAccount(item: Record<string, unknown>): Account {
   const account: Record<string, unknown> = {};
   for (const field of ACCOUNT_FIELDS) account[field] = item[field] ?? null;
   account.roundRobin = item.roundRobin === true;
+  // Written by the usage readers and the proxy's reports, not by account creation: absent until then.
+  if (item.lastUsedAt !== undefined) account.lastUsedAt = typeof item.lastUsedAt === 'string' ? item.lastUsedAt : null;
+  if (item.usage !== undefined) account.usage = usageView(item.usage);
   return account as unknown as Account;
 }
 

@@ -3,7 +3,10 @@ import {
   ResourceNotFoundException,
   SecretsManagerClient,
 } from '@aws-sdk/client-secrets-manager';
+import { UpdateCommand } from '@aws-sdk/lib-dynamodb';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { config } from '#shared/config.ts';
+import { documentClient } from '#shared/store/dynamo.ts';
 import { readSecret } from '#shared/vault/vault.ts';
 import { startTestApi, type TestApi } from '#test/helpers/api.ts';
 import { type FakeProviderApi, startFakeProviderApi } from '#test/helpers/fake-provider-api.ts';
@@ -645,6 +648,47 @@ describe('contract gaps: active account, no-op changes, audit paging, key rotati
     },
   );
 
+  it('shows an account’s stored allowance, cooldown and last use, and only the API’s part of the allowance', async () => {
+    const a = (await addKey('claude', { kind: 'api_key', label: 'Usage view', apiKey: 'sk-ant-api03-usage-view-1357' }))
+      .body.account;
+    expect(a).toMatchObject({ cooldownUntil: null, lastUsedAt: null, usage: null });
+    const usage = {
+      plan: 'max',
+      readAt: '2026-11-22T10:00:00.000Z',
+      windows: [
+        { name: 'five_hour', usedPercent: 61, resetsAt: '2026-11-22T12:00:00.000Z' },
+        { name: 'broken', usedPercent: 'lots' },
+      ],
+      credits: { enabled: true, unlimited: false, balance: '12.50', used: 3, monthlyLimit: 50 },
+    };
+    await documentClient().send(
+      new UpdateCommand({
+        TableName: config().tableName,
+        Key: { pk: 'PROVIDER#claude', sk: `ACCOUNT#${a.id}` },
+        UpdateExpression: 'SET #u = :u, lastUsedAt = :l, cooldownUntil = :c',
+        ExpressionAttributeNames: { '#u': 'usage' },
+        ExpressionAttributeValues: {
+          ':u': usage,
+          ':l': '2026-11-22T09:00:00.000Z',
+          ':c': '2026-11-22T11:00:00.000Z',
+        },
+      }),
+    );
+    const view = (
+      await api.call<{ provider: { accounts: Record<string, unknown>[] } }>('GET', '/v1/providers/claude')
+    ).body.provider.accounts.find((x) => x.id === a.id);
+    expect(view).toMatchObject({
+      cooldownUntil: '2026-11-22T11:00:00.000Z',
+      lastUsedAt: '2026-11-22T09:00:00.000Z',
+      usage: {
+        plan: 'max',
+        readAt: '2026-11-22T10:00:00.000Z',
+        windows: [{ name: 'five_hour', usedPercent: 61, resetsAt: '2026-11-22T12:00:00.000Z' }],
+      },
+    });
+    expect(view?.usage).not.toHaveProperty('credits');
+  });
+
   it('regression: PATCH apiKey replaces an API-key account’s key in place as a new secret version', async () => {
     const [first, second] = ['sk-proj-rotation-first-1111', 'sk-proj-rotation-second-2222'];
     fake.validKeys.add(second);
@@ -772,6 +816,7 @@ describe('secrets stay secret', () => {
       'sk-proj-refused-key-9999',
       'sk-proj-tail-one-abcd',
       'sk-proj-tail-two-abcd',
+      'sk-ant-api03-usage-view-1357',
     ]) {
       expect(table.includes(key), key).toBe(false);
       expect(logs.includes(key), key).toBe(false);
