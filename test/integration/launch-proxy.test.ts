@@ -294,6 +294,11 @@ describe('POST /v1/tasks/usage', () => {
     const item = await accountItem('codex', codex.id);
     expect(item).toMatchObject({ usedRequests: 8, usedInputTokens: 3200, usedOutputTokens: 840 });
     expect(Date.parse(String(item.lastUsedAt))).toBeGreaterThanOrEqual(before);
+    const listed = await api.call<{ provider: { accounts: { id: string; lastUsedAt: string | null }[] } }>(
+      'GET',
+      '/v1/providers/codex',
+    );
+    expect(listed.body.provider.accounts.find((a) => a.id === codex.id)?.lastUsedAt).toBe(item.lastUsedAt);
     expect(await api.tableDump()).not.toContain(task.taskToken);
   });
 
