@@ -2,13 +2,20 @@ import { parseArgs } from 'node:util';
 import { accountCommands } from '#shared/operator/accounts.ts';
 import { ApiError, clientFromEnv, UsageError } from '#shared/operator/client.ts';
 import type { Command, Context } from '#shared/operator/command.ts';
+import { consoleCommand } from '#shared/operator/console.ts';
 import { type OperatorIo, Prompter } from '#shared/operator/io.ts';
 import { launchCommands } from '#shared/operator/launches.ts';
 import { syncCommand } from '#shared/operator/sync.ts';
 import { teamCommands } from '#shared/operator/team.ts';
 
 /** Every operator command, in the order `keyfleet --help` lists them. */
-export const operatorCommands: Command[] = [...accountCommands, ...teamCommands, ...launchCommands, syncCommand];
+export const operatorCommands: Command[] = [
+  ...accountCommands,
+  ...teamCommands,
+  ...launchCommands,
+  syncCommand,
+  consoleCommand,
+];
 
 const byName = new Map(operatorCommands.map((c) => [c.name, c]));
 

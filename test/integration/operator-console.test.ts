@@ -1,0 +1,143 @@
+import { createServer, type IncomingMessage, type Server } from 'node:http';
+import type { AddressInfo } from 'node:net';
+import { Sha256 } from '@smithy/core/checksum';
+import { SignatureV4 } from '@smithy/signature-v4';
+import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
+import { clientFromEnv } from '#shared/operator/client.ts';
+import { type ConsoleServer, startConsoleServer } from '#shared/operator/console.ts';
+import { startTestApi, type TestApi, TOKENS } from '#test/helpers/api.ts';
+
+/**
+ * `keyfleet console` for an IAM-auth stack: API Gateway's IAM authorizer has no local peer, so a
+ * loopback front checks each SigV4 signature with the same library, then passes the request on to
+ * the local API as the admin (standing in for an admin role's identity).
+ */
+
+const credentials = { accessKeyId: 'AKIDCONSOLETEST', secretAccessKey: 'console-test-secret-access-key' };
+let api: TestApi;
+let front: Server;
+let frontUrl: string;
+let consoleServer: ConsoleServer;
+const signed: { path: string; verified: boolean }[] = [];
+
+async function verified(req: IncomingMessage, body: string): Promise<boolean> {
+  const url = new URL(req.url ?? '/', frontUrl);
+  const headers: Record<string, string> = {};
+  for (const [name, value] of Object.entries(req.headers)) if (typeof value === 'string') headers[name] = value;
+  const names = /SignedHeaders=([^,]+)/.exec(headers.authorization ?? '')?.[1]?.split(';') ?? [];
+  const date = headers['x-amz-date'] ?? '';
+  const signer = new SignatureV4({ service: 'execute-api', region: 'eu-west-1', credentials, sha256: Sha256 });
+  const again = await signer.sign(
+    {
+      method: req.method ?? 'GET',
+      protocol: 'http:',
+      hostname: url.hostname,
+      port: Number(url.port),
+      path: url.pathname,
+      query: Object.fromEntries(url.searchParams),
+      headers: Object.fromEntries(
+        Object.entries(headers).filter(([n]) => names.includes(n) && n !== 'authorization' && n !== 'x-amz-date'),
+      ),
+      body: body || undefined,
+    },
+    {
+      signingDate: new Date(
+        `${date.slice(0, 4)}-${date.slice(4, 6)}-${date.slice(6, 8)}T${date.slice(9, 11)}:${date.slice(11, 13)}:${date.slice(13, 15)}Z`,
+      ),
+    },
+  );
+  return names.length > 0 && again.headers.authorization === headers.authorization;
+}
+
+beforeAll(async () => {
+  api = await startTestApi();
+  front = createServer(async (req, res) => {
+    let body = '';
+    for await (const chunk of req) body += chunk;
+    const ok = await verified(req, body);
+    signed.push({ path: req.url ?? '', verified: ok });
+    if (!ok) {
+      res.writeHead(403, { 'content-type': 'application/json' });
+      return res.end('{"message":"Forbidden"}');
+    }
+    const answer = await fetch(`${api.base}${req.url}`, {
+      method: req.method,
+      headers: { authorization: `Bearer ${TOKENS.admin}`, ...(body ? { 'content-type': 'application/json' } : {}) },
+      body: body || undefined,
+    });
+    res.writeHead(answer.status, { 'content-type': answer.headers.get('content-type') ?? 'application/json' });
+    res.end(await answer.text());
+  });
+  await new Promise<void>((resolve) => front.listen(0, '127.0.0.1', resolve));
+  frontUrl = `http://127.0.0.1:${(front.address() as AddressInfo).port}`;
+  vi.stubEnv('AWS_ACCESS_KEY_ID', credentials.accessKeyId);
+  vi.stubEnv('AWS_SECRET_ACCESS_KEY', credentials.secretAccessKey);
+  consoleServer = await startConsoleServer(clientFromEnv({ KEYFLEET_URL: frontUrl, AWS_REGION: 'eu-west-1' }), 0);
+});
+afterAll(async () => {
+  vi.unstubAllEnvs();
+  await consoleServer.close();
+  front.close();
+  await api.stop();
+});
+
+async function session(code: string): Promise<Response> {
+  return fetch(`${consoleServer.url}/console/session`, {
+    method: 'POST',
+    headers: { 'content-type': 'application/json', 'x-keyfleet-console': '1' },
+    body: JSON.stringify({ token: code }),
+  });
+}
+
+describe('keyfleet console', () => {
+  it('learns the operator is an admin from the deployed API, through signed requests', () => {
+    expect(consoleServer.role).toBe('admin');
+    expect(signed[0]).toEqual({ path: '/v1/settings', verified: true });
+  });
+
+  it('serves the console page with its strict content security policy', async () => {
+    const page = await fetch(`${consoleServer.url}/`);
+    expect(page.status).toBe(200);
+    expect(page.headers.get('content-security-policy')).toContain("script-src 'self'");
+    expect(await page.text()).toContain('/console/app.js');
+  });
+
+  it('forwards the page API calls signed with the operator credentials once signed in with the code', async () => {
+    const signedIn = await session(consoleServer.code);
+    expect(signedIn.status).toBe(201);
+    const cookie = (signedIn.headers.get('set-cookie') ?? '').split(';')[0] ?? '';
+    expect(signedIn.headers.get('set-cookie')).toMatch(/HttpOnly; SameSite=Strict/);
+    const before = signed.length;
+    const created = await fetch(`${consoleServer.url}/v1/providers/claude/accounts`, {
+      method: 'POST',
+      headers: { cookie, 'x-keyfleet-console': '1', 'content-type': 'application/json' },
+      body: JSON.stringify({ kind: 'api_key', label: 'Via console', apiKey: 'sk-ant-console-forwarded-1111' }),
+    });
+    expect(created.status).toBe(201);
+    const providers = await fetch(`${consoleServer.url}/v1/providers/claude?x=1`, {
+      headers: { cookie, 'x-keyfleet-console': '1' },
+    });
+    expect(providers.status).toBe(200);
+    const body = (await providers.json()) as { provider: { accounts: { label: string }[] } };
+    expect(body.provider.accounts.map((a) => a.label)).toContain('Via console');
+    expect(signed.slice(before)).toEqual([
+      { path: '/v1/providers/claude/accounts', verified: true },
+      { path: '/v1/providers/claude?x=1', verified: true },
+    ]);
+    const text = JSON.stringify(body);
+    expect(text).not.toContain('sk-ant-console-forwarded-1111');
+  });
+
+  it('forwards nothing without the session, the console header, or from another site', async () => {
+    const before = signed.length;
+    expect((await fetch(`${consoleServer.url}/v1/providers`)).status).toBe(401);
+    const cookie = ((await session(consoleServer.code)).headers.get('set-cookie') ?? '').split(';')[0] ?? '';
+    expect((await fetch(`${consoleServer.url}/v1/providers`, { headers: { cookie } })).status).toBe(401);
+    const crossSite = await fetch(`${consoleServer.url}/v1/providers`, {
+      headers: { cookie, 'x-keyfleet-console': '1', 'sec-fetch-site': 'cross-site' },
+    });
+    expect(crossSite.status).toBe(401);
+    expect((await session('not-the-code')).status).toBe(401);
+    expect(signed.length).toBe(before);
+  });
+});
