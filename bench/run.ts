@@ -1,126 +1,152 @@
 /**
- * `npm run bench`: throughput of Keyfleet's hot paths against the embedded endpoints, each
- * reported as a ratio to a baseline measured in the same run (one plain DynamoDB GetItem through
- * the same SDK client), so figures compare across machines.
+ * `npm run bench`: Keyfleet's hot paths and bundles against the embedded endpoints on loopback.
+ * Each figure is the median of several runs with their minimum and maximum; each comparison is a
+ * ratio to a baseline measured in the same run, interleaved with it; each figure has its target
+ * and a verdict. Prints the table and writes `bench/results.json`.
+ *
+ * `BENCH_SECTIONS` (comma-separated: bundles, zod, calls, latency, roundrobin, sweep, local, proxy)
+ * limits the run; `BENCH_RUNS`, `BENCH_SWEEP_ACCOUNTS`, `BENCH_SWEEP_RUNS` and `BENCH_OUT` change
+ * its size and where the results go.
  */
-import { GetCommand } from '@aws-sdk/lib-dynamodb';
-import { resolveAccount } from '#shared/accounts/resolve.ts';
-import { createKeyAccount } from '#shared/accounts/service.ts';
-import { nextCursor, setActiveAccount } from '#shared/accounts/store.ts';
-import { config } from '#shared/config.ts';
-import { containerRoutes } from '#shared/launch/container-routes.ts';
-import { launchTask } from '#shared/launch/launch.ts';
-import { setTaskRunner } from '#shared/launch/runner.ts';
+import { existsSync } from 'node:fs';
+import { writeFile } from 'node:fs/promises';
+import { availableParallelism, cpus, loadavg, totalmem } from 'node:os';
+import { dirname, join, relative } from 'node:path';
+import { fileURLToPath, pathToFileURL } from 'node:url';
 import { logger } from '#shared/log/logger.ts';
-import { documentClient } from '#shared/store/dynamo.ts';
-import { accountKey } from '#shared/store/keys.ts';
-import { createSecret, readSecret, secretName } from '#shared/vault/vault.ts';
-import { seedAccount } from '#test/helpers/accounts.ts';
 import { startLocalAws } from '#test/helpers/local-aws.ts';
+import { type CallCounts, startCountingProxy } from './counting-proxy.ts';
+import { atLeast, atMost, type Figure, once } from './stats.ts';
+import { formatTable } from './table.ts';
+import { startTokenEndpoint } from './token-endpoint.ts';
 
 // Every launch and redemption writes an audit line; hundreds of them would bury the table.
 logger.setLogLevel('SILENT');
+// The SDK's notice about Node 20 (once per client) is noise before the table too.
+process.env.AWS_SDK_JS_NODE_VERSION_SUPPORT_WARNING_DISABLED = 'true';
 
-interface Result {
-  name: string;
-  opsPerSecond: number;
+const ROOT = join(dirname(fileURLToPath(import.meta.url)), '..');
+const ALL = ['bundles', 'zod', 'calls', 'latency', 'roundrobin', 'sweep', 'local', 'proxy'];
+const sections = new Set((process.env.BENCH_SECTIONS ?? ALL.join(',')).split(',').map((s) => s.trim()));
+const RUNS = Math.max(1, Number(process.env.BENCH_RUNS ?? 5));
+const SWEEP_ACCOUNTS = Number(process.env.BENCH_SWEEP_ACCOUNTS ?? 500);
+const SWEEP_RUNS = Math.max(1, Number(process.env.BENCH_SWEEP_RUNS ?? 1));
+const OUT = process.env.BENCH_OUT ?? join(ROOT, 'bench', 'results.json');
+const started = performance.now();
+const figures: Figure[] = [];
+const extra: Record<string, unknown> = {};
+
+if (sections.has('bundles') || sections.has('zod')) {
+  const { benchBundles, benchZodStyle } = await import('./bundles.ts');
+  if (sections.has('bundles')) {
+    const report = await benchBundles(ROOT, RUNS);
+    figures.push(...report.figures);
+    extra.bundles = report.bundles;
+  }
+  if (sections.has('zod')) figures.push(...(await benchZodStyle(ROOT, 'launch')).figures);
 }
 
-async function measure(name: string, total: number, concurrency: number, op: () => Promise<unknown>): Promise<Result> {
-  for (let i = 0; i < Math.min(50, total); i++) await op();
-  let next = 0;
-  const started = performance.now();
-  await Promise.all(
-    Array.from({ length: concurrency }, async () => {
-      while (next < total) {
-        next += 1;
-        await op();
-      }
-    }),
-  );
-  const seconds = (performance.now() - started) / 1000;
-  return { name, opsPerSecond: total / seconds };
+const needsAws = ['calls', 'latency', 'roundrobin', 'sweep'].some((s) => sections.has(s));
+if (needsAws) await benchAws();
+
+if (sections.has('local')) {
+  const { benchLocalTask } = await import('./local-task.ts');
+  figures.push(...(await benchLocalTask(ROOT, RUNS)));
 }
 
-const aws = await startLocalAws({ KEYFLEET_API_URL: 'http://127.0.0.1:9' });
-const pool = [
-  await seedAccount('claude', { roundRobin: true }),
-  await seedAccount('claude', { roundRobin: true }),
-  await seedAccount('claude', { roundRobin: true }),
-];
-const probe = pool[0] ?? (undefined as never);
-const name = secretName('claude', probe.id);
-await createSecret(name, { access_token: 'bench-access-token-000000' });
+if (sections.has('proxy')) figures.push(...(await benchProxyHook()));
 
-const N = Number(process.env.BENCH_N ?? 1000);
-const results: Result[] = [];
-const baseline = await measure('baseline: GetItem (1 account item), sequential', N, 1, () =>
-  documentClient().send(new GetCommand({ TableName: config().tableName, Key: accountKey('claude', probe.id) })),
-);
-results.push(baseline);
-results.push(
-  await measure('resolveAccount, round-robin pool of 3, sequential', N, 1, () =>
-    resolveAccount({ provider: 'claude' }),
-  ),
-);
-results.push(
-  await measure('resolveAccount, round-robin pool of 3, 32 concurrent', N, 32, () =>
-    resolveAccount({ provider: 'claude' }),
-  ),
-);
-results.push(await measure('cursor ADD only, 32 concurrent', N, 32, () => nextCursor('claude')));
-results.push(await measure('vault read (GetSecretValue), sequential', N, 1, () => readSecret(name)));
+/** Everything that runs against the embedded endpoints, counted by a proxy in front of each. */
+async function benchAws(): Promise<void> {
+  const aws = await startLocalAws({ KEYFLEET_ALLOW_LOOPBACK_CALLS: 'true', KEYFLEET_API_URL: 'http://127.0.0.1:9' });
+  const tally: CallCounts = {};
+  const dynamo = await startCountingProxy('dynamodb', aws.dynamoEndpoint, tally);
+  const secrets = await startCountingProxy('secrets', aws.secrets.endpoint, tally);
+  const tokens = await startTokenEndpoint();
+  // Before the code under test makes its clients or reads its providers.
+  process.env.AWS_ENDPOINT_URL_DYNAMODB = dynamo.endpoint;
+  process.env.AWS_ENDPOINT_URL_SECRETS_MANAGER = secrets.endpoint;
+  process.env.KEYFLEET_PROVIDER_OVERRIDES = JSON.stringify(tokens.overrides('claude'));
+  try {
+    const hot = await import('./hot-paths.ts');
+    const world = await hot.buildWorld(tokens);
+    if (sections.has('calls')) figures.push(...(await hot.benchCalls(dynamo, world, tokens, RUNS)));
+    if (sections.has('latency')) figures.push(...(await hot.benchLatency(world, RUNS, 20)));
+    if (sections.has('roundrobin')) figures.push(...(await hot.benchRoundRobin(world, RUNS)));
+    if (sections.has('sweep')) {
+      const { benchSweep } = await import('./sweep.ts');
+      // At the default pacing a sweep of 500 takes 50 s whatever the code does: one run.
+      figures.push(...(await benchSweep(tokens, SWEEP_ACCOUNTS, { atDefault: SWEEP_RUNS, atMaximum: RUNS })));
+    }
+  } finally {
+    await tokens.close();
+    await dynamo.close();
+    await secrets.close();
+    await aws.stop();
+  }
+}
 
-// The launch path end to end, with ECS replaced by a runner that only remembers the ticket.
-const tickets: string[] = [];
-setTaskRunner({
-  kind: 'local',
-  run: async (request) => {
-    tickets.push(request.ticket);
-    return `bench:task/${request.launchId}`;
-  },
-});
-const { account: keyAccount } = await createKeyAccount({
-  provider: 'gemini',
-  scope: { owner: null },
-  kind: 'api_key',
-  label: 'bench',
-  apiKey: 'AIza-bench-key-0000000000',
-  endpoint: undefined,
-  actor: 'bench',
-});
-await setActiveAccount('gemini', null, keyAccount.id);
-const launchBody = { provider: 'gemini' as const, maxDurationMinutes: 60, ecs: { command: ['true'] } };
-const caller = { id: 'bench', role: 'member' as const };
-const L = Math.min(N, 300);
-results.push(
-  await measure(`launch (resolve, ticket, run, audit), ${L} sequential`, L, 1, () => launchTask(caller, launchBody)),
+/**
+ * The credential proxy's overhead, from `bench/proxy.ts` (its own module: TTFB added, streaming
+ * throughput, memory) when it exists; otherwise a row saying it was not measured.
+ */
+async function benchProxyHook(): Promise<Figure[]> {
+  const section = 'credential proxy';
+  const file = join(ROOT, 'bench', 'proxy.ts');
+  if (!existsSync(file)) {
+    return [{ section, name: 'HOOK: bench/proxy.ts is missing, not measured', unit: '', value: once(0) }];
+  }
+  const { benchProxy } = (await import(pathToFileURL(file).href)) as typeof import('./proxy.ts');
+  const r = await benchProxy();
+  const note = `median of ${r.runs}`;
+  return [
+    atMost({ section, name: 'added time to first byte', unit: 'ms', value: once(r.ttfbAddedMs), note }, 1),
+    atMost(
+      { section, name: 'added time to first byte, in process', unit: 'ms', value: once(r.ttfbAddedInProcessMs), note },
+      1,
+    ),
+    atLeast(
+      {
+        section,
+        name: `streaming throughput / direct (${r.bodyMb.toFixed(0)} MB SSE)`,
+        unit: '×',
+        value: once(r.throughputRatio),
+      },
+      0.95,
+    ),
+    atMost({ section, name: 'peak resident memory', unit: 'MB', value: once(r.peakRssMb) }, 64),
+  ];
+}
+
+const cpu = cpus()[0]?.model ?? 'unknown CPU';
+const machine = {
+  cpu,
+  cores: availableParallelism(),
+  memoryGb: Math.round(totalmem() / 1024 ** 3),
+  node: process.version,
+  platform: `${process.platform} ${process.arch}`,
+  load: loadavg()[0],
+};
+const seconds = (performance.now() - started) / 1000;
+process.stdout.write(
+  `\nKeyfleet bench — node ${process.version}, ${machine.cores} × ${cpu}, median of ${RUNS} runs (min–max), embedded endpoints on loopback\n\n`,
 );
-const redeemRoute = containerRoutes.find((r) => r.path === '/v1/tickets/redeem');
-let next = 0;
-// measure() warms up with min(50, total) operations first, and each redemption spends a ticket.
-const R = Math.min(L, tickets.length - Math.min(50, Math.floor(tickets.length / 2)));
-results.push(
-  await measure(`ticket redemption + CLI profile, ${R} sequential`, R, 1, () => {
-    const ticket = tickets[next++];
-    return (
-      redeemRoute?.handler({
-        method: 'POST',
-        path: '',
-        params: {},
-        query: {},
-        headers: {},
-        body: { ticket },
-        caller: null,
-      }) ?? Promise.resolve()
+process.stdout.write(formatTable(figures));
+const unmet = figures.filter((f) => f.met === false);
+process.stdout.write(
+  `\n${figures.filter((f) => f.met).length} targets met, ${unmet.length} not met, ${seconds.toFixed(0)} s; results in ${relative(process.cwd(), OUT)}\n`,
+);
+if (extra.bundles) {
+  process.stdout.write('\nlargest contributors per bundle (KB in the minified output):\n');
+  for (const [name, b] of Object.entries(
+    extra.bundles as Record<string, { top: { input: string; bytes: number }[] }>,
+  )) {
+    process.stdout.write(
+      `  ${name.padEnd(13)} ${b.top.map((t) => `${t.input} ${(t.bytes / 1024).toFixed(0)}`).join(', ')}\n`,
     );
-  }),
-);
-
-console.log(`\nKeyfleet bench — ${N} operations each, node ${process.version}, embedded endpoints on loopback\n`);
-for (const r of results) {
-  console.log(
-    `${r.name.padEnd(58)} ${r.opsPerSecond.toFixed(0).padStart(7)} ops/s  ×${(r.opsPerSecond / baseline.opsPerSecond).toFixed(2)}`,
-  );
+  }
 }
-await aws.stop();
+await writeFile(
+  OUT,
+  `${JSON.stringify({ date: new Date().toISOString(), seconds: Math.round(seconds), machine, runs: RUNS, figures, ...extra }, null, 2)}\n`,
+);

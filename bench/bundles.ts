@@ -1,0 +1,286 @@
+import { spawn } from 'node:child_process';
+import { cp, mkdir, mkdtemp, readdir, readFile, rm, symlink, writeFile } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { pathToFileURL } from 'node:url';
+import { gzipSync } from 'node:zlib';
+import { build, type Metafile } from 'esbuild';
+import { functionBuildOptions } from '#infra/constructs/keyfleet-function.ts';
+import { atMost, type Figure, interleaved, summarize } from './stats.ts';
+
+/** The SDK packages a function may bundle, and the client each one's baseline constructs. */
+const SDK_CLIENTS: Record<string, string> = {
+  '@aws-sdk/client-dynamodb': 'DynamoDBClient',
+  '@aws-sdk/client-secrets-manager': 'SecretsManagerClient',
+  '@aws-sdk/client-lambda': 'LambdaClient',
+  '@aws-sdk/client-ecs': 'ECSClient',
+  '@aws-sdk/lib-dynamodb': 'DynamoDBDocumentClient',
+};
+
+export interface BuiltBundle {
+  file: string;
+  bytes: number;
+  gzip: number;
+  /** Bytes each package (or source folder) puts into the output, largest first. */
+  contributors: { input: string; bytes: number }[];
+  sdkPackages: string[];
+}
+
+/** Which package (or `shared/<area>`) a metafile input belongs to. */
+function ownerOf(input: string): string {
+  const inModules = input.match(/node_modules\/((?:@[^/]+\/)?[^/]+)/);
+  return inModules?.[1] ?? input.split('/').slice(0, 2).join('/');
+}
+
+function contributors(metafile: Metafile): { input: string; bytes: number }[] {
+  const output = Object.entries(metafile.outputs).find(([file]) => file.endsWith('.mjs'))?.[1];
+  const totals = new Map<string, number>();
+  for (const [input, { bytesInOutput }] of Object.entries(output?.inputs ?? {})) {
+    totals.set(ownerOf(input), (totals.get(ownerOf(input)) ?? 0) + bytesInOutput);
+  }
+  return [...totals].map(([input, bytes]) => ({ input, bytes })).sort((a, b) => b.bytes - a.bytes);
+}
+
+async function measureFile(file: string, metafile: Metafile): Promise<BuiltBundle> {
+  const code = await readFile(file);
+  const parts = contributors(metafile);
+  const sdkPackages = parts.map((p) => p.input).filter((p) => p in SDK_CLIENTS);
+  return { file, bytes: code.length, gzip: gzipSync(code).length, contributors: parts, sdkPackages };
+}
+
+/** Bundles `entry` exactly as the stack does, into `outdir/index.mjs`. */
+export async function bundleFunction(root: string, entry: string, outdir: string): Promise<BuiltBundle> {
+  const file = join(outdir, 'index.mjs');
+  const result = await build({ ...functionBuildOptions(entry, file), absWorkingDir: root });
+  return measureFile(file, result.metafile as Metafile);
+}
+
+/** A handler that only constructs the same SDK clients, bundled with the same settings. */
+export async function bundleBaseline(root: string, sdkPackages: string[], outdir: string): Promise<BuiltBundle> {
+  const file = join(outdir, 'index.mjs');
+  const imports = sdkPackages.map((p) => `import { ${SDK_CLIENTS[p]} } from '${p}';`).join('\n');
+  const made = sdkPackages
+    .map((p) =>
+      p === '@aws-sdk/lib-dynamodb'
+        ? 'DynamoDBDocumentClient.from(new DynamoDBClient({}))'
+        : `new ${SDK_CLIENTS[p]}({})`,
+    )
+    .join(', ');
+  const { entryPoints: _unused, ...options } = functionBuildOptions('', file);
+  const result = await build({
+    ...options,
+    absWorkingDir: root,
+    stdin: {
+      contents: `${imports}\nexport const handler = async () => [${made}].length;\n`,
+      resolveDir: root,
+      loader: 'ts',
+      sourcefile: 'baseline.ts',
+    },
+  });
+  return measureFile(file, result.metafile as Metafile);
+}
+
+/** Environment a function needs to pass its start-up checks, as on Lambda (nothing is called). */
+const INIT_ENV = {
+  AWS_REGION: 'eu-west-1',
+  AWS_LAMBDA_FUNCTION_NAME: 'keyfleet-bench',
+  AWS_ACCESS_KEY_ID: 'bench',
+  AWS_SECRET_ACCESS_KEY: 'bench',
+  AWS_SDK_JS_NODE_VERSION_SUPPORT_WARNING_DISABLED: 'true',
+  KEYFLEET_TABLE_NAME: 'keyfleet-bench',
+  KEYFLEET_STAGE: 'bench',
+  POWERTOOLS_LOG_LEVEL: 'SILENT',
+};
+
+/** Wall time (ms) of a fresh `node --enable-source-maps` that imports `file` and exits, as a cold start does. */
+export function coldImportMs(file: string): Promise<number> {
+  const script = `await import(${JSON.stringify(pathToFileURL(file).href)});`;
+  return new Promise((resolve, reject) => {
+    const started = performance.now();
+    const child = spawn(process.execPath, ['--enable-source-maps', '--input-type=module', '-e', script], {
+      env: { PATH: process.env.PATH, ...INIT_ENV },
+      stdio: ['ignore', 'ignore', 'pipe'],
+    });
+    let stderr = '';
+    child.stderr.on('data', (chunk: Buffer) => {
+      stderr += chunk.toString();
+    });
+    child.on('error', reject);
+    child.on('close', (code) => {
+      if (code === 0) resolve(performance.now() - started);
+      else reject(new Error(`importing ${file} failed (${code}): ${stderr.slice(0, 400)}`));
+    });
+  });
+}
+
+export interface BundleReport {
+  figures: Figure[];
+  bundles: Record<
+    string,
+    { bytes: number; gzip: number; baselineBytes: number; top: { input: string; bytes: number }[] }
+  >;
+}
+
+const KB = (n: number) => n / 1024;
+
+/** Every `functions/*.ts`: size, gzip and cold import against its SDK-only baseline. */
+export async function benchBundles(root: string, runs: number): Promise<BundleReport> {
+  const work = await mkdtemp(join(tmpdir(), 'keyfleet-bench-bundles-'));
+  const figures: Figure[] = [];
+  const bundles: BundleReport['bundles'] = {};
+  try {
+    const names = (await readdir(join(root, 'functions'))).filter((f) => f.endsWith('.ts')).map((f) => f.slice(0, -3));
+    const baselines = new Map<string, BuiltBundle>();
+    for (const name of names.sort()) {
+      const built = await bundleFunction(root, join(root, 'functions', `${name}.ts`), join(work, name));
+      const key = built.sdkPackages.join('+') || 'none';
+      let baseline = baselines.get(key);
+      if (!baseline) {
+        baseline = await bundleBaseline(root, built.sdkPackages, join(work, `baseline-${baselines.size}`));
+        baselines.set(key, baseline);
+      }
+      bundles[name] = {
+        bytes: built.bytes,
+        gzip: built.gzip,
+        baselineBytes: baseline.bytes,
+        top: built.contributors.slice(0, 6),
+      };
+      figures.push(...(await bundleFigures(name, built, baseline, runs)));
+    }
+  } finally {
+    await rm(work, { recursive: true, force: true });
+  }
+  return { figures, bundles };
+}
+
+async function bundleFigures(name: string, built: BuiltBundle, baseline: BuiltBundle, runs: number): Promise<Figure[]> {
+  const section = `bundle ${name}`;
+  const clients = built.sdkPackages.length === 0 ? 'no SDK client: the baseline is an empty handler' : undefined;
+  const sizes: Figure[] = clients
+    ? [
+        atMost(
+          {
+            section,
+            name: 'bytes (no SDK client to compare with)',
+            unit: 'KB',
+            value: summarize([KB(built.bytes)]),
+            exact: true,
+          },
+          64,
+        ),
+        atMost(
+          {
+            section,
+            name: 'gzip (no SDK client to compare with)',
+            unit: 'KB',
+            value: summarize([KB(built.gzip)]),
+            exact: true,
+          },
+          16,
+        ),
+      ]
+    : [
+        atMost(
+          {
+            section,
+            name: 'bytes / SDK-only baseline',
+            unit: '×',
+            value: summarize([built.bytes / baseline.bytes]),
+            exact: true,
+            note: `${KB(built.bytes).toFixed(0)} KB vs ${KB(baseline.bytes).toFixed(0)} KB`,
+          },
+          1.25,
+        ),
+        atMost(
+          {
+            section,
+            name: 'gzip / SDK-only baseline',
+            unit: '×',
+            value: summarize([built.gzip / baseline.gzip]),
+            exact: true,
+            note: `${KB(built.gzip).toFixed(0)} KB vs ${KB(baseline.gzip).toFixed(0)} KB`,
+          },
+          1.25,
+        ),
+      ];
+  await coldImportMs(built.file); // the first start also warms the file cache
+  await coldImportMs(baseline.file);
+  const cold = await interleaved(
+    runs,
+    () => coldImportMs(built.file),
+    () => coldImportMs(baseline.file),
+  );
+  const coldFigures: Figure[] = [
+    { section, name: 'cold import, --enable-source-maps', unit: 'ms', value: summarize(cold.subject) },
+    { section, name: 'cold import of the baseline', unit: 'ms', value: summarize(cold.baseline) },
+    atMost({ section, name: 'cold import / baseline', unit: '×', value: summarize(cold.ratio) }, 1.2),
+  ];
+  if (clients) for (const f of coldFigures) f.note = clients;
+  return [...sizes, ...coldFigures];
+}
+
+/** `import { z } from 'zod'` → `import * as z from 'zod'` (and the type-only form), as the lead's sed does. */
+export function namespaceZod(source: string): string {
+  return source
+    .replace(/^import \{ z \} from 'zod';$/gm, "import * as z from 'zod';")
+    .replace(/^import type \{ z \} from 'zod';$/gm, "import type * as z from 'zod';");
+}
+
+async function rewriteTree(dir: string): Promise<number> {
+  let changed = 0;
+  for (const entry of await readdir(dir, { withFileTypes: true })) {
+    const path = join(dir, entry.name);
+    if (entry.isDirectory()) changed += await rewriteTree(path);
+    else if (entry.name.endsWith('.ts')) {
+      const before = await readFile(path, 'utf8');
+      const after = namespaceZod(before);
+      if (after !== before) {
+        await writeFile(path, after);
+        changed += 1;
+      }
+    }
+  }
+  return changed;
+}
+
+/**
+ * The zod import style, measured on a scratch copy of the tree (the sources stay as they are):
+ * `function`'s bundle as the tree has it, and with every `import { z } from 'zod'` turned into
+ * `import * as z from 'zod'`.
+ */
+export async function benchZodStyle(root: string, fn: string): Promise<{ figures: Figure[]; filesChanged: number }> {
+  const copy = await mkdtemp(join(tmpdir(), 'keyfleet-bench-zod-'));
+  try {
+    for (const part of ['shared', 'functions', 'web', 'docs', 'package.json', 'tsconfig.json']) {
+      await cp(join(root, part), join(copy, part), { recursive: true });
+    }
+    await symlink(join(root, 'node_modules'), join(copy, 'node_modules'), 'dir');
+    const filesChanged = await rewriteTree(copy);
+    await mkdir(join(copy, 'out'));
+    const named = await bundleFunction(root, join(root, 'functions', `${fn}.ts`), join(copy, 'out', 'named'));
+    const star = await bundleFunction(copy, join(copy, 'functions', `${fn}.ts`), join(copy, 'out', 'namespace'));
+    const zodOf = (b: BuiltBundle) => b.contributors.find((c) => c.input === 'zod')?.bytes ?? 0;
+    const section = `zod import style (${fn})`;
+    const figures: Figure[] = [
+      {
+        section,
+        name: 'bundle as the tree imports zod',
+        unit: 'KB',
+        value: summarize([KB(named.bytes)]),
+        exact: true,
+        note: `zod ${KB(zodOf(named)).toFixed(0)} KB`,
+      },
+      {
+        section,
+        name: "bundle with import * as z from 'zod'",
+        unit: 'KB',
+        value: summarize([KB(star.bytes)]),
+        exact: true,
+        note: `zod ${KB(zodOf(star)).toFixed(0)} KB; ${filesChanged} files would change`,
+      },
+    ];
+    return { figures, filesChanged };
+  } finally {
+    await rm(copy, { recursive: true, force: true });
+  }
+}
