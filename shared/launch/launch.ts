@@ -19,7 +19,7 @@ import {
   TASK_MARGIN_MS,
   updateLaunch,
 } from '#shared/launch/records.ts';
-import { type Delivery, PROXY_CONTAINER, type RunRequest, taskRunner } from '#shared/launch/runner.ts';
+import { type Delivery, PROXY_CONTAINER, type RunRequest, runnerDelivers, taskRunner } from '#shared/launch/runner.ts';
 import { logger } from '#shared/log/logger.ts';
 import { redactText } from '#shared/log/redact.ts';
 import { checkEffort } from '#shared/providers/efforts.ts';
@@ -229,17 +229,23 @@ async function coverTask({ provider, chosen, minutes, delivery, now }: Coverage)
   return { account, warnings: warning ? [warning] : [], deliverRefreshToken };
 }
 
-/**
- * The launch's delivery: its own, else its environment's, else `ticket`. `proxy` serves the
- * providers and account kinds `keyfleet proxy` knows (Claude, Codex and Gemini; OAuth or API key);
- * anything else is a `conflict`, since the task could not reach its provider.
- */
+/** The launch's delivery: its own, else its environment's, else `ticket`. */
 function deliveryFor(body: LaunchBody, environment: Environment | undefined): Delivery {
   return body.delivery ?? environment?.delivery ?? 'ticket';
 }
 
+/**
+ * `proxy` serves the providers and account kinds `keyfleet proxy` knows (Claude, Codex and Gemini;
+ * OAuth or API key), on a runner that can start the proxy; anything else is a `conflict`, since the
+ * task could not reach its provider (or would get the ticket itself).
+ */
 function checkProxyable(provider: ProviderDefinition, account: Account | undefined, delivery: Delivery): void {
   if (delivery !== 'proxy') return;
+  if (!runnerDelivers('proxy')) {
+    throw new ConflictError(
+      `This server's ${taskRunner().kind} task runner cannot start a keyfleet proxy beside the agent. Launch with delivery "ticket".`,
+    );
+  }
   if (!isProxyProvider(provider.id)) {
     throw new ConflictError(
       `${provider.name} cannot use proxy delivery: keyfleet proxy serves Claude, Codex and Gemini only. Launch with delivery "ticket".`,

@@ -39,7 +39,14 @@ export interface RunRequest {
 
 export interface TaskRunner {
   kind: 'ecs' | 'local';
+  /** The deliveries this runner can start (proxy delivery needs the proxy beside the agent); `ticket` only when absent. */
+  deliveries?: readonly Delivery[];
   run: (request: RunRequest) => Promise<string>;
+}
+
+/** Whether the current runner can start a task with `delivery`. */
+export function runnerDelivers(delivery: Delivery): boolean {
+  return (current.deliveries ?? ['ticket']).includes(delivery);
 }
 
 type ContainerOverride = NonNullable<NonNullable<RunTaskCommandInput['overrides']>['containerOverrides']>[number];
@@ -101,6 +108,8 @@ let ecsClient: ECSClient | undefined;
 
 export const ecsRunner: TaskRunner = {
   kind: 'ecs',
+  // Proxy delivery needs a task definition with the sidecar (`AgentTaskDefinition`); RunTask itself does not care.
+  deliveries: ['ticket', 'proxy'],
   run: async (request) => {
     ecsClient ??= new ECSClient({});
     let out: RunTaskCommandOutput;

@@ -5,6 +5,7 @@ import { getAccount } from '#shared/accounts/store.ts';
 import type { Redeemed } from '#shared/cli/exec.ts';
 import { config } from '#shared/config.ts';
 import type { LaunchView } from '#shared/launch/launch.ts';
+import { ecsRunner, setTaskRunner } from '#shared/launch/runner.ts';
 import { documentClient } from '#shared/store/dynamo.ts';
 import { accountKey } from '#shared/store/keys.ts';
 import { readSecret } from '#shared/vault/vault.ts';
@@ -191,6 +192,24 @@ describe('launching with delivery "proxy"', () => {
       expect(res.body.error.details?.map((d) => d.path)).toEqual([path]);
     }
     expect(ecs.runTasks.length).toBe(before);
+  });
+
+  it('refuses proxy delivery on a task runner that cannot start the proxy, and starts nothing', async () => {
+    const started: string[] = [];
+    setTaskRunner({ kind: 'local', run: async (request) => `local:task/${started.push(request.launchId)}` });
+    try {
+      const res = await launch({ provider: 'claude', delivery: 'proxy', ecs: { command: ['true'] } });
+      expect(res.status).toBe(409);
+      expect(res.body.error).toEqual({
+        code: 'conflict',
+        message:
+          'This server\'s local task runner cannot start a keyfleet proxy beside the agent. Launch with delivery "ticket".',
+      });
+      expect((await launch({ provider: 'claude', ecs: { command: ['true'] } })).status).toBe(201);
+      expect(started).toHaveLength(1);
+    } finally {
+      setTaskRunner(ecsRunner);
+    }
   });
 
   it('refuses a delivery it does not know', async () => {
