@@ -2,6 +2,13 @@ import { type Account, isKeyAccount, isUsable } from '#shared/accounts/model.ts'
 import { loadProviderState, nextCursor } from '#shared/accounts/store.ts';
 import { AccountUnusableError, NotFoundError, ProviderNotConfiguredError } from '#shared/errors.ts';
 import type { ProviderId } from '#shared/providers/types.ts';
+import type { PoolMember, PoolPlan } from '#shared/usage/pool.ts';
+import {
+  noUsableAccountMessage,
+  poolExhausted,
+  poolFallbackWarning,
+  roundRobinPick,
+} from '#shared/usage/round-robin.ts';
 
 export interface ResolveRequest {
   provider: ProviderId;
@@ -26,6 +33,8 @@ export type ResolutionStep =
 export interface Resolution {
   account: Account;
   step: ResolutionStep;
+  /** For the launch's warnings: e.g. the whole pool was at its usage limit and the active account was used. */
+  warnings: string[];
 }
 
 /**
@@ -33,10 +42,13 @@ export interface Resolution {
  *   1. preferred — the task's choice, else the caller's saved preference, else the caller's own
  *      active personal account;
  *   2. the provider's active API-key (or keyless) account;
- *   3. the next OAuth account of the round-robin pool (atomic cursor, pool in creation order);
- *   4. the provider's active OAuth account;
- * otherwise `provider_not_configured`. Accounts that need reconnecting or are cooling down are
- * skipped at every step; only a task's explicit choice turns that into an error.
+ *   3. the next OAuth account of the round-robin pool (atomic cursor over the usable pool in
+ *      creation order; an account with a usage window at or above the provider's
+ *      `pool.skipAbovePercent` is skipped until the window resets, see `shared/usage/pool.ts`);
+ *   4. the provider's active OAuth account (with a warning when the whole pool was skipped);
+ * otherwise `provider_not_configured` (naming the earliest reset when the pool is exhausted).
+ * Accounts that need reconnecting or are cooling down are skipped at every step; only a task's
+ * explicit choice turns that into an error.
  */
 export async function resolveAccount(request: ResolveRequest): Promise<Resolution> {
   const now = request.now ?? Date.now();
@@ -57,30 +69,40 @@ export async function resolveAccount(request: ResolveRequest): Promise<Resolutio
         `The ${provider} account "${chosen.label}" cannot be used now (status: ${chosen.status}). Reconnect it or choose another.`,
       );
     }
-    return { account: chosen, step: 'task_preferred' };
+    return { account: chosen, step: 'task_preferred', warnings: [] };
   }
 
   const saved = find(request.userPreferredAccountId);
-  if (saved && isUsable(saved, now)) return { account: saved, step: 'user_preferred' };
+  if (saved && isUsable(saved, now)) return { account: saved, step: 'user_preferred', warnings: [] };
 
   if (callerId !== undefined) {
     const own = find(state.personalActive.get(callerId));
-    if (own && own.owner === callerId && isUsable(own, now)) return { account: own, step: 'personal_active' };
+    if (own && own.owner === callerId && isUsable(own, now)) {
+      return { account: own, step: 'personal_active', warnings: [] };
+    }
   }
 
   const active = state.settings.activeAccountId ? byId.get(state.settings.activeAccountId) : undefined;
   const activeServer = active && active.owner === null && isUsable(active, now) ? active : undefined;
-  if (activeServer && isKeyAccount(activeServer)) return { account: activeServer, step: 'active_api_key' };
-
-  const pool = state.accounts.filter((a) => a.owner === null && a.kind === 'oauth' && a.roundRobin && isUsable(a, now));
-  if (pool.length > 0) {
-    const cursor = await nextCursor(provider);
-    const index = (((cursor - 1) % pool.length) + pool.length) % pool.length;
-    const picked = pool[index];
-    if (picked) return { account: picked, step: 'round_robin' };
+  if (activeServer && isKeyAccount(activeServer)) {
+    return { account: activeServer, step: 'active_api_key', warnings: [] };
   }
 
-  if (activeServer && activeServer.kind === 'oauth') return { account: activeServer, step: 'active_oauth' };
+  const pool = state.accounts
+    .filter((a) => a.owner === null && a.kind === 'oauth' && a.roundRobin)
+    .map((a) => ({ id: a.id, status: a.status, cooldownUntil: a.cooldownUntil, usage: a.usage ?? null, account: a }));
+  let plan: PoolPlan<PoolMember> | null = null;
+  if (pool.length > 0) {
+    const skipAbovePercent = state.settings.pool.skipAbovePercent;
+    const picked = await roundRobinPick(pool, { skipAbovePercent, now, step: () => nextCursor(provider) });
+    if (picked.account) return { account: picked.account.account, step: 'round_robin', warnings: [] };
+    plan = picked.plan;
+  }
 
-  throw new ProviderNotConfiguredError(`No usable ${provider} account: connect one or mark one active.`);
+  if (activeServer && activeServer.kind === 'oauth') {
+    const warnings = plan && poolExhausted(plan) ? [poolFallbackWarning(provider, plan)] : [];
+    return { account: activeServer, step: 'active_oauth', warnings };
+  }
+
+  throw new ProviderNotConfiguredError(noUsableAccountMessage(provider, plan));
 }

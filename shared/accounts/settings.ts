@@ -11,9 +11,13 @@ export interface ProviderSettings {
   activeAccountId: string | null;
   model: string | null;
   keepalive: KeepaliveSettings;
+  /** The round robin skips an account while any usage window is at or above this percentage. */
+  pool: { skipAbovePercent: number };
 }
 
 export const DEFAULT_INTERVAL_HOURS = 6;
+/** Default for `pool.<provider>.skipAbovePercent` (the rule lives in `shared/usage/pool.ts`). */
+export const DEFAULT_SKIP_ABOVE_PERCENT = 95;
 
 export function defaultProviderSettings(): ProviderSettings {
   return {
@@ -26,5 +30,6 @@ export function defaultProviderSettings(): ProviderSettings {
       nextRefreshAt: null,
       lastResult: null,
     },
+    pool: { skipAbovePercent: DEFAULT_SKIP_ABOVE_PERCENT },
   };
 }

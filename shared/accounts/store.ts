@@ -86,6 +86,10 @@ function toSettings(item: Record<string, unknown> | undefined): ProviderSettings
       lastResult:
         item.keepaliveLastResult === 'ok' || item.keepaliveLastResult === 'failed' ? item.keepaliveLastResult : null,
     },
+    pool: {
+      skipAbovePercent:
+        typeof item.poolSkipAbovePercent === 'number' ? item.poolSkipAbovePercent : defaults.pool.skipAbovePercent,
+    },
   };
 }
 
@@ -234,6 +238,7 @@ export async function getProviderSettings(provider: ProviderId): Promise<Provide
 export interface SettingsChanges {
   model?: string | null;
   keepalive?: Partial<ProviderSettings['keepalive']>;
+  pool?: Partial<ProviderSettings['pool']>;
 }
 
 export async function updateProviderSettings(
@@ -248,6 +253,7 @@ export async function updateProviderSettings(
     keepaliveLastRefreshAt: k.lastRefreshAt,
     keepaliveNextRefreshAt: k.nextRefreshAt,
     keepaliveLastResult: k.lastResult,
+    poolSkipAbovePercent: changes.pool?.skipAbovePercent,
     updatedAt: new Date().toISOString(),
   });
   const out = await dynamo(() =>

@@ -1,6 +1,6 @@
 import { GetCommand, UpdateCommand } from '@aws-sdk/lib-dynamodb';
 import { z } from 'zod';
-import type { KeepaliveSettings } from '#shared/accounts/settings.ts';
+import type { KeepaliveSettings, ProviderSettings } from '#shared/accounts/settings.ts';
 import { getProviderSettings, updateProviderSettings } from '#shared/accounts/store.ts';
 import { config } from '#shared/config.ts';
 import { modelId } from '#shared/http/schemas.ts';
@@ -13,6 +13,7 @@ export interface ServerSettings {
   defaultAgent: ProviderId;
   models: Record<ProviderId, string | null>;
   keepalive: Record<ProviderId, KeepaliveSettings>;
+  pool: Record<ProviderId, ProviderSettings['pool']>;
 }
 
 const provider = z.enum(PROVIDER_IDS);
@@ -29,6 +30,12 @@ export const settingsPatch = z
           enabled: z.boolean().optional(),
           intervalHours: z.number().int('must be a whole number of hours').min(1).max(24).optional(),
         }),
+      )
+      .optional(),
+    pool: z
+      .partialRecord(
+        provider,
+        z.strictObject({ skipAbovePercent: z.number().min(1, 'must be 1–100').max(100, 'must be 1–100') }),
       )
       .optional(),
   })
@@ -53,6 +60,7 @@ export async function readSettings(): Promise<ServerSettings> {
     defaultAgent: await defaultAgent(),
     models: Object.fromEntries(all.map(([id, s]) => [id, s.model])) as Record<ProviderId, string | null>,
     keepalive: Object.fromEntries(all.map(([id, s]) => [id, s.keepalive])) as Record<ProviderId, KeepaliveSettings>,
+    pool: Object.fromEntries(all.map(([id, s]) => [id, s.pool])) as ServerSettings['pool'],
   };
 }
 
@@ -68,8 +76,11 @@ export function settingsChanges(current: ServerSettings, patch: SettingsPatch): 
   for (const id of PROVIDER_IDS) {
     const model = patch.models?.[id];
     if (model !== undefined && model !== current.models[id]) changes.models = { ...changes.models, [id]: model };
-    const wanted = patch.keepalive?.[id];
-    if (!wanted) continue;
+    const skip = patch.pool?.[id]?.skipAbovePercent;
+    if (skip !== undefined && skip !== current.pool[id].skipAbovePercent) {
+      changes.pool = { ...changes.pool, [id]: { skipAbovePercent: skip } };
+    }
+    const wanted = patch.keepalive?.[id] ?? {};
     const differs = Object.fromEntries(
       Object.entries(wanted).filter(
         ([k, v]) => v !== undefined && v !== current.keepalive[id][k as keyof typeof wanted],
@@ -105,10 +116,12 @@ export async function applySettings(
   for (const id of PROVIDER_IDS) {
     const modelChange = changed.models?.[id];
     const keepalive = changed.keepalive?.[id];
-    if (modelChange === undefined && !keepalive) continue;
+    const pool = changed.pool?.[id];
+    if (modelChange === undefined && !keepalive && !pool) continue;
     await updateProviderSettings(id, {
       ...(modelChange !== undefined ? { model: modelChange } : {}),
       ...(keepalive ? { keepalive } : {}),
+      ...(pool ? { pool } : {}),
     });
   }
   return { settings: await readSettings(), changed };

@@ -96,6 +96,7 @@ describe('account store', () => {
         nextRefreshAt: null,
         lastResult: 'ok',
       },
+      pool: { skipAbovePercent: 95 },
     });
   });
 

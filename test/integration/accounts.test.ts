@@ -689,6 +689,32 @@ describe('contract gaps: active account, no-op changes, audit paging, key rotati
     expect(view?.usage).not.toHaveProperty('credits');
   });
 
+  it('reads and changes the round robin’s usage threshold per provider, within 1–100', async () => {
+    const before = await api.call<{ pool: Record<string, { skipAbovePercent: number }> }>('GET', '/v1/settings');
+    expect(before.body.pool).toEqual({
+      claude: { skipAbovePercent: 95 },
+      codex: { skipAbovePercent: 95 },
+      gemini: { skipAbovePercent: 95 },
+      bob: { skipAbovePercent: 95 },
+      grok: { skipAbovePercent: 95 },
+    });
+    const changed = await api.call<{ pool: Record<string, { skipAbovePercent: number }> }>('PATCH', '/v1/settings', {
+      body: { pool: { gemini: { skipAbovePercent: 80 } } },
+    });
+    expect(changed.body.pool.gemini).toEqual({ skipAbovePercent: 80 });
+    expect(await latest()).toMatchObject({
+      action: 'settings.changed',
+      detail: { pool: { gemini: { skipAbovePercent: 80 } } },
+    });
+    for (const bad of [0, 101, '90']) {
+      const res = await api.call<Err>('PATCH', '/v1/settings', {
+        body: { pool: { gemini: { skipAbovePercent: bad } } },
+      });
+      expect(res.status, String(bad)).toBe(400);
+      expect(res.body.error.details?.[0]?.path).toBe('body.pool.gemini.skipAbovePercent');
+    }
+  });
+
   it('regression: PATCH apiKey replaces an API-key account’s key in place as a new secret version', async () => {
     const [first, second] = ['sk-proj-rotation-first-1111', 'sk-proj-rotation-second-2222'];
     fake.validKeys.add(second);

@@ -1,6 +1,6 @@
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
 import { resolveAccount } from '#shared/accounts/resolve.ts';
-import { deleteAccount, loadProviderState, setActiveAccount } from '#shared/accounts/store.ts';
+import { deleteAccount, loadProviderState, setActiveAccount, updateProviderSettings } from '#shared/accounts/store.ts';
 import { AccountUnusableError, NotFoundError, ProviderNotConfiguredError } from '#shared/errors.ts';
 import type { ProviderId } from '#shared/providers/types.ts';
 import { seedAccount } from '#test/helpers/accounts.ts';
@@ -157,5 +157,68 @@ describe('round-robin fairness', () => {
     const counts = new Map<string, number>();
     for (const p of picks) counts.set(p.account.id, (counts.get(p.account.id) ?? 0) + 1);
     expect(Object.fromEntries(counts)).toEqual(Object.fromEntries(pool.map((a) => [a.id, 100])));
+  });
+});
+
+describe('quota-aware round robin', () => {
+  beforeEach(async () => {
+    await reset('codex');
+    await updateProviderSettings('codex', { pool: { skipAbovePercent: 95 } });
+  });
+
+  const usage = (usedPercent: number, resetsAt: string | null = FUTURE) => ({
+    plan: 'pro',
+    readAt: '2026-11-22T10:00:00.000Z',
+    windows: [{ name: 'five_hour', usedPercent, resetsAt }],
+  });
+
+  it('skips a pool account whose usage window is at or above skipAbovePercent and rotates over the rest', async () => {
+    const a = await seedAccount('codex', { roundRobin: true, usage: usage(20) });
+    const full = await seedAccount('codex', { roundRobin: true, usage: usage(97) });
+    const c = await seedAccount('codex', { roundRobin: true, usage: usage(94.9) });
+    const picks: string[] = [];
+    for (let i = 0; i < 6; i++) {
+      const r = await resolveAccount({ provider: 'codex' });
+      expect(r).toMatchObject({ step: 'round_robin', warnings: [] });
+      picks.push(r.account.id);
+    }
+    expect(picks.filter((id) => id === a.id)).toHaveLength(3);
+    expect(picks.filter((id) => id === c.id)).toHaveLength(3);
+    expect(picks).not.toContain(full.id);
+  });
+
+  it('takes the account back once its window has reset, and honours the provider’s threshold', async () => {
+    const reset = await seedAccount('codex', { roundRobin: true, usage: usage(100, PAST) });
+    expect(await resolveAccount({ provider: 'codex' })).toMatchObject({ account: { id: reset.id } });
+    await seedAccount('codex', { roundRobin: true, usage: usage(85) });
+    await updateProviderSettings('codex', { pool: { skipAbovePercent: 80 } });
+    for (let i = 0; i < 3; i++) {
+      expect(await resolveAccount({ provider: 'codex' })).toMatchObject({ account: { id: reset.id } });
+    }
+    expect((await loadProviderState('codex')).settings.pool).toEqual({ skipAbovePercent: 80 });
+  });
+
+  it('falls back to the active OAuth account with a warning when every pool account is at its limit', async () => {
+    await seedAccount('codex', { roundRobin: true, usage: usage(99, '2999-01-01T05:00:00.000Z') });
+    await seedAccount('codex', { roundRobin: true, usage: usage(100, FUTURE) });
+    const active = await seedAccount('codex');
+    await setActiveAccount('codex', null, active.id);
+    expect(await resolveAccount({ provider: 'codex' })).toEqual({
+      account: expect.objectContaining({ id: active.id }),
+      step: 'active_oauth',
+      warnings: [
+        `Every codex round-robin account is at its usage limit or cooling down (the earliest is usable again at ${FUTURE}); the active account was used instead.`,
+      ],
+    });
+  });
+
+  it('names the earliest reset when the pool is exhausted and nothing else is usable', async () => {
+    await seedAccount('codex', { roundRobin: true, usage: usage(100, '2999-01-01T05:00:00.000Z') });
+    await seedAccount('codex', { roundRobin: true, status: 'cooling_down', cooldownUntil: FUTURE });
+    const error = await resolveAccount({ provider: 'codex' }).catch((e: unknown) => e);
+    expect(error).toBeInstanceOf(ProviderNotConfiguredError);
+    expect((error as Error).message).toBe(
+      `No usable codex account: every round-robin account is at its usage limit or cooling down; the earliest is usable again at ${FUTURE}.`,
+    );
   });
 });
