@@ -274,6 +274,16 @@ describe('POST /v1/tasks/usage', () => {
     expect((await shown(task.launch.id)).usage).toBeUndefined();
   });
 
+  it('accepts 60 status codes, zero totals and a reset with a time-zone offset', async () => {
+    const task = await proxyTask({ provider: 'claude' });
+    const statusCounts = Object.fromEntries(Array.from({ length: 60 }, (_, i) => [String(200 + i), 0]));
+    const body = { requests: 0, inputTokens: 0, outputTokens: 0, statusCounts };
+    expect((await report(task.taskToken, body)).status).toBe(204);
+    expect((await shown(task.launch.id)).usage).toEqual(body);
+    const offset = { ...body, rateLimit: { limited: true, resetsAt: '2020-01-01T10:00:00+02:00' } };
+    expect((await report(task.taskToken, offset)).status).toBe(204);
+  });
+
   it('needs the launch’s task token', async () => {
     expect((await report(undefined, USAGE)).status).toBe(401);
     expect((await report(`kft_${'A'.repeat(43)}`, USAGE)).status).toBe(401);
