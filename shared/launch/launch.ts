@@ -267,7 +267,7 @@ async function choose(caller: Caller, body: LaunchBody, provider: ProviderDefini
   const preferences = await getPreferences(caller.id);
   const userChoice = choiceFor(preferences, provider.id);
   const envChoice = choiceFor(environment, provider.id);
-  const { account, step } = await resolveAccount({
+  const { account, step, warnings } = await resolveAccount({
     provider: provider.id,
     taskPreferredAccountId: body.preferredAccountId,
     userPreferredAccountId: preferences.providers[provider.id]?.preferredAccountId,
@@ -278,7 +278,7 @@ async function choose(caller: Caller, body: LaunchBody, provider: ProviderDefini
   const model = body.model ?? userChoice.model ?? envChoice.model ?? settings.model ?? null;
   const effort = body.effort ?? userChoice.effort ?? envChoice.effort ?? account.effort ?? null;
   checkEffort({ provider, model, effort, path: body.effort !== undefined ? 'body.effort' : 'effort' });
-  return { account, step, delivery, model, effort };
+  return { account, step, delivery, model, effort, poolWarnings: warnings };
 }
 
 /**
@@ -293,14 +293,16 @@ export async function launchTask(caller: Caller, body: LaunchBody): Promise<Laun
   checkEcs(body);
   const apiUrl = config().apiUrl;
   if (!apiUrl) throw new ConflictError('KEYFLEET_API_URL is not configured, so a task could not reach Keyfleet.');
-  const { account: chosen, step, delivery, model, effort } = await choose(caller, body, provider);
+  const { account: chosen, step, delivery, model, effort, poolWarnings } = await choose(caller, body, provider);
 
   const now = Date.now();
   const minutes = body.maxDurationMinutes;
-  const { account, warnings, deliverRefreshToken } =
+  const covered =
     chosen.kind === 'oauth'
       ? await coverTask({ provider, chosen, minutes, delivery, now })
       : { account: chosen, warnings: [], deliverRefreshToken: false };
+  const { account, deliverRefreshToken } = covered;
+  const warnings = [...poolWarnings, ...covered.warnings];
 
   const ticket = newTicket();
   const launch: LaunchRecord = {

@@ -376,6 +376,23 @@ describe('POST /v1/tasks/usage', () => {
     expect(picked).toEqual([other, other, other]);
   });
 
+  it('warns when every pool account cools down and the active account is used instead', async () => {
+    const active = await signIn(api, oauth, 'gemini', 'fallback-active');
+    const pooled = await signIn(api, oauth, 'gemini', 'fallback-pooled');
+    await api.call('PUT', '/v1/providers/gemini/active', { body: { accountId: active.id } });
+    await api.call('PATCH', `/v1/providers/gemini/accounts/${pooled.id}`, { body: { roundRobin: true } });
+    const task = await proxyTask({ provider: 'gemini', preferredAccountId: pooled.id });
+    const resetsAt = new Date(Date.now() + 3600_000).toISOString();
+    expect((await report(task.taskToken, { ...USAGE, rateLimit: { limited: true, resetsAt } })).status).toBe(204);
+
+    const next = await launch({ provider: 'gemini', delivery: 'proxy' });
+    expect(next.status).toBe(201);
+    expect(next.body.launch.accountId).toBe(active.id);
+    expect(next.body.launch.warnings).toEqual([
+      `Every gemini round-robin account is at its usage limit or cooling down (the earliest is usable again at ${resetsAt}); the active account was used instead.`,
+    ]);
+  });
+
   it('never shortens a later cooldown, caps one at eight days, and ignores a reset already past', async () => {
     const codex = await signIn(api, oauth, 'codex', 'cooldown-rules');
     const task = await proxyTask({ provider: 'codex', preferredAccountId: codex.id });
