@@ -1,4 +1,5 @@
 import type { ProviderDefinition } from '#shared/providers/types.ts';
+import { DEFAULT_USAGE_ENDPOINTS } from '#shared/usage/endpoints.ts';
 
 /**
  * Bob Shell: IBM's sign-in endpoints are not public, so OAuth needs configuration
@@ -33,6 +34,7 @@ export const bob: ProviderDefinition = {
   endpointApiVersion: false,
   cliBaseUrl: undefined,
   cliChatgptBaseUrl: undefined,
+  usageEndpoint: DEFAULT_USAGE_ENDPOINTS.bob,
   helpers: false,
   helperModel: undefined,
   efforts: [],

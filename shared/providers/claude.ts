@@ -1,4 +1,5 @@
 import type { ProviderDefinition } from '#shared/providers/types.ts';
+import { DEFAULT_USAGE_ENDPOINTS } from '#shared/usage/endpoints.ts';
 
 /** Claude Code: manual code flow (the callback page shows `code#state`), JSON token body. */
 export const claude: ProviderDefinition = {
@@ -30,6 +31,7 @@ export const claude: ProviderDefinition = {
   endpointApiVersion: false,
   cliBaseUrl: undefined,
   cliChatgptBaseUrl: undefined,
+  usageEndpoint: DEFAULT_USAGE_ENDPOINTS.claude,
   helpers: true,
   helperModel: 'claude-haiku-4-5',
   efforts: ['low', 'medium', 'high', 'xhigh', 'max'],

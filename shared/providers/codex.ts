@@ -1,4 +1,5 @@
 import type { ProviderDefinition } from '#shared/providers/types.ts';
+import { DEFAULT_USAGE_ENDPOINTS } from '#shared/usage/endpoints.ts';
 
 /** Codex CLI: the user pastes the failed `localhost:1455` redirect; email from the id_token. */
 export const codex: ProviderDefinition = {
@@ -34,6 +35,7 @@ export const codex: ProviderDefinition = {
   endpointApiVersion: true,
   cliBaseUrl: undefined,
   cliChatgptBaseUrl: undefined,
+  usageEndpoint: DEFAULT_USAGE_ENDPOINTS.codex,
   helpers: true,
   helperModel: 'gpt-5-mini',
   efforts: ['minimal', 'low', 'medium', 'high', 'xhigh'],

@@ -1,4 +1,5 @@
 import type { ProviderDefinition } from '#shared/providers/types.ts';
+import { DEFAULT_USAGE_ENDPOINTS } from '#shared/usage/endpoints.ts';
 
 /**
  * Gemini CLI: Google's installed-app flow. The client secret below is the public one shipped in
@@ -37,6 +38,7 @@ export const gemini: ProviderDefinition = {
   endpointApiVersion: true,
   cliBaseUrl: undefined,
   cliChatgptBaseUrl: undefined,
+  usageEndpoint: DEFAULT_USAGE_ENDPOINTS.gemini,
   helpers: true,
   helperModel: 'gemini-2.5-flash',
   efforts: [],

@@ -1,4 +1,5 @@
 import type { ProviderDefinition } from '#shared/providers/types.ts';
+import { DEFAULT_USAGE_ENDPOINTS } from '#shared/usage/endpoints.ts';
 
 /** Grok CLI: RFC 8628 device flow; endpoints come from discovery at the issuer. */
 export const grok: ProviderDefinition = {
@@ -30,6 +31,7 @@ export const grok: ProviderDefinition = {
   endpointApiVersion: false,
   cliBaseUrl: undefined,
   cliChatgptBaseUrl: undefined,
+  usageEndpoint: DEFAULT_USAGE_ENDPOINTS.grok,
   helpers: false,
   helperModel: undefined,
   efforts: {

@@ -30,6 +30,7 @@ const overrideSchema = z.strictObject({
   apiBaseUrl: endpoint.optional(),
   cliBaseUrl: endpoint.optional(),
   cliChatgptBaseUrl: endpoint.optional(),
+  usageEndpoint: endpoint.optional(),
   issuer: endpoint.optional(),
   authorizationEndpoint: endpoint.optional(),
   tokenEndpoint: endpoint.optional(),
@@ -47,7 +48,21 @@ const overrideSchema = z.strictObject({
 const overridesSchema = z.partialRecord(z.enum(PROVIDER_IDS), overrideSchema);
 export type ProviderOverride = z.infer<typeof overrideSchema>;
 
-/** Applies `overrides` (the parsed `KEYFLEET_PROVIDER_OVERRIDES`) to the built-in definitions. */
+/**
+ * Whether an override points sign-in at another OAuth server. Its tokens are that server's, so the
+ * provider's built-in usage endpoint must not receive them: the allowance is unknown unless the
+ * same override names a `usageEndpoint` too.
+ */
+function movesIssuer(oauth: Partial<ProviderOverride>): boolean {
+  return [oauth.issuer, oauth.authorizationEndpoint, oauth.tokenEndpoint, oauth.deviceAuthorizationEndpoint].some(
+    (value) => value !== undefined,
+  );
+}
+
+/**
+ * Applies `overrides` (the parsed `KEYFLEET_PROVIDER_OVERRIDES`) to the built-in definitions.
+ * Overriding the OAuth endpoints without `usageEndpoint` leaves the allowance unknown (see {@link movesIssuer}).
+ */
 export function buildProviders(overrides: unknown): ReadonlyMap<ProviderId, ProviderDefinition> {
   const parsed = overridesSchema.safeParse(overrides ?? {});
   if (!parsed.success) {
@@ -57,7 +72,8 @@ export function buildProviders(overrides: unknown): ReadonlyMap<ProviderId, Prov
   const result = new Map<ProviderId, ProviderDefinition>();
   for (const id of PROVIDER_IDS) {
     const base = BUILT_IN[id];
-    const { name, refreshLeadMinutes, apiBaseUrl, cliBaseUrl, cliChatgptBaseUrl, ...oauth } = parsed.data[id] ?? {};
+    const { name, refreshLeadMinutes, apiBaseUrl, cliBaseUrl, cliChatgptBaseUrl, usageEndpoint, ...oauth } =
+      parsed.data[id] ?? {};
     result.set(id, {
       ...base,
       name: name ?? base.name,
@@ -65,6 +81,7 @@ export function buildProviders(overrides: unknown): ReadonlyMap<ProviderId, Prov
       apiBaseUrl: apiBaseUrl ?? base.apiBaseUrl,
       cliBaseUrl: cliBaseUrl ?? base.cliBaseUrl,
       cliChatgptBaseUrl: cliChatgptBaseUrl ?? base.cliChatgptBaseUrl,
+      usageEndpoint: usageEndpoint ?? (movesIssuer(oauth) ? undefined : base.usageEndpoint),
       oauth: { ...base.oauth, ...oauth },
     });
   }

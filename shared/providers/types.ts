@@ -77,6 +77,11 @@ export interface ProviderDefinition {
   cliBaseUrl: string | undefined;
   /** Codex only: the ChatGPT backend base (`chatgpt_base_url`) for the same purpose. */
   cliChatgptBaseUrl: string | undefined;
+  /**
+   * Where an OAuth account's allowance (usage windows) is read with its own access token: the
+   * endpoint the provider's CLI uses (`shared/usage/endpoints.ts`); unset means unknown.
+   */
+  usageEndpoint: string | undefined;
   /** The commit-message and task-name helpers can use this provider. */
   helpers: boolean;
   /** The helpers' model when the provider's settings name none; set wherever `helpers` is true. */

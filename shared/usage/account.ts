@@ -1,37 +1,18 @@
 import { z } from 'zod';
 import type { Account } from '#shared/accounts/model.ts';
-import { config } from '#shared/config.ts';
 import { fromSecretValue } from '#shared/oauth/tokens.ts';
-import { getProvider } from '#shared/providers/index.ts';
-import { PROVIDER_IDS } from '#shared/providers/types.ts';
-import { resolveUsageEndpoints, type UsageEndpointOverrides } from '#shared/usage/endpoints.ts';
+import { getProvider, listProviders } from '#shared/providers/index.ts';
+import { usageEndpointsOf } from '#shared/usage/endpoints.ts';
 import { readUsage, type UsageReadOptions } from '#shared/usage/read.ts';
 import { nextUsageReadAt } from '#shared/usage/schedule.ts';
 import type { AccountUsage, UsageFailure, UsageResult } from '#shared/usage/types.ts';
 import { readSecret } from '#shared/vault/vault.ts';
 
-const isRecord = (value: unknown): value is Record<string, unknown> =>
-  typeof value === 'object' && value !== null && !Array.isArray(value);
+let cached: ReturnType<typeof usageEndpointsOf> | undefined;
 
-/**
- * The usage endpoints for the raw `KEYFLEET_PROVIDER_OVERRIDES` value: the defaults with each
- * provider's `usageEndpoint` applied; other keys are the provider definitions' business.
- */
-export function usageEndpointsFromOverrides(raw: unknown): ReturnType<typeof resolveUsageEndpoints> {
-  const overrides: UsageEndpointOverrides = {};
-  for (const id of PROVIDER_IDS) {
-    const entry = isRecord(raw) ? raw[id] : undefined;
-    if (isRecord(entry) && typeof entry.usageEndpoint === 'string')
-      overrides[id] = { usageEndpoint: entry.usageEndpoint };
-  }
-  return resolveUsageEndpoints(overrides);
-}
-
-let cached: ReturnType<typeof resolveUsageEndpoints> | undefined;
-
-/** {@link usageEndpointsFromOverrides} of this process's configuration, read once. */
-export function effectiveUsageEndpoints(): ReturnType<typeof resolveUsageEndpoints> {
-  cached ??= usageEndpointsFromOverrides(config().providerOverrides);
+/** The usage endpoints of this process's provider definitions (overrides applied), read once. */
+export function effectiveUsageEndpoints(): ReturnType<typeof usageEndpointsOf> {
+  cached ??= usageEndpointsOf(listProviders());
   return cached;
 }
 

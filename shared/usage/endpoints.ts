@@ -1,10 +1,9 @@
-import { ConfigError } from '#shared/errors.ts';
-import { checkEndpointUrl } from '#shared/net/urls.ts';
-import { PROVIDER_IDS, type ProviderId } from '#shared/providers/types.ts';
+import type { ProviderDefinition, ProviderId } from '#shared/providers/types.ts';
 
 /**
- * Where each provider's own CLI reads an OAuth account's allowance. These are not public APIs and
- * may move, so they are provider data: every one can be replaced per provider (`usageEndpoint`).
+ * Where each provider's own CLI reads an OAuth account's allowance: the defaults of the provider
+ * definitions' `usageEndpoint`. These are not public APIs and may move, so they are provider data,
+ * replaceable per provider through `KEYFLEET_PROVIDER_OVERRIDES` like every other endpoint.
  *
  * - claude: `GET`, answers the windows directly.
  * - codex: `GET`, the ChatGPT backend's `wham/usage`.
@@ -20,24 +19,21 @@ export const DEFAULT_USAGE_ENDPOINTS: Readonly<Record<ProviderId, string | undef
   grok: undefined,
 };
 
-/** The override map's shape: the same per-provider objects as `KEYFLEET_PROVIDER_OVERRIDES`. */
-export type UsageEndpointOverrides = Partial<Record<ProviderId, { usageEndpoint?: string | undefined }>>;
+/** A provider definition's part that says where its usage is read. */
+type UsageSource = Pick<ProviderDefinition, 'id' | 'usageEndpoint'>;
 
 /**
- * The effective usage endpoints: the defaults with `overrides[provider].usageEndpoint` applied.
- * An override must pass the same URL check as every other endpoint (https, or http on loopback);
- * a bad one is a configuration error at start, not a silent fallback.
+ * The usage endpoint of each provider in `definitions` (the effective provider definitions, with
+ * `KEYFLEET_PROVIDER_OVERRIDES` applied and checked there); a provider not listed has none.
  */
-export function resolveUsageEndpoints(
-  overrides: UsageEndpointOverrides = {},
-): Readonly<Record<ProviderId, string | undefined>> {
-  const result = { ...DEFAULT_USAGE_ENDPOINTS };
-  for (const id of PROVIDER_IDS) {
-    const value = overrides[id]?.usageEndpoint;
-    if (value === undefined) continue;
-    const checked = checkEndpointUrl(value);
-    if (!checked.ok) throw new ConfigError(`${id}.usageEndpoint: URL ${checked.reason}`);
-    result[id] = value;
-  }
+export function usageEndpointsOf(definitions: Iterable<UsageSource>): Readonly<Record<ProviderId, string | undefined>> {
+  const result: Record<ProviderId, string | undefined> = {
+    claude: undefined,
+    codex: undefined,
+    gemini: undefined,
+    bob: undefined,
+    grok: undefined,
+  };
+  for (const definition of definitions) result[definition.id] = definition.usageEndpoint;
   return result;
 }

@@ -16,7 +16,7 @@ export interface UsageReadInput {
 }
 
 export interface UsageReadOptions {
-  /** The effective endpoints ({@link resolveUsageEndpoints}); the built-in ones by default. */
+  /** The effective endpoints (the provider definitions' `usageEndpoint`); the built-in ones by default. */
   endpoints?: Readonly<Record<ProviderId, string | undefined>>;
   transport?: UsageTransport;
   /** Per call; default 10 s. */

@@ -1,7 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import { account as accountWire } from '#shared/http/wire.ts';
-import { storedUsage, usageAttributes, usageEndpointsFromOverrides, usageView } from '#shared/usage/account.ts';
-import { DEFAULT_USAGE_ENDPOINTS } from '#shared/usage/endpoints.ts';
+import { storedUsage, usageAttributes, usageView } from '#shared/usage/account.ts';
 import type { AccountUsage, UsageResult } from '#shared/usage/types.ts';
 
 const NOW = Date.parse('2026-03-02T10:00:00.000Z');
@@ -82,21 +81,5 @@ describe('stored usage as the API shows it', () => {
       windows: [{ name: 'seven_day', usedPercent: 12, resetsAt: null }],
       credits: null,
     });
-  });
-});
-
-describe('usage endpoints from KEYFLEET_PROVIDER_OVERRIDES', () => {
-  it('takes each provider’s usageEndpoint and ignores every other key', () => {
-    const raw = {
-      codex: { usageEndpoint: 'http://127.0.0.1:4000/backend-api/wham/usage', tokenEndpoint: 'https://x.test/t' },
-      claude: { clientId: 'abc' },
-      grok: { usageEndpoint: 42 },
-    };
-    expect(usageEndpointsFromOverrides(raw)).toEqual({
-      ...DEFAULT_USAGE_ENDPOINTS,
-      codex: 'http://127.0.0.1:4000/backend-api/wham/usage',
-    });
-    expect(usageEndpointsFromOverrides(undefined)).toEqual(DEFAULT_USAGE_ENDPOINTS);
-    expect(usageEndpointsFromOverrides([1])).toEqual(DEFAULT_USAGE_ENDPOINTS);
   });
 });

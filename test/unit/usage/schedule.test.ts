@@ -1,6 +1,4 @@
 import { describe, expect, it } from 'vitest';
-import { ConfigError } from '#shared/errors.ts';
-import { DEFAULT_USAGE_ENDPOINTS, resolveUsageEndpoints } from '#shared/usage/endpoints.ts';
 import { DEFAULT_USAGE_INTERVAL_MINUTES, nextUsageReadAt, usageReadDue } from '#shared/usage/schedule.ts';
 import type { UsageResult } from '#shared/usage/types.ts';
 
@@ -38,34 +36,5 @@ describe('usage read pacing', () => {
     expect(nextUsageReadAt(limited(3_600_000), NOW, 10)).toBe('2026-03-02T11:00:00.000Z');
     expect(nextUsageReadAt(limited(10 * 86_400_000), NOW, 10)).toBe('2026-03-02T16:00:00.000Z');
     expect(nextUsageReadAt(limited(null), NOW, 10)).toBe('2026-03-02T10:10:00.000Z');
-  });
-});
-
-describe('usage endpoints', () => {
-  it('defaults to the endpoints the providers’ CLIs use, and none for grok and bob', () => {
-    expect(resolveUsageEndpoints()).toEqual({
-      claude: 'https://api.anthropic.com/api/oauth/usage',
-      codex: 'https://chatgpt.com/backend-api/wham/usage',
-      gemini: 'https://cloudcode-pa.googleapis.com/v1internal',
-      bob: undefined,
-      grok: undefined,
-    });
-    expect(resolveUsageEndpoints()).toEqual(DEFAULT_USAGE_ENDPOINTS);
-  });
-
-  it('applies a per-provider usageEndpoint override and leaves the others', () => {
-    const resolved = resolveUsageEndpoints({
-      codex: { usageEndpoint: 'http://127.0.0.1:9999/wham/usage' },
-      claude: {},
-    });
-    expect(resolved.codex).toBe('http://127.0.0.1:9999/wham/usage');
-    expect(resolved.claude).toBe(DEFAULT_USAGE_ENDPOINTS.claude);
-  });
-
-  it('refuses an override that is not an allowed endpoint URL', () => {
-    expect(() => resolveUsageEndpoints({ claude: { usageEndpoint: 'http://example.com/usage' } })).toThrow(
-      new ConfigError('claude.usageEndpoint: URL must use https:// (http:// is accepted only for loopback hosts)'),
-    );
-    expect(() => resolveUsageEndpoints({ grok: { usageEndpoint: 'https://169.254.169.254/x' } })).toThrow(ConfigError);
   });
 });
