@@ -248,7 +248,11 @@ async function rewriteTree(dir: string): Promise<number> {
  * `function`'s bundle as the tree has it, and with every `import { z } from 'zod'` turned into
  * `import * as z from 'zod'`.
  */
-export async function benchZodStyle(root: string, fn: string): Promise<{ figures: Figure[]; filesChanged: number }> {
+export async function benchZodStyle(
+  root: string,
+  fn: string,
+  baselineBytes?: number,
+): Promise<{ figures: Figure[]; filesChanged: number }> {
   const copy = await mkdtemp(join(tmpdir(), 'keyfleet-bench-zod-'));
   try {
     for (const part of ['shared', 'functions', 'web', 'docs', 'package.json', 'tsconfig.json']) {
@@ -276,7 +280,9 @@ export async function benchZodStyle(root: string, fn: string): Promise<{ figures
         unit: 'KB',
         value: summarize([KB(star.bytes)]),
         exact: true,
-        note: `zod ${KB(zodOf(star)).toFixed(0)} KB; ${filesChanged} files would change`,
+        note: `zod ${KB(zodOf(star)).toFixed(0)} KB; ${filesChanged} files would change${
+          baselineBytes ? `; ${(star.bytes / baselineBytes).toFixed(2)} × the SDK-only baseline` : ''
+        }`,
       },
     ];
     return { figures, filesChanged };

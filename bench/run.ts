@@ -43,7 +43,10 @@ if (sections.has('bundles') || sections.has('zod')) {
     figures.push(...report.figures);
     extra.bundles = report.bundles;
   }
-  if (sections.has('zod')) figures.push(...(await benchZodStyle(ROOT, 'launch')).figures);
+  if (sections.has('zod')) {
+    const launch = (extra.bundles as Record<string, { baselineBytes: number }> | undefined)?.launch;
+    figures.push(...(await benchZodStyle(ROOT, 'launch', launch?.baselineBytes)).figures);
+  }
 }
 
 const needsAws = ['calls', 'latency', 'roundrobin', 'sweep'].some((s) => sections.has(s));
@@ -129,7 +132,7 @@ const machine = {
 };
 const seconds = (performance.now() - started) / 1000;
 process.stdout.write(
-  `\nKeyfleet bench — node ${process.version}, ${machine.cores} × ${cpu}, median of ${RUNS} runs (min–max), embedded endpoints on loopback\n\n`,
+  `\nKeyfleet bench — node ${process.version}, ${machine.cores} × ${cpu}, median of ${RUNS} runs (min–max; cold imports ${Math.max(RUNS, 9)}), embedded endpoints on loopback\n\n`,
 );
 process.stdout.write(formatTable(figures));
 const unmet = figures.filter((f) => f.met === false);

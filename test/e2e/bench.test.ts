@@ -44,7 +44,7 @@ describe('npm run bench', () => {
     const lines = run.stdout.split('\n');
     expect(lines[0]).toBe('');
     expect(lines[1]).toMatch(
-      /^Keyfleet bench — node v\d+\.\d+\.\d+, \d+ × .+, median of 3 runs \(min–max\), embedded endpoints on loopback$/,
+      /^Keyfleet bench — node v\d+\.\d+\.\d+, \d+ × .+, median of 3 runs \(min–max; cold imports 9\), embedded endpoints on loopback$/,
     );
     expect(lines[2]).toBe('');
     expect(lines[3]).toBe('AWS calls (at the endpoint)');
