@@ -58,9 +58,7 @@ export class SignInExpiredError extends errorClass(410, 'sign_in_expired', 'Sign
 export class TicketUsedError extends errorClass(410, 'ticket_used', 'TicketUsedError') {}
 export class PayloadTooLargeError extends errorClass(413, 'payload_too_large', 'PayloadTooLargeError') {}
 export class SignInFailedError extends errorClass(422, 'sign_in_failed', 'SignInFailedError') {}
-export class RateLimitedError extends errorClass(429, 'rate_limited', 'RateLimitedError') {}
 export class UpstreamError extends errorClass(502, 'upstream_error', 'UpstreamError') {}
-export class InternalError extends errorClass(500, 'internal', 'InternalError') {}
 
 /** Configuration that cannot work; thrown at start-up, never mapped to a client response as-is. */
 export class ConfigError extends Error {
