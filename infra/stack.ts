@@ -19,6 +19,25 @@ export interface KeyfleetStackProps extends StackProps {
   context: KeyfleetContext;
 }
 
+/** The Lambda functions of the stack, by the job each does. */
+interface Functions {
+  accounts: KeyfleetFunction;
+  refresh: KeyfleetFunction;
+  launch: KeyfleetFunction;
+  tasks: KeyfleetFunction;
+  stopped: KeyfleetFunction;
+  helpers: KeyfleetFunction;
+}
+
+/** What every function is built from. */
+interface FunctionParts {
+  context: KeyfleetContext;
+  store: Store;
+  api: Api;
+  common: Record<string, string>;
+  functionProps: { logRetentionDays: number; removalPolicy: RemovalPolicy };
+}
+
 /** All of Keyfleet in one stack: store, API, keep-alive, launches, alarms. */
 export class KeyfleetStack extends Stack {
   constructor(scope: Construct, id: string, props: KeyfleetStackProps) {
@@ -29,22 +48,48 @@ export class KeyfleetStack extends Stack {
     const store = new Store(this, 'Store', { removalPolicy, deletionProtection: context.deletionProtection });
     const api = new Api(this, 'Api', { context, removalPolicy });
     const alarms = new Alarms(this, 'Alarms', { key: store.key, email: context.alarmEmail });
+    const functions = this.addFunctions(context, removalPolicy, store, api);
+    const sweep = this.addKeepAliveSchedule(functions.refresh);
+    this.addConsole(context, api, removalPolicy);
+    this.addAlarms(alarms, functions);
+    this.acknowledgeNagFindings(context, functions, sweep);
 
-    const common = {
-      KEYFLEET_ADMIN_PRINCIPALS: context.adminPrincipals.join(','),
-      KEYFLEET_PERSON_ROLES: context.personRoles.join(','),
-      KEYFLEET_GROUPS_CLAIM: context.groupsClaim,
-      KEYFLEET_ADMIN_GROUP: context.adminGroup,
-      ...(context.providerOverrides ? { KEYFLEET_PROVIDER_OVERRIDES: JSON.stringify(context.providerOverrides) } : {}),
+    new CfnOutput(this, 'ApiUrl', { value: api.url, description: 'Keyfleet API base URL' });
+    new CfnOutput(this, 'TableName', { value: store.table.tableName });
+    new CfnOutput(this, 'AlarmTopicArn', { value: alarms.topic.topicArn });
+  }
+
+  /** One function per job, each bound to exactly the table, vault and refresher access it needs. */
+  private addFunctions(context: KeyfleetContext, removalPolicy: RemovalPolicy, store: Store, api: Api): Functions {
+    const parts: FunctionParts = {
+      context,
+      store,
+      api,
+      common: {
+        KEYFLEET_ADMIN_PRINCIPALS: context.adminPrincipals.join(','),
+        KEYFLEET_PERSON_ROLES: context.personRoles.join(','),
+        KEYFLEET_GROUPS_CLAIM: context.groupsClaim,
+        KEYFLEET_ADMIN_GROUP: context.adminGroup,
+        ...(context.providerOverrides
+          ? { KEYFLEET_PROVIDER_OVERRIDES: JSON.stringify(context.providerOverrides) }
+          : {}),
+      },
+      functionProps: { logRetentionDays: context.logRetentionDays, removalPolicy },
     };
-    const functionProps = { logRetentionDays: context.logRetentionDays, removalPolicy };
+    const { accounts, refresh } = this.addSecretWriters(parts);
+    const { launch, tasks, stopped } = this.addLaunchFunctions(parts, refresh);
+    const helpers = this.addHelpers(parts);
+    return { accounts, refresh, launch, tasks, stopped, helpers };
+  }
 
+  /** The two functions that write secrets: sign-in and accounts, and the keep-alive sweeper. */
+  private addSecretWriters({ context, store, api, common, functionProps }: FunctionParts) {
     // Sign-in, accounts, settings, audit, finance: writes secrets, never runs tasks. The only
     // function that seals and unseals sign-in state, so the only one with the sealing key.
     const accounts = new KeyfleetFunction(this, 'Accounts', {
       name: 'accounts',
       description: 'Keyfleet sign-in, account, settings, audit and finance routes',
-      environment: { ...common, KEYFLEET_API_URL: api.url },
+      environment: common,
       ...functionProps,
     })
       .bindTable(store.table, 'write')
@@ -52,7 +97,6 @@ export class KeyfleetStack extends Stack {
       .bindSealingKey(context.stage, store.key);
     api.addFunctionRoutes(accounts, accountRoutes);
 
-    // Keep-alive sweeper: the other writer of secrets.
     const refresh = new KeyfleetFunction(this, 'Refresh', {
       name: 'refresh',
       description: 'Keyfleet keep-alive sweeper: refreshes OAuth tokens that are due',
@@ -62,12 +106,11 @@ export class KeyfleetStack extends Stack {
     })
       .bindTable(store.table, 'write')
       .bindVault(context.stage, store.key, 'rotate');
-    const sweep = new Schedule(this, 'KeepAliveSchedule', {
-      description: 'Keyfleet keep-alive sweep',
-      schedule: ScheduleExpression.rate(Duration.minutes(5)),
-      target: new LambdaInvoke(refresh.fn, { retryAttempts: 0 }),
-    });
+    return { accounts, refresh };
+  }
 
+  /** Launches, the container routes and the task-stopped handler, with the ECS side in `Launcher`. */
+  private addLaunchFunctions({ context, store, api, common, functionProps }: FunctionParts, refresh: KeyfleetFunction) {
     // Launches: choose the account, run the task. Reads metadata, never a secret; asks the
     // refresh function for fresh tokens.
     const launch = new KeyfleetFunction(this, 'Launch', {
@@ -99,8 +142,11 @@ export class KeyfleetStack extends Stack {
       ...functionProps,
     }).bindTable(store.table, 'write');
     new Launcher(this, 'Launcher', { launch, stopped, context });
+    return { launch, tasks, stopped };
+  }
 
-    // Helpers: task names and commit messages with the default agent's API key. Reads secrets only.
+  /** Helpers: task names and commit messages with the default agent's API key. Reads secrets only. */
+  private addHelpers({ context, store, api, common, functionProps }: FunctionParts): KeyfleetFunction {
     const helpers = new KeyfleetFunction(this, 'Helpers', {
       name: 'helpers',
       description: 'Keyfleet helpers: task names and commit messages',
@@ -110,33 +156,51 @@ export class KeyfleetStack extends Stack {
       .bindTable(store.table, 'read')
       .bindVault(context.stage, store.key, 'read');
     api.addFunctionRoutes(helpers, helperRoutes);
+    return helpers;
+  }
 
-    // The web console, for stacks whose people sign in with JWTs; IAM stacks use `keyfleet console`.
-    if (context.auth === 'jwt' && context.console) {
-      new Console(this, 'Console', {
-        api: api.api,
-        auth: 'jwt',
-        issuer: context.jwtIssuer,
-        clientId: context.console.clientId,
-        connectSrc: context.console.connectSrc,
-        removalPolicy,
-      });
-    }
+  /** Runs the keep-alive sweeper every five minutes. */
+  private addKeepAliveSchedule(refresh: KeyfleetFunction): Schedule {
+    return new Schedule(this, 'KeepAliveSchedule', {
+      description: 'Keyfleet keep-alive sweep',
+      schedule: ScheduleExpression.rate(Duration.minutes(5)),
+      target: new LambdaInvoke(refresh.fn, { retryAttempts: 0 }),
+    });
+  }
 
-    for (const fn of [accounts, refresh, launch, tasks, stopped, helpers]) alarms.functionErrors(fn);
+  /** The web console, for stacks whose people sign in with JWTs; IAM stacks use `keyfleet console`. */
+  private addConsole(context: KeyfleetContext, api: Api, removalPolicy: RemovalPolicy): void {
+    if (context.auth !== 'jwt' || !context.console) return;
+    new Console(this, 'Console', {
+      api: api.api,
+      auth: 'jwt',
+      issuer: context.jwtIssuer,
+      clientId: context.console.clientId,
+      connectSrc: context.console.connectSrc,
+      removalPolicy,
+    });
+  }
+
+  /** Errors on every function, a reused launch ticket and a sweep that could not refresh an account. */
+  private addAlarms(alarms: Alarms, functions: Functions): void {
+    for (const fn of Object.values(functions)) alarms.functionErrors(fn);
     alarms.logAlarm(
       'TicketReuse',
-      tasks.logGroup,
+      functions.tasks.logGroup,
       FilterPattern.numberValue('$.ticketReuse', '=', 1),
       'A launch ticket was presented twice: it may have leaked from the task definition or logs.',
     );
     alarms.logAlarm(
       'RefreshFailures',
-      refresh.logGroup,
+      functions.refresh.logGroup,
       FilterPattern.numberValue('$.summary.failed', '>', 0),
       'A keep-alive sweep could not refresh at least one account; see the accounts’ lastError.',
     );
+  }
 
+  /** The cdk-nag findings that are deliberate, each with its reason. */
+  private acknowledgeNagFindings(context: KeyfleetContext, functions: Functions, sweep: Schedule): void {
+    const { accounts, refresh, tasks, helpers } = functions;
     for (const fn of [accounts, refresh, tasks, helpers]) {
       Validations.of(fn.role).acknowledge({
         id: `AwsSolutions-IAM5[Resource::arn:<AWS::Partition>:secretsmanager:<AWS::Region>:<AWS::AccountId>:secret:keyfleet/${context.stage}/*]`,
@@ -150,9 +214,5 @@ export class KeyfleetStack extends Stack {
       id: `AwsSolutions-IAM5[Resource::<${sweeperId}.Arn>:*]`,
       reason: `The keep-alive schedule (${sweep.node.path}) may invoke only the refresh function; the :* covers that function's own versions and aliases.`,
     });
-
-    new CfnOutput(this, 'ApiUrl', { value: api.url, description: 'Keyfleet API base URL' });
-    new CfnOutput(this, 'TableName', { value: store.table.tableName });
-    new CfnOutput(this, 'AlarmTopicArn', { value: alarms.topic.topicArn });
   }
 }
