@@ -43,7 +43,11 @@ export interface OutboundInit {
 
 const MAX_RESPONSE_BYTES = 1024 * 1024;
 
-/** Whether outbound calls may reach loopback: local mode and tests only, never a deployed function. */
+/**
+ * Whether outbound calls may reach loopback: local mode and tests only, never a deployed function.
+ * Read here on each call, not in `shared/config.ts`: config validates URLs with `shared/net`, so
+ * reading it there would tie the two areas into an import cycle, and tests switch it per call.
+ */
 export function loopbackAllowed(): boolean {
   return process.env.KEYFLEET_ALLOW_LOOPBACK_CALLS === 'true';
 }
