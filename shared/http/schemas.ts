@@ -35,7 +35,11 @@ export const modelId = z
 /** An effort level; which ones a provider accepts is checked against the provider. */
 export const effortLevel = z.string().min(1).max(20);
 
-export const accountIdParam = z.string().regex(/^acc_[a-f0-9]{20}$/);
+/** What an account id looks like: `acc_` and 20 lowercase hex digits. */
+export const ACCOUNT_ID = /^acc_[a-f0-9]{20}$/;
+
+/** An account id, in a path, a body or an invocation: the one schema for it. */
+export const accountIdParam = z.string().regex(ACCOUNT_ID);
 export const signInIdParam = z.string().regex(/^si_[A-Za-z0-9_-]{43}$/);
 
 /** A body that may be absent: `undefined` counts as `{}`. */

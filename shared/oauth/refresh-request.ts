@@ -1,4 +1,5 @@
 import { z } from 'zod';
+import { accountIdParam } from '#shared/http/schemas.ts';
 import { PROVIDER_IDS } from '#shared/providers/types.ts';
 
 /**
@@ -8,7 +9,7 @@ import { PROVIDER_IDS } from '#shared/providers/types.ts';
 export const refreshRequestSchema = z.strictObject({
   action: z.literal('refresh'),
   provider: z.enum(PROVIDER_IDS),
-  accountId: z.string().regex(/^acc_[a-f0-9]{20}$/),
+  accountId: accountIdParam,
   minValidityMs: z
     .number()
     .int()
