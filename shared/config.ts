@@ -31,6 +31,8 @@ export interface Config {
   refreshConcurrency: number;
   /** Keep-alive: refreshes started per second at most (`KEYFLEET_REFRESH_PER_SECOND`). */
   refreshPerSecond: number;
+  /** Keep-alive: an OAuth account's usage is read at most this often (`KEYFLEET_USAGE_INTERVAL_MINUTES`). */
+  usageIntervalMinutes: number;
 }
 
 /**
@@ -44,6 +46,9 @@ export const REFRESH_LIMITS = {
   perSecond: { name: 'KEYFLEET_REFRESH_PER_SECOND', fallback: 10, max: 40 },
 } as const;
 
+/** How often the sweep may read one account's usage, in minutes: default, and accepted range (5 min to a day). */
+export const USAGE_INTERVAL = { name: 'KEYFLEET_USAGE_INTERVAL_MINUTES', fallback: 10, min: 5, max: 24 * 60 } as const;
+
 type Env = Record<string, string | undefined>;
 
 const STAGE = /^[a-z0-9][a-z0-9-]{0,31}$/;
@@ -56,6 +61,17 @@ function pacing(env: Env, limit: { name: string; fallback: number; max: number }
   if (/^\d+$/.test(raw) && value >= 1 && value <= limit.max) return value;
   problems.push(`${limit.name} must be a whole number from 1 to ${limit.max} (got "${raw.slice(0, 20)}")`);
   return limit.fallback;
+}
+
+/** `KEYFLEET_USAGE_INTERVAL_MINUTES`: its default when unset, else a whole number within {@link USAGE_INTERVAL}. */
+function usageInterval(env: Env, problems: string[]): number {
+  const { name, fallback, min, max } = USAGE_INTERVAL;
+  const raw = env[name]?.trim();
+  if (!raw) return fallback;
+  const value = Number(raw);
+  if (/^\d+$/.test(raw) && value >= min && value <= max) return value;
+  problems.push(`${name} must be a whole number from ${min} to ${max} (got "${raw.slice(0, 20)}")`);
+  return fallback;
 }
 
 /** A {@link ConfigError} that keeps its problems apart, so a start-up can show one per line. */
@@ -126,6 +142,7 @@ export function readConfig(env: Env = process.env): { config: Config; problems: 
     launchTaskFamilies: csv(env.KEYFLEET_LAUNCH_TASK_FAMILIES),
     refreshConcurrency: pacing(env, REFRESH_LIMITS.concurrency, problems),
     refreshPerSecond: pacing(env, REFRESH_LIMITS.perSecond, problems),
+    usageIntervalMinutes: usageInterval(env, problems),
   };
   return { config, problems };
 }

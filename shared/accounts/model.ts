@@ -39,12 +39,14 @@ export interface Account {
   lastUsedAt?: string | null;
   /** The subscription allowance last read from the provider (OAuth accounts); absent until read. */
   usage?: UsageView | null;
+  /** When the sweep may read the usage again (`shared/usage/schedule.ts`); absent until first read. */
+  usageNextReadAt?: string | null;
   createdAt: string;
   updatedAt: string;
 }
 
 /** The API's view of an account (API.md "Account"): metadata plus `active`, nothing secret. */
-export type AccountView = Omit<Account, 'secretName' | 'lastUsedAt' | 'usage'> & {
+export type AccountView = Omit<Account, 'secretName' | 'lastUsedAt' | 'usage' | 'usageNextReadAt'> & {
   active: boolean;
   lastUsedAt: string | null;
   usage: UsageView | null;

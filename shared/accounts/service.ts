@@ -11,9 +11,11 @@ import {
   putNewAccount,
   setActiveAccount,
   setActiveIfNone,
+  storeUsage,
   updateAccount,
 } from '#shared/accounts/store.ts';
 import { type AuditAction, audit } from '#shared/audit/audit.ts';
+import { config } from '#shared/config.ts';
 import { ConflictError, ForbiddenError, NotFoundError } from '#shared/errors.ts';
 import { seedFinanceRecord } from '#shared/finance/finance.ts';
 import { registerSecret } from '#shared/log/redact.ts';
@@ -22,6 +24,8 @@ import { type StoredTokens, toSecretValue } from '#shared/oauth/tokens.ts';
 import { checkEffort } from '#shared/providers/efforts.ts';
 import { getProvider } from '#shared/providers/index.ts';
 import type { ProviderDefinition, ProviderId } from '#shared/providers/types.ts';
+import { effectiveUsageEndpoints } from '#shared/usage/account.ts';
+import { usageReadTasks } from '#shared/usage/sweep.ts';
 import { createSecret, deleteSecret, readSecret, secretName, writeSecret } from '#shared/vault/vault.ts';
 
 /** Whose accounts an operation acts on: the team's (owner null) or one member's own. */
@@ -364,6 +368,21 @@ export async function activateAccount(
  * The test action: OAuth accounts refresh through the shared refresh routine; API-key accounts
  * make the provider's cheapest authenticated call; keyless ones check reachability.
  */
+/**
+ * The Test action's usage read, after a good refresh: read now (whatever the sweep's interval) and
+ * store it. Never throws, and its outcome is not part of the test's result: the `detail` phrases
+ * stay those of the refresh, and a failed read only leaves `usageError` on the item.
+ */
+async function readUsageNow(account: Account): Promise<void> {
+  if (!effectiveUsageEndpoints()[account.provider]) return;
+  const [read] = usageReadTasks([account], {
+    now: Date.now(),
+    store: storeUsage,
+    intervalMinutes: config().usageIntervalMinutes,
+  });
+  await read?.();
+}
+
 export async function testAccount(
   providerId: ProviderId,
   accountId: string,
@@ -382,6 +401,7 @@ export async function testAccount(
             detail: outcome.refreshed ? 'Refreshed the access token.' : 'Tokens are fresh (refreshed moments ago).',
           }
         : { ok: false, detail: outcome.account.lastError ?? `Account status: ${outcome.account.status}.` };
+    if (outcome.result === 'ok') await readUsageNow(account);
   } else {
     const apiKey = account.secretName ? String((await readSecret(account.secretName)).value.api_key ?? '') : null;
     result = await probeAccount({ provider, account, apiKey });

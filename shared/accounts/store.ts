@@ -24,7 +24,7 @@ import {
   providerSettingsKey,
 } from '#shared/store/keys.ts';
 import { buildUpdate, type Condition, itemExists } from '#shared/store/update.ts';
-import { usageView } from '#shared/usage/account.ts';
+import { type UsageAttributes, usageView } from '#shared/usage/account.ts';
 
 const table = (): string => config().tableName;
 
@@ -65,6 +65,7 @@ function toAccount(item: Record<string, unknown>): Account {
   // Written by the usage readers and the proxy's reports, not by account creation: absent until then.
   if (item.lastUsedAt !== undefined) account.lastUsedAt = typeof item.lastUsedAt === 'string' ? item.lastUsedAt : null;
   if (item.usage !== undefined) account.usage = usageView(item.usage);
+  if (typeof item.usageNextReadAt === 'string') account.usageNextReadAt = item.usageNextReadAt;
   return account as unknown as Account;
 }
 
@@ -212,6 +213,27 @@ export async function updateAccount(
     if (error instanceof ConditionFailedError && conditions.length === 0) {
       throw new NotFoundError(`No ${provider} account with id "${accountId}".`);
     }
+    throw error;
+  }
+}
+
+/**
+ * Stores a usage read's attributes ({@link UsageAttributes}: `usage` when it changed, the next read
+ * time, the last failure phrase) and nothing else: no `updatedAt`, no lease, so it can never race a
+ * refresh's writes. `not_found` when the account was removed meanwhile.
+ */
+export async function storeUsage(provider: ProviderId, accountId: string, attributes: UsageAttributes): Promise<void> {
+  const parts = buildUpdate(
+    { usage: attributes.usage, usageNextReadAt: attributes.usageNextReadAt, usageError: attributes.usageError },
+    { conditions: [itemExists] },
+  );
+  try {
+    await dynamo(() =>
+      documentClient().send(new UpdateCommand({ TableName: table(), Key: accountKey(provider, accountId), ...parts })),
+    );
+  } catch (error) {
+    if (error instanceof ConditionFailedError)
+      throw new NotFoundError(`No ${provider} account with id "${accountId}".`);
     throw error;
   }
 }

@@ -1,9 +1,12 @@
 import type { Account } from '#shared/accounts/model.ts';
-import { loadProviderState, updateProviderSettings } from '#shared/accounts/store.ts';
+import { loadProviderState, storeUsage, updateProviderSettings } from '#shared/accounts/store.ts';
+import { config } from '#shared/config.ts';
 import { dueAccounts, providerNextRefreshAt } from '#shared/keepalive/schedule.ts';
 import { logger } from '#shared/log/logger.ts';
 import { refreshAccount } from '#shared/oauth/refresh.ts';
 import { listProviders, type ProviderDefinition, type ProviderId } from '#shared/providers/index.ts';
+import { effectiveUsageEndpoints } from '#shared/usage/account.ts';
+import { usageDue, usageReadTasks } from '#shared/usage/sweep.ts';
 
 export interface SweepOptions {
   /** Refreshes running at once (each ends in one Secrets Manager write). */
@@ -18,6 +21,8 @@ export interface SweepSummary {
   refreshed: number;
   failed: number;
   providers: Record<string, { enabled: boolean; due: number; failed: number }>;
+  /** Usage reads after the refreshes: accounts due a read, read and stored, and the rest. */
+  usage: { due: number; read: number; failed: number };
 }
 
 /**
@@ -88,13 +93,53 @@ async function recordStatus(
 }
 
 /**
+ * The sweep's usage reads: every OAuth account (of any provider with a usage endpoint, keep-alive
+ * on or off, since the pool needs the allowance either way) whose next read time has come, read
+ * with the same pacing as the refreshes and stored with {@link storeUsage}. Runs after the refreshes
+ * and their status, so tokens are fresh and nothing here can delay or change them; never throws.
+ */
+async function readUsageOf(
+  accounts: Account[],
+  now: number,
+  pacing: { concurrency: number; startsPerSecond: number },
+): Promise<SweepSummary['usage']> {
+  const counts = { due: 0, read: 0, failed: 0 };
+  try {
+    const due = usageDue(accounts, now, effectiveUsageEndpoints());
+    counts.due = due.length;
+    const tasks = usageReadTasks(due, {
+      now,
+      store: storeUsage,
+      intervalMinutes: config().usageIntervalMinutes,
+      read: { now: () => now },
+    });
+    for (const outcome of await paced(tasks, pacing.concurrency, pacing.startsPerSecond)) {
+      if (outcome?.ok && outcome.stored) counts.read += 1;
+      else counts.failed += 1;
+    }
+  } catch (error) {
+    // Unreachable by design (the tasks never throw); a usage bug must not fail the refresh function.
+    logger.error('usage reads failed', { error });
+    counts.failed = counts.due - counts.read;
+  }
+  return counts;
+}
+
+/**
  * One keep-alive sweep (EventBridge Scheduler, every 5 minutes): for each provider whose keep-alive
- * is on, refresh the OAuth accounts that are due, then record the provider's status.
+ * is on, refresh the OAuth accounts that are due, then record the provider's status; then read the
+ * usage of the OAuth accounts due a read (`KEYFLEET_USAGE_INTERVAL_MINUTES`, see {@link readUsageOf}).
  */
 export async function sweep(options: SweepOptions = {}): Promise<SweepSummary> {
   const now = options.now ?? Date.now();
   const { concurrency, startsPerSecond } = { ...limits(), ...options };
-  const summary: SweepSummary = { due: 0, refreshed: 0, failed: 0, providers: {} };
+  const summary: SweepSummary = {
+    due: 0,
+    refreshed: 0,
+    failed: 0,
+    providers: {},
+    usage: { due: 0, read: 0, failed: 0 },
+  };
   const work: { provider: ProviderId; account: Account }[] = [];
   const states = await Promise.all(
     listProviders().map(async (p) => ({ provider: p, state: await loadProviderState(p.id) })),
@@ -133,6 +178,11 @@ export async function sweep(options: SweepOptions = {}): Promise<SweepSummary> {
     const entry = summary.providers[provider.id];
     if (entry?.enabled) await recordStatus(provider, entry, now);
   }
+  summary.usage = await readUsageOf(
+    states.flatMap(({ state }) => state.accounts),
+    now,
+    { concurrency, startsPerSecond },
+  );
   logger.info('keep-alive sweep finished', { summary });
   return summary;
 }

@@ -41,6 +41,11 @@ export interface FakeUsage {
   endpoints: Record<ProviderId, string | undefined>;
   /** By access token. */
   accounts: Map<string, FakeUsageAccount>;
+  /**
+   * Asked for a bearer not in `accounts`: the provider knows every token its OAuth server issued,
+   * including ones a refresh issued a moment ago (e.g. look the token up in the account's secret).
+   */
+  lookup: ((accessToken: string) => Promise<FakeUsageAccount | undefined>) | undefined;
   /** Per route, replaces the normal answer (e.g. 429, 500, a body that is not JSON, a delay). */
   answers: Map<FakeUsageRoute, FakeAnswer>;
   seen: SeenUsageRequest[];
@@ -133,6 +138,7 @@ export async function startFakeUsage(): Promise<FakeUsage> {
   const accounts = new Map<string, FakeUsageAccount>();
   const answers = new Map<FakeUsageRoute, FakeAnswer>();
   const seen: SeenUsageRequest[] = [];
+  const fake: Partial<FakeUsage> & Pick<FakeUsage, 'lookup'> = { accounts, answers, seen, lookup: undefined };
   const server = createServer(async (req, res) => {
     const chunks: Buffer[] = [];
     for await (const c of req) chunks.push(c as Buffer);
@@ -142,7 +148,7 @@ export async function startFakeUsage(): Promise<FakeUsage> {
     seen.push({ route: route ?? 'unknown', method: req.method ?? 'GET', path, headers: req.headers, body });
     if (!route) return send(res, 404, { error: 'not found' });
     const token = /^Bearer (\S+)$/.exec(String(req.headers.authorization ?? ''))?.[1];
-    const account = token === undefined ? undefined : accounts.get(token);
+    const account = token === undefined ? undefined : (accounts.get(token) ?? (await fake.lookup?.(token)));
     const refused = refusal(route, req.headers, account, body);
     if (refused) return send(res, refused[0], refused[1]);
     const canned = answers.get(route);
@@ -155,7 +161,7 @@ export async function startFakeUsage(): Promise<FakeUsage> {
   });
   await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
   const base = `http://127.0.0.1:${(server.address() as AddressInfo).port}`;
-  return {
+  Object.assign(fake, {
     base,
     endpoints: {
       claude: `${base}/api/oauth/usage`,
@@ -164,13 +170,11 @@ export async function startFakeUsage(): Promise<FakeUsage> {
       bob: undefined,
       grok: undefined,
     },
-    accounts,
-    answers,
-    seen,
     close: () =>
       new Promise<void>((resolve) => {
         server.closeAllConnections();
         server.close(() => resolve());
       }),
-  };
+  });
+  return fake as FakeUsage;
 }
