@@ -22,6 +22,7 @@ describe('loadConfig', () => {
       launchTaskFamilies: [],
       refreshConcurrency: 4,
       refreshPerSecond: 10,
+      usageIntervalMinutes: 10,
     });
   });
 
