@@ -1,5 +1,5 @@
 import type { ProviderId } from '#shared/providers/types.ts';
-import type { UsageView } from '#shared/usage/account.ts';
+import type { UsageView } from '#shared/usage/view.ts';
 
 export type AccountKind = 'oauth' | 'api_key' | 'none';
 export type AccountStatus = 'connected' | 'refresh_failed' | 'needs_reconnect' | 'cooling_down';

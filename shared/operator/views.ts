@@ -56,9 +56,27 @@ export function providersTable(providers: ProviderView[]): string {
   );
 }
 
-function usageText(account: AccountView): string {
+const SHORT_WINDOWS: Record<string, string> = { five_hour: '5h', seven_day: '7d' };
+
+/** A reset time short enough for a table cell (windows reset within a week): `03-02 12:00Z`. */
+const shortWhen = (iso: string): string =>
+  Number.isNaN(Date.parse(iso)) ? iso : `${new Date(iso).toISOString().slice(5, 16).replace('T', ' ')}Z`;
+
+/**
+ * The USAGE column, within the table's 60-character cells: each window's percent used and reset
+ * (`5h 97% until 03-02 12:00Z, 7d 40% until 03-06 00:00Z`); `unknown` for an OAuth account whose
+ * provider reported no window yet; `-` for API-key and keyless accounts.
+ */
+export function usageText(account: Pick<AccountView, 'kind' | 'usage'>): string {
+  if (account.kind !== 'oauth') return '-';
   const windows = account.usage?.windows ?? [];
-  return windows.length ? windows.map((w) => `${w.name} ${w.usedPercent}%`).join(', ') : '-';
+  if (windows.length === 0) return 'unknown';
+  return windows
+    .map(
+      (w) =>
+        `${SHORT_WINDOWS[w.name] ?? w.name} ${w.usedPercent}%${w.resetsAt ? ` until ${shortWhen(w.resetsAt)}` : ''}`,
+    )
+    .join(', ');
 }
 
 export function accountsTable(accounts: AccountView[]): string {

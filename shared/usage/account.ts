@@ -6,6 +6,7 @@ import { usageEndpointsOf } from '#shared/usage/endpoints.ts';
 import { readUsage, type UsageReadOptions } from '#shared/usage/read.ts';
 import { nextUsageReadAt } from '#shared/usage/schedule.ts';
 import type { AccountUsage, UsageFailure, UsageResult } from '#shared/usage/types.ts';
+import type { UsageView } from '#shared/usage/view.ts';
 import { readSecret } from '#shared/vault/vault.ts';
 
 let cached: ReturnType<typeof usageEndpointsOf> | undefined;
@@ -102,8 +103,7 @@ export function storedUsage(value: unknown): AccountUsage | null {
   return { ...parsed.data, windows };
 }
 
-/** API.md's Account `usage`: plan, read time and windows (credits stay server-side until the contract has them). */
-export type UsageView = Pick<AccountUsage, 'plan' | 'readAt' | 'windows'>;
+export type { UsageView };
 
 /** The API's view of a stored `usage` attribute ({@link storedUsage}, without `credits`), or null. */
 export function usageView(value: unknown): UsageView | null {

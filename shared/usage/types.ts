@@ -1,14 +1,7 @@
 import type { OutboundFailure } from '#shared/net/outbound.ts';
+import type { UsageWindow } from '#shared/usage/view.ts';
 
-/** One rolling allowance window as the provider reports it (API.md `usage.windows[]`). */
-export interface UsageWindow {
-  /** `five_hour`, `seven_day`, a model-specific window (`seven_day_opus`), or `window_<n>s`. */
-  name: string;
-  /** Percent of the window used, 0–100, rounded to one decimal. */
-  usedPercent: number;
-  /** When the window resets (ISO-8601 UTC); null when the provider did not say. */
-  resetsAt: string | null;
-}
+export type { UsageWindow };
 
 /**
  * Pay-as-you-go credits beside the windows (Claude `extra_usage`, Codex `credits`). Reported for

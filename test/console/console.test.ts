@@ -2,10 +2,13 @@ import { spawnSync } from 'node:child_process';
 import { join } from 'node:path';
 import type { Browser, BrowserContext, Locator, Page } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { loadProviderState, storeUsage } from '#shared/accounts/store.ts';
 import type { ProviderId } from '#shared/providers/types.ts';
+import { usageDue, usageReadTasks } from '#shared/usage/sweep.ts';
 import { readSecret, secretName } from '#shared/vault/vault.ts';
 import { startOAuthApi, type TestApi, TOKENS } from '#test/helpers/api.ts';
 import { type FakeProviderApi, startFakeProviderApi } from '#test/helpers/fake-provider-api.ts';
+import { type FakeUsage, type FakeUsageAccount, startFakeUsage } from '#test/helpers/fake-usage.ts';
 import type { OAuthServer } from '#test/helpers/oauth-server.ts';
 import { buildConsole } from '../../web/build.ts';
 import { checkScreen, launchChromium, SCREENSHOTS, watchPage } from './harness.ts';
@@ -18,13 +21,31 @@ let oauth: OAuthServer;
 let fake: FakeProviderApi;
 let browser: Browser;
 let stopApi: () => Promise<void>;
+let usage: FakeUsage;
+/** What the fake usage endpoints answer per account id. */
+const usageProfiles = new Map<string, FakeUsageAccount & { provider: ProviderId }>();
 /** Every secret value the tests used or the vault holds; none may reach a page or its storage. */
 const secrets = new Set<string>([TOKENS.admin, TOKENS.alice, TOKENS.bob, CODEX_KEY, GEMINI_KEY]);
 
 beforeAll(async () => {
   fake = await startFakeProviderApi();
   fake.validKeys.add(CODEX_KEY);
-  const started = await startOAuthApi(undefined, {}, { runner: 'local' });
+  usage = await startFakeUsage();
+  // The provider knows every token its OAuth server issued: look a bearer up in the accounts' secrets.
+  usage.lookup = async (token) => {
+    for (const [id, profile] of usageProfiles) {
+      if ((await readSecret(secretName(profile.provider, id))).value.access_token === token) return profile;
+    }
+    return undefined;
+  };
+  const started = await startOAuthApi(
+    (overrides) => {
+      overrides.claude = { ...overrides.claude, usageEndpoint: usage.endpoints.claude };
+      overrides.codex = { ...overrides.codex, usageEndpoint: usage.endpoints.codex };
+    },
+    {},
+    { runner: 'local' },
+  );
   ({ api, oauth, stop: stopApi } = started);
   browser = await launchChromium();
 });
@@ -33,6 +54,7 @@ afterAll(async () => {
   await browser?.close();
   await stopApi?.();
   await fake?.close();
+  await usage?.close();
 });
 
 interface Session {
@@ -287,6 +309,60 @@ describe('the web console', () => {
     await checkScreen(page, '08-round-robin', secrets);
     // The first screen only, small enough for the README.
     await page.screenshot({ path: join(SCREENSHOTS, '08-round-robin-top.png') });
+  });
+
+  it('shows each OAuth account’s usage windows as labelled meters with percent and reset time, and unknown where none was read', async () => {
+    const { page } = admin;
+    const resetsAt = { five_hour: '2999-01-01T05:00:00Z', seven_day: '2999-01-06T00:00:00Z' };
+    const claudeUsage = (fiveHour: number, sevenDay: number) => ({
+      five_hour: { utilization: fiveHour, resets_at: resetsAt.five_hour },
+      seven_day: { utilization: sevenDay, resets_at: resetsAt.seven_day },
+    });
+    const codexWindow = (used: number, seconds: number, at: string) => ({
+      used_percent: used,
+      limit_window_seconds: seconds,
+      reset_at: Date.parse(at) / 1000,
+    });
+    const percents = { 'Claude one': [97, 40], 'Claude two': [12, 3], 'Codex team': [55.5, 20] } as const;
+    const answers: Record<keyof typeof percents, unknown> = {
+      'Claude one': claudeUsage(97, 40),
+      'Claude two': claudeUsage(12, 3),
+      'Codex team': {
+        plan_type: 'plus',
+        rate_limit: {
+          primary_window: codexWindow(55.5, 18_000, resetsAt.five_hour),
+          secondary_window: codexWindow(20, 604_800, resetsAt.seven_day),
+        },
+      },
+    };
+    for (const [label, answer] of Object.entries(answers)) {
+      const provider = label.startsWith('Codex') ? 'codex' : 'claude';
+      const { account } = await accountByLabel(provider, label);
+      usageProfiles.set(account?.id ?? '', { provider, usage: answer });
+    }
+    // What the sweep does after its refreshes: read every due account's usage and store it.
+    const now = Date.now();
+    const accounts = [...(await loadProviderState('claude')).accounts, ...(await loadProviderState('codex')).accounts];
+    const tasks = usageReadTasks(usageDue(accounts, now), { now, store: storeUsage });
+    await Promise.all(tasks.map((task) => task()));
+
+    await go(page, 'Agent Keepalive');
+    await go(page, 'AI Providers');
+    for (const [label, [fiveHour, sevenDay]] of Object.entries(percents)) {
+      const usageOf = row(page, label).getByRole('region', { name: 'Usage' });
+      const fiveHourMeter = usageOf.getByLabel('5-hour window');
+      await fiveHourMeter.waitFor();
+      expect(await fiveHourMeter.evaluate((m: { tagName: string }) => m.tagName)).toBe('METER');
+      expect(await fiveHourMeter.getAttribute('value')).toBe(String(fiveHour));
+      expect(await usageOf.getByLabel('7-day window').getAttribute('value')).toBe(String(sevenDay));
+      expect(await usageOf.textContent()).toContain(`${fiveHour}% used, resets 2999-01-01 05:00 UTC`);
+      expect(await usageOf.textContent()).toContain(`${sevenDay}% used, resets 2999-01-06 00:00 UTC`);
+    }
+    // Grok has no usage endpoint: its allowance shows as unknown.
+    expect(await row(page, 'Grok device').getByRole('region', { name: 'Usage' }).textContent()).toContain(
+      'Usage: unknown',
+    );
+    await checkScreen(page, '08a-usage-windows', secrets);
   });
 
   it('adds a keyless account for a local model server (LM Studio preset)', async () => {

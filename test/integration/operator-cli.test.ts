@@ -343,3 +343,44 @@ describe('keyfleet with IAM auth', () => {
     expect(seen.at(-1)).toEqual({ verified: false, path: '/v1/providers' });
   });
 });
+
+describe('keyfleet accounts shows the usage windows', () => {
+  it('lists each OAuth account’s windows with percent and reset time, unknown before a read, and - for API keys', async () => {
+    const { signIn } = await import('#test/helpers/sign-in.ts');
+    const { storeUsage } = await import('#shared/accounts/store.ts');
+    const readAt = '2026-03-02T10:00:00.000Z';
+    const window = (name: string, usedPercent: number, resetsAt: string | null) => ({ name, usedPercent, resetsAt });
+    const read = [
+      await signIn(api, oauth, 'codex', 'usage-cli-1'),
+      await signIn(api, oauth, 'codex', 'usage-cli-2'),
+      await signIn(api, oauth, 'codex', 'usage-cli-3'),
+    ];
+    const usages = [
+      [window('five_hour', 97, '2026-03-02T12:00:00.000Z'), window('seven_day', 40, '2026-03-06T00:00:00.000Z')],
+      [window('five_hour', 12.5, '2026-03-02T13:30:00.000Z')],
+      [window('five_hour', 55, null)],
+    ];
+    for (const [i, account] of read.entries()) {
+      await storeUsage('codex', account.id, {
+        usage: { plan: 'pro', readAt, windows: usages[i] ?? [], credits: null },
+        usageNextReadAt: '2026-03-02T10:10:00.000Z',
+        usageError: null,
+      });
+    }
+    const unread = await signIn(api, oauth, 'codex', 'usage-cli-unread');
+    expect((await cli(['add-key', 'codex', '--label', 'Usage key'], { input: 'sk-usage-cli-key-0042\n' })).code).toBe(
+      0,
+    );
+
+    const run = await cli(['accounts', 'codex']);
+    expect(run.code).toBe(0);
+    const lines = run.stdout.split('\n');
+    expect(lines[0]).toMatch(/ USAGE$/);
+    const line = (id: string) => lines.find((l) => l.includes(id)) ?? '';
+    expect(line(read[0]?.id ?? '')).toMatch(/ 5h 97% until 03-02 12:00Z, 7d 40% until 03-06 00:00Z$/);
+    expect(line(read[1]?.id ?? '')).toMatch(/ 5h 12\.5% until 03-02 13:30Z$/);
+    expect(line(read[2]?.id ?? '')).toMatch(/ 5h 55%$/);
+    expect(line(unread.id)).toMatch(/ unknown$/);
+    expect(lines.find((l) => l.includes('Usage key'))).toMatch(/ -$/);
+  });
+});

@@ -1,4 +1,3 @@
-import { Fragment } from 'preact';
 import { useEffect, useState } from 'preact/hooks';
 import { AddAccountDialog } from './add-account.tsx';
 import { api, attempt } from './api.ts';
@@ -145,6 +144,7 @@ function AccountRow(props: RowProps) {
         {account.status !== 'connected' && <span class={`badge ${account.status}`}>{STATUS[account.status]}</span>}
       </div>
       <AccountFacts account={account} />
+      <UsageBars account={account} />
       <RoundRobin {...props} run={run} />
       {props.canEdit && (
         <AccountActions
@@ -274,15 +274,59 @@ function AccountFacts({ account }: { account: Account }) {
           <dd>{account.owner}</dd>
         </>
       )}
-      {account.usage?.windows.map((w) => (
-        <Fragment key={w.name}>
-          <dt>Usage {w.name.replace('_', ' ')}</dt>
-          <dd>
-            {w.usedPercent}%{w.resetsAt ? `, resets ${when(w.resetsAt)}` : ''}
-          </dd>
-        </Fragment>
-      ))}
+      {account.cooldownUntil && account.status === 'cooling_down' && (
+        <>
+          <dt>Cooling down until</dt>
+          <dd>{when(account.cooldownUntil)}</dd>
+        </>
+      )}
     </dl>
+  );
+}
+
+const WINDOW_NAMES: Record<string, string> = { five_hour: '5-hour window', seven_day: '7-day window' };
+
+/** `five_hour` → `5-hour window`; other names (`seven_day_opus`, `window_3600s`) with spaces. */
+function windowName(name: string): string {
+  return WINDOW_NAMES[name] ?? name.replaceAll('_', ' ');
+}
+
+/**
+ * An OAuth account's allowance: a labelled meter per window with its percent and reset time, the
+ * plan and when it was read; "unknown" until the provider has reported a window.
+ */
+function UsageBars({ account }: { account: Account }) {
+  if (account.kind !== 'oauth') return null;
+  const usage = account.usage ?? null;
+  const headingId = `usage-${account.id}`;
+  return (
+    <section class="usage" aria-labelledby={headingId}>
+      <h5 id={headingId}>Usage{usage?.plan ? ` (plan ${usage.plan})` : ''}</h5>
+      {!usage || usage.windows.length === 0 ? (
+        <p class="muted small">Usage: unknown{usage ? ` (read ${when(usage.readAt)})` : ''}</p>
+      ) : (
+        <>
+          <ul class="usage-windows">
+            {usage.windows.map((w) => {
+              const id = `${headingId}-${w.name}`;
+              const name = windowName(w.name);
+              return (
+                <li key={w.name}>
+                  <label for={id}>{name}</label>
+                  <meter id={id} min={0} max={100} low={80} high={95} optimum={0} value={w.usedPercent}>
+                    {w.usedPercent}%
+                  </meter>
+                  <span class="small">
+                    {w.usedPercent}% used, {w.resetsAt ? `resets ${when(w.resetsAt)}` : 'reset time unknown'}
+                  </span>
+                </li>
+              );
+            })}
+          </ul>
+          <p class="muted small">Read {when(usage.readAt)}</p>
+        </>
+      )}
+    </section>
   );
 }
 
