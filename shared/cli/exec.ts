@@ -1,7 +1,8 @@
 import { type ChildProcess, spawn } from 'node:child_process';
-import { chmod, mkdir, mkdtemp, rm, writeFile } from 'node:fs/promises';
+import { constants as fsConstants } from 'node:fs';
+import { type FileHandle, mkdir, mkdtemp, open, realpath, rm, writeFile } from 'node:fs/promises';
 import { constants, tmpdir } from 'node:os';
-import { dirname, isAbsolute, join, normalize, resolve } from 'node:path';
+import { basename, dirname, isAbsolute, join, normalize, resolve, sep } from 'node:path';
 
 /** What POST /v1/tickets/redeem answers. */
 export interface Redeemed {
@@ -30,14 +31,34 @@ async function redeem(url: string, ticket: string): Promise<Redeemed> {
 
 /** Writes the profile's files under `home`, refusing any path that would leave it; files 0600, directories 0700. */
 export async function writeProfileFiles(home: string, files: Redeemed['files']): Promise<void> {
+  const realHome = await realpath(home);
   for (const entry of files) {
     const relative = normalize(entry.path);
-    if (isAbsolute(relative) || relative.startsWith('..'))
-      throw new Error(`keyfleet: refusing to write outside the home directory: ${entry.path}`);
-    const target = resolve(home, relative);
+    const refuse = () => new Error(`keyfleet: refusing to write outside the home directory: ${entry.path}`);
+    if (isAbsolute(relative) || relative.startsWith('..')) throw refuse();
+    const target = resolve(realHome, relative);
     await mkdir(dirname(target), { recursive: true, mode: 0o700 });
-    await writeFile(target, entry.content, { mode: 0o600 });
-    await chmod(target, 0o600);
+    // A folder on the way may be a symbolic link out of the home: judge where it really leads.
+    const folder = await realpath(dirname(target));
+    if (folder !== realHome && !folder.startsWith(`${realHome}${sep}`)) throw refuse();
+    // And the file itself must not be one: O_NOFOLLOW refuses to open a link.
+    let handle: FileHandle;
+    try {
+      handle = await open(
+        join(folder, basename(target)),
+        fsConstants.O_WRONLY | fsConstants.O_CREAT | fsConstants.O_TRUNC | fsConstants.O_NOFOLLOW,
+        0o600,
+      );
+    } catch (error) {
+      if ((error as NodeJS.ErrnoException).code === 'ELOOP') throw refuse();
+      throw error;
+    }
+    try {
+      await handle.writeFile(entry.content);
+      await handle.chmod(0o600);
+    } finally {
+      await handle.close();
+    }
   }
 }
 

@@ -94,9 +94,9 @@ describe('writeProfileFiles', () => {
     expect(await tree(root)).toEqual(['home', 'home/first.txt', 'outside']);
   });
 
-  // Known bug (fix belongs in shared/cli/exec.ts): the guard checks the path's text only, so a
-  // folder in home that is a symbolic link to elsewhere carries the write out of home.
-  it.fails('refuses a path through a folder that is a symbolic link out of home', async () => {
+  // The guard used to check the path's text only, so a folder in home that is a symbolic link to
+  // elsewhere carried the write out of home.
+  it('regression: refuses a path through a folder that is a symbolic link out of home', async () => {
     await symlink(outside, join(home, '.claude'));
     await expect(
       writeProfileFiles(home, [{ path: '.claude/.credentials.json', mode: 0o600, content: 'secret' }]),
@@ -104,8 +104,8 @@ describe('writeProfileFiles', () => {
     expect(await readdir(outside)).toEqual([]);
   });
 
-  // Same bug: a file in home that is a symbolic link is written through, to its target.
-  it.fails('refuses to write through a file that is a symbolic link out of home', async () => {
+  // Same bug: a file in home that was a symbolic link was written through, to its target.
+  it('regression: refuses to write through a file that is a symbolic link out of home', async () => {
     await writeFile(join(outside, 'target.txt'), 'untouched');
     await symlink(join(outside, 'target.txt'), join(home, 'auth.json'));
     await expect(writeProfileFiles(home, [{ path: 'auth.json', mode: 0o600, content: 'secret' }])).rejects.toThrow(
