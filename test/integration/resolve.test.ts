@@ -1,4 +1,4 @@
-import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
+import { afterAll, beforeAll, beforeEach, describe, expect, it, vi } from 'vitest';
 import { resolveAccount } from '#shared/accounts/resolve.ts';
 import { deleteAccount, loadProviderState, setActiveAccount, updateProviderSettings } from '#shared/accounts/store.ts';
 import { AccountUnusableError, NotFoundError, ProviderNotConfiguredError } from '#shared/errors.ts';
@@ -170,6 +170,26 @@ describe('quota-aware round robin', () => {
     plan: 'pro',
     readAt: '2026-11-22T10:00:00.000Z',
     windows: [{ name: 'five_hour', usedPercent, resetsAt }],
+  });
+
+  it('skips an account at 96 % until its window’s resetsAt (fake time), then includes it again', async () => {
+    const resetsAt = '2026-11-22T15:00:00.000Z';
+    const a = await seedAccount('codex', { roundRobin: true, usage: usage(10) });
+    const full = await seedAccount('codex', { roundRobin: true, usage: usage(96, resetsAt) });
+    const c = await seedAccount('codex', { roundRobin: true, usage: usage(30) });
+    const picks = async (count: number) => {
+      const ids: string[] = [];
+      for (let i = 0; i < count; i++) ids.push((await resolveAccount({ provider: 'codex' })).account.id);
+      return ids.sort();
+    };
+    vi.useFakeTimers({ toFake: ['Date'], now: Date.parse(resetsAt) - 1 });
+    try {
+      expect(await picks(4)).toEqual([a.id, a.id, c.id, c.id].sort());
+      vi.setSystemTime(Date.parse(resetsAt));
+      expect(await picks(3)).toEqual([a.id, full.id, c.id].sort());
+    } finally {
+      vi.useRealTimers();
+    }
   });
 
   it('skips a pool account whose usage window is at or above skipAbovePercent and rotates over the rest', async () => {

@@ -180,11 +180,13 @@ describe('the keep-alive sweep reads each OAuth account’s usage', () => {
     expect((await accountsOf('claude')).get(second)?.usage?.windows.map((w) => w.usedPercent)).toEqual([71, 30]);
 
     fake.answers.set('claude', { status: 429, body: {} });
+    const asked = fake.seen.length;
     const failed = await api.call<{ ok: boolean; detail: string }>(
       'POST',
       `/v1/providers/claude/accounts/${second}/test`,
     );
     expect(failed.body).toEqual({ ok: true, detail: 'Refreshed the access token.' });
+    expect(fake.seen.slice(asked).map((s) => s.route)).toEqual(['claude']);
     await accessTokenOf('claude', second);
     expect((await accountsOf('claude')).get(second)?.usage?.windows.map((w) => w.usedPercent)).toEqual([71, 30]);
   });
