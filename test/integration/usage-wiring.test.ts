@@ -172,6 +172,25 @@ describe('the keep-alive sweep reads each OAuth account’s usage', () => {
     },
   );
 
+  it('a usage answer whose shape changed reads as no known window and changes nothing else', async () => {
+    fake.answers.set('claude', { status: 200, body: { five_hour: { percent: 'high' }, seven_day: 'soon', plan: 7 } });
+    const before = await accountsOf('claude');
+    clock += 2 * 60 * MINUTE;
+    vi.useFakeTimers({ toFake: ['Date'], now: clock });
+    const summary = await sweep({ now: clock });
+    expect(summary.providers.claude).toEqual({ enabled: true, due: 2, failed: 0 });
+    expect(summary.usage).toEqual({ due: 2, read: 2, failed: 0 });
+    const after = await accountsOf('claude');
+    for (const id of [first, second]) {
+      expect(after.get(id)).toMatchObject({
+        status: 'connected',
+        usage: { plan: null, readAt: new Date(clock).toISOString(), windows: [] },
+      });
+      expect(after.get(id)?.lastRefreshAt).not.toBe(before.get(id)?.lastRefreshAt);
+      await accessTokenOf('claude', id);
+    }
+  });
+
   it('the account Test action refreshes, then reads and stores the usage, with its detail unchanged', async () => {
     profiles.set(second, { usage: claudeUsage(71, 30) });
     const res = await api.call<{ ok: boolean; detail: string }>('POST', `/v1/providers/claude/accounts/${second}/test`);
