@@ -8,6 +8,7 @@ import { fileURLToPath } from 'node:url';
 import { build } from 'esbuild';
 import { audit } from '#shared/audit/audit.ts';
 import { UpstreamError } from '#shared/errors.ts';
+import { localDelivery } from '#shared/launch/local-delivery.ts';
 import { revokeLaunch } from '#shared/launch/records.ts';
 import type { RunRequest, TaskRunner } from '#shared/launch/runner.ts';
 import { logger } from '#shared/log/logger.ts';
@@ -112,6 +113,7 @@ async function settlesWithin(promise: Promise<unknown>, ms: number): Promise<boo
  */
 export class LocalTaskRunner implements TaskRunner {
   readonly kind = 'local' as const;
+  readonly deliveries = ['ticket', 'proxy'] as const;
   private readonly finished = new Map<string, Promise<LocalTaskResult>>();
   private readonly running = new Map<string, RunningTask>();
   private stopping = false;
@@ -126,16 +128,22 @@ export class LocalTaskRunner implements TaskRunner {
     const tmp = join(home, 'tmp');
     await mkdir(work, { recursive: true, mode: 0o700 });
     await mkdir(tmp, { recursive: true, mode: 0o700 });
+    // Ticket delivery: the ticket and URL. Proxy delivery: a keyfleet proxy process holds those,
+    // and the agent gets only KEYFLEET_PROXY_URL.
+    const delivery = await localDelivery(request, [process.execPath, cli]).catch(async (error: unknown) => {
+      await rm(home, { recursive: true, force: true });
+      throw error;
+    });
     const env: NodeJS.ProcessEnv = {
       PATH: process.env.PATH,
       HOME: home,
       TMPDIR: tmp,
-      KEYFLEET_TICKET: request.ticket,
-      KEYFLEET_URL: request.apiUrl,
+      ...delivery.env,
       ...request.ecs.environment,
     };
     if (this.stopping) {
       // stopAll() began while the HOME was being made; it would not see this task.
+      await delivery.stop();
       await rm(home, { recursive: true, force: true });
       throw new UpstreamError('Local mode is stopping: the task was not started.');
     }
@@ -146,12 +154,12 @@ export class LocalTaskRunner implements TaskRunner {
       stdio: ['ignore', 'pipe', 'pipe'],
       detached: true,
     });
-    const task = this.track(request.launchId, child, home);
+    const task = this.track(request.launchId, child, home, delivery.stop);
     this.finished.set(request.launchId, task.done);
     return `local:task/${request.launchId}`;
   };
 
-  private track(launchId: string, child: ChildProcess, home: string): RunningTask {
+  private track(launchId: string, child: ChildProcess, home: string, stopProxy: () => Promise<void>): RunningTask {
     let output = '';
     const log = this.options.logDir
       ? createWriteStream(join(this.options.logDir, `${launchId}.log`), { mode: 0o600 })
@@ -170,6 +178,8 @@ export class LocalTaskRunner implements TaskRunner {
     const finish = (code: number | null): Promise<void> => {
       finishing ??= (async () => {
         log?.end();
+        // The proxy's last usage report goes before the launch is revoked.
+        await stopProxy();
         await this.release(launchId, code);
         if (!this.options.keepHome) await rm(home, { recursive: true, force: true });
         this.running.delete(launchId);

@@ -53,7 +53,7 @@ async function filesUnder(dir: string): Promise<string[]> {
 // Skipped until infra/local/runner.ts starts the proxy through `localDelivery` (the runner's owner
 // applies that change; see issue 15). With it applied, this passes; without, the agent still gets
 // the ticket's task token and URL.
-describe.skip('local mode: a proxy-delivery launch', () => {
+describe('local mode: a proxy-delivery launch', () => {
   it('runs the agent next to a keyfleet proxy, with placeholders only', async () => {
     const account = await signIn(api, oauth, 'claude', 'local-runner-proxy');
     const res = await api.call<{ launch: { id: string } }>('POST', '/v1/launches', {
