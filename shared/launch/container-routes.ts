@@ -138,7 +138,8 @@ async function servableTokens(provider: ProviderId, accountId: string, recover: 
     throw new AccountUnusableError(`The ${name} account "${account.label}" needs to be signed in again.`);
   }
   const reason = account.lastError ? ` (${account.lastError.replace(/\.$/, '')})` : '';
-  if (forced && account.status !== 'connected') {
+  // A successful refresh clears lastError (and may leave a rate-limit cooldown in place).
+  if (forced && account.lastError !== null) {
     throw new TokenUnavailableError(`The ${name} account's token was refused and could not be refreshed${reason}.`);
   }
   const tokens = fromSecretValue(await storedCredential(account));

@@ -174,10 +174,16 @@ async function exchange(
 async function store(run: Run, account: Account, next: StoredTokens): Promise<RefreshOutcome> {
   if (!account.secretName) throw new ConflictError('Account has no vault secret.');
   await writeTokens(account.secretName, next, randomUUID(), run.request.backoffMs);
+  // A rate limit the provider announced (a proxy report, or the token endpoint's 429) still holds
+  // until its reset: a fresh token does not bring the account back into the pool early.
+  const coolingDown =
+    account.status === 'cooling_down' &&
+    account.cooldownUntil !== null &&
+    Date.parse(account.cooldownUntil) > Date.now();
   const updated = await updateAccount(run.request.provider, run.request.accountId, {
-    status: 'connected',
+    status: coolingDown ? 'cooling_down' : 'connected',
     lastError: null,
-    cooldownUntil: null,
+    cooldownUntil: coolingDown ? account.cooldownUntil : null,
     tokenExpiresAt: next.expires_at === null ? null : new Date(next.expires_at).toISOString(),
     lastRefreshAt: new Date().toISOString(),
   });

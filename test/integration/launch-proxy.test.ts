@@ -419,9 +419,9 @@ describe('POST /v1/tasks/usage', () => {
     expect(await getAccount('codex', fresh.id)).toMatchObject({ status: 'connected', cooldownUntil: null });
   });
 
-  // shared/oauth/refresh.ts `store()` sets `connected` and clears `cooldownUntil` on every successful
-  // refresh, so a keep-alive or a proxy's renewal ends a usage-limit cooldown hours early.
-  it.fails('known bug: a successful token refresh ends a rate-limit cooldown the proxy reported', async () => {
+  // A successful refresh used to set `connected` and clear `cooldownUntil`, so a keep-alive or a
+  // proxy's renewal ended a usage-limit cooldown hours early.
+  it('regression: a successful token refresh keeps a rate-limit cooldown the proxy reported', async () => {
     const codex = await signIn(api, oauth, 'codex', 'cooldown-refresh');
     const task = await proxyTask({ provider: 'codex', preferredAccountId: codex.id });
     const resetsAt = new Date(Date.now() + 3 * 3600_000).toISOString();
