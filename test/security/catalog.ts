@@ -257,6 +257,12 @@ export const PROBES: Record<string, Probe> = {
   },
   'POST /v1/tickets/redeem': { build: fixed('/v1/tickets/redeem', {}), ok: 200, slot: 'ticket' },
   'GET /v1/tasks/token': { build: fixed('/v1/tasks/token?provider=codex'), ok: 200, slot: 'bearer' },
+  // The world's task token belongs to a ticket-delivery launch, whose agent may not report usage.
+  'POST /v1/tasks/usage': {
+    build: fixed('/v1/tasks/usage', { requests: 1, inputTokens: 0, outputTokens: 0, statusCounts: { '200': 1 } }),
+    ok: 409,
+    slot: 'bearer',
+  },
   'POST /v1/oauth/codex/token': {
     build: fixed('/v1/oauth/codex/token', { grant_type: 'refresh_token', client_id: 'codex-client' }),
     ok: 200,

@@ -189,8 +189,9 @@ async function seed(world: Omit<World, 'fixtures'>): Promise<Fixtures> {
 }
 
 /**
- * A task token that expired a minute ago: a real launch (through the API), whose task token is
- * issued by the store's own function with the launch's deadline moved into the past.
+ * A task token that expired an hour ago (beyond the few minutes a proxy's final usage report may
+ * still use it): a real launch (through the API), whose task token is issued by the store's own
+ * function with the launch's deadline moved into the past.
  */
 async function expiredTaskToken(world: Omit<World, 'fixtures'>): Promise<string> {
   const launched = await world.json<{ launch: { id: string } }>('POST', '/v1/launches', {
@@ -199,7 +200,7 @@ async function expiredTaskToken(world: Omit<World, 'fixtures'>): Promise<string>
   });
   const launch = launched.status === 201 ? await getLaunch(launched.body.launch.id) : undefined;
   if (!launch) throw new Error(`seeding the expiring launch answered ${launched.status}`);
-  const token = await issueTaskToken({ ...launch, expiresAt: new Date(Date.now() - 60_000).toISOString() });
+  const token = await issueTaskToken({ ...launch, expiresAt: new Date(Date.now() - 3_600_000).toISOString() });
   world.secrets.set(token, 'task_token');
   return token;
 }
