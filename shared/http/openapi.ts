@@ -128,7 +128,8 @@ function operation(route: Route, components: Record<string, JsonSchema>): JsonSc
           },
         }
       : {}),
-    responses: { ...responses, ...errorResponses(errors) },
+    // A status the route declares itself (e.g. an OAuth-shaped 400) is described as declared.
+    responses: { ...errorResponses(errors.filter((status) => !(String(status) in responses))), ...responses },
   };
 }
 

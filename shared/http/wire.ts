@@ -209,12 +209,45 @@ export const taskToken = z
 export const codexToken = z
   .strictObject({
     access_token: z.string(),
-    id_token: z.string().optional(),
+    id_token: z.string().nullable().optional(),
     refresh_token: z.string(),
     expires_in: z.number(),
     token_type: z.string().optional(),
   })
   .meta({ id: 'CodexTokenResponse' });
+
+export const grant = z
+  .strictObject({
+    id: z.string(),
+    provider: providerId,
+    accountId: z.string(),
+    accountLabel: z.string(),
+    createdAt: iso,
+    expiresAt: iso,
+    status: z.enum(['active', 'revoked', 'expired']),
+  })
+  .meta({
+    id: 'Grant',
+    description: 'A personal grant for a workstation (keyfleet sync); never the grant value itself.',
+  });
+
+/** The issuing answer: the only one that carries the grant's value. */
+export const grantIssued = z.strictObject({ grant: grant.extend({ token: z.string() }) });
+
+export const workstationProfile = z
+  .strictObject({
+    provider: providerId,
+    grantId: z.string(),
+    accountId: z.string(),
+    accountLabel: z.string(),
+    expiresAt: iso,
+    env: z.record(z.string(), z.string()),
+    files: z.array(
+      z.strictObject({ path: z.string(), mode: z.number().int(), content: z.string(), merge: z.boolean().optional() }),
+    ),
+    notes: z.array(z.string()),
+  })
+  .meta({ id: 'WorkstationProfile', description: 'What keyfleet sync writes on a workstation, and its export lines.' });
 
 /** `{ "error": "…", "error_description": "…" }` — how the Codex token route refuses, as OAuth servers do. */
 export const oauthError = z

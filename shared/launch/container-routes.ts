@@ -328,6 +328,41 @@ export const containerRoutes: Route[] = [
     },
     handler: taskUsage,
   },
-  { method: 'POST', path: '/v1/oauth/codex/token', access: 'container', body: 'json_or_form', handler: codexRefresh },
-  { method: 'GET', path: '/v1/grants/profile', access: 'container', handler: grantProfile },
+  {
+    method: 'POST',
+    path: '/v1/oauth/codex/token',
+    access: 'container',
+    body: 'json_or_form',
+    contract: {
+      summary:
+        "Codex CLI's refresh URL: the task token (or grant) as refresh_token; answers like OpenAI's token endpoint",
+      tag: 'container',
+      body: codexRefreshBody,
+      responses: {
+        200: {
+          description: "The account's current tokens; refresh_token is the same task token",
+          schema: wire.codexToken,
+        },
+        400: { description: 'invalid_grant: the account must be signed in again', schema: wire.oauthError },
+        503: {
+          description: 'temporarily_unavailable (with Retry-After): no valid token can be had now',
+          schema: wire.oauthError,
+        },
+      },
+      errors: [403],
+    },
+    handler: codexRefresh,
+  },
+  {
+    method: 'GET',
+    path: '/v1/grants/profile',
+    access: 'container',
+    contract: {
+      summary: "What keyfleet sync writes: the grant's workstation profile (Authorization: Bearer <grant>)",
+      tag: 'grants',
+      responses: { 200: { description: 'The workstation profile', schema: wire.workstationProfile } },
+      errors: [409, 502],
+    },
+    handler: grantProfile,
+  },
 ];

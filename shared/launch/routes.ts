@@ -160,12 +160,23 @@ export const launchRoutes: Route[] = [
     method: 'GET',
     path: '/v1/me/preferences',
     access: 'member',
+    contract: {
+      summary: 'Your launch preferences per provider (preferred account, model, effort)',
+      tag: 'preferences',
+      responses: { 200: { description: 'Your preferences', schema: wire.preferences } },
+    },
     handler: async (request) => ({ status: 200, body: await getPreferences(callerOf(request).id) }),
   },
   {
     method: 'PUT',
     path: '/v1/me/preferences',
     access: 'member',
+    contract: {
+      summary: 'Replace your launch preferences',
+      tag: 'preferences',
+      body: preferencesBody,
+      responses: { 200: { description: 'The preferences as stored', schema: wire.preferences } },
+    },
     handler: async (request) => {
       const preferences = parseInput(preferencesBody, request.body, 'body');
       checkChoices(preferences.providers);
@@ -178,6 +189,13 @@ export const launchRoutes: Route[] = [
     method: 'POST',
     path: '/v1/me/grants',
     access: 'member',
+    contract: {
+      summary: 'A personal grant for this workstation (keyfleet sync): bound to you, expiring, revocable',
+      tag: 'grants',
+      body: grantBody,
+      responses: { 201: { description: 'The grant, with its value (shown once)', schema: wire.grantIssued } },
+      errors: [409],
+    },
     handler: async (request) => {
       const body = parseInput(grantBody, request.body, 'body');
       const { grant, token } = await issueGrant(callerOf(request), body);
@@ -188,12 +206,22 @@ export const launchRoutes: Route[] = [
     method: 'GET',
     path: '/v1/me/grants',
     access: 'member',
+    contract: {
+      summary: 'Your grants (never their values)',
+      tag: 'grants',
+      responses: { 200: { description: 'Your grants', schema: z.strictObject({ grants: z.array(wire.grant) }) } },
+    },
     handler: async (request) => ({ status: 200, body: { grants: await listGrants(callerOf(request).id) } }),
   },
   {
     method: 'DELETE',
     path: '/v1/me/grants/{id}',
     access: 'member',
+    contract: {
+      summary: 'Revoke one of your grants',
+      tag: 'grants',
+      responses: { 200: { description: 'The revoked grant', schema: z.strictObject({ grant: wire.grant }) } },
+    },
     handler: async (request) => ({
       status: 200,
       body: { grant: await revokeGrant(callerOf(request), request.params.id ?? '') },
@@ -203,12 +231,24 @@ export const launchRoutes: Route[] = [
     method: 'GET',
     path: '/v1/environments',
     access: 'member',
+    contract: {
+      summary: 'Every environment, default included',
+      tag: 'environments',
+      responses: {
+        200: { description: 'The environments', schema: z.strictObject({ environments: z.array(wire.environment) }) },
+      },
+    },
     handler: async () => ({ status: 200, body: { environments: await listEnvironments() } }),
   },
   {
     method: 'GET',
     path: '/v1/environments/{name}',
     access: 'member',
+    contract: {
+      summary: 'One environment (default answers even before it was saved)',
+      tag: 'environments',
+      responses: { 200: { description: 'The environment', schema: wire.environment } },
+    },
     handler: async (request) => {
       const name = nameParam(request);
       const environment = await getEnvironment(name);
@@ -220,6 +260,12 @@ export const launchRoutes: Route[] = [
     method: 'PUT',
     path: '/v1/environments/{name}',
     access: 'admin',
+    contract: {
+      summary: 'Create or replace an environment: agent, delivery, model and effort per provider',
+      tag: 'environments',
+      body: environmentBody,
+      responses: { 200: { description: 'The environment as stored', schema: wire.environment } },
+    },
     handler: async (request) => {
       const name = nameParam(request);
       const body = parseInput(environmentBody, request.body, 'body');
@@ -234,6 +280,11 @@ export const launchRoutes: Route[] = [
     method: 'DELETE',
     path: '/v1/environments/{name}',
     access: 'admin',
+    contract: {
+      summary: 'Delete an environment (default is reset)',
+      tag: 'environments',
+      responses: { 204: { description: 'Deleted' } },
+    },
     handler: async (request) => {
       const name = nameParam(request);
       const deleted = await deleteEnvironment(name);
