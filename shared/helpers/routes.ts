@@ -1,4 +1,4 @@
-import { z } from 'zod';
+import * as z from 'zod';
 import { commitMessage, taskName } from '#shared/helpers/helpers.ts';
 import { referenceRoute } from '#shared/http/reference.ts';
 import type { Route } from '#shared/http/types.ts';

@@ -1,4 +1,4 @@
-import { z } from 'zod';
+import * as z from 'zod';
 import type { Route } from '#shared/http/types.ts';
 import { errorBody } from '#shared/http/wire.ts';
 

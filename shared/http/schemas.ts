@@ -1,4 +1,4 @@
-import { z } from 'zod';
+import * as z from 'zod';
 
 /** Shared input rules. Messages name the rule, never the rejected value. */
 

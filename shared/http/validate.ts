@@ -1,4 +1,4 @@
-import type { z } from 'zod';
+import type * as z from 'zod';
 import { type ErrorDetail, printable, ValidationError } from '#shared/errors.ts';
 
 /** Longest key name a validation error repeats; longer ones are cut (a key may be anything, even a token). */

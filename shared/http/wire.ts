@@ -1,4 +1,4 @@
-import { z } from 'zod';
+import * as z from 'zod';
 
 /**
  * The objects the API answers with, as zod schemas: the OpenAPI document is generated from them,

@@ -49,17 +49,6 @@ export async function paced<T>(tasks: (() => Promise<T>)[], concurrency: number,
   return results;
 }
 
-function limits(): { concurrency: number; startsPerSecond: number } {
-  const read = (name: string, fallback: number, max: number) => {
-    const value = Number(process.env[name]);
-    return Number.isInteger(value) && value >= 1 && value <= max ? value : fallback;
-  };
-  return {
-    concurrency: read('KEYFLEET_REFRESH_CONCURRENCY', 4, 25),
-    startsPerSecond: read('KEYFLEET_REFRESH_PER_SECOND', 10, 40),
-  };
-}
-
 /** Refreshes one due account; `false` when it failed, whatever the reason. */
 async function refreshOne(account: Account): Promise<boolean> {
   try {
@@ -132,7 +121,12 @@ async function readUsageOf(
  */
 export async function sweep(options: SweepOptions = {}): Promise<SweepSummary> {
   const now = options.now ?? Date.now();
-  const { concurrency, startsPerSecond } = { ...limits(), ...options };
+  // Pacing is checked at start (shared/config.ts refuses values above the caps).
+  const { concurrency, startsPerSecond } = {
+    concurrency: config().refreshConcurrency,
+    startsPerSecond: config().refreshPerSecond,
+    ...options,
+  };
   const summary: SweepSummary = {
     due: 0,
     refreshed: 0,

@@ -1,4 +1,4 @@
-import { z } from 'zod';
+import * as z from 'zod';
 import type { Account } from '#shared/accounts/model.ts';
 import { getAccount, requireAccount } from '#shared/accounts/store.ts';
 import { audit } from '#shared/audit/audit.ts';

@@ -1,10 +1,11 @@
 import { randomBytes } from 'node:crypto';
 import { GetCommand, PutCommand, QueryCommand, UpdateCommand } from '@aws-sdk/lib-dynamodb';
-import { z } from 'zod';
+import * as z from 'zod';
 import { resolveAccount } from '#shared/accounts/resolve.ts';
 import { audit } from '#shared/audit/audit.ts';
 import { config } from '#shared/config.ts';
 import { AccountUnusableError, NotFoundError, UnauthorizedError } from '#shared/errors.ts';
+import { ACCOUNT_ID } from '#shared/http/schemas.ts';
 import type { Caller } from '#shared/http/types.ts';
 import { ensureFresh } from '#shared/launch/freshen.ts';
 import { getPreferences } from '#shared/launch/preferences.ts';
@@ -36,10 +37,7 @@ const GRANT_TOKEN = /^kfg_[A-Za-z0-9_-]{43}$/;
 
 export const grantBody = z.strictObject({
   provider: z.enum(PROVIDER_IDS),
-  preferredAccountId: z
-    .string()
-    .regex(/^acc_[a-f0-9]{20}$/, 'must be an account id')
-    .optional(),
+  preferredAccountId: z.string().regex(ACCOUNT_ID, 'must be an account id').optional(),
   hours: z.number().int().min(1).max(MAX_GRANT_HOURS).default(DEFAULT_GRANT_HOURS),
 });
 export type GrantBody = z.infer<typeof grantBody>;

@@ -1,11 +1,11 @@
-import { z } from 'zod';
+import * as z from 'zod';
 import type { Account } from '#shared/accounts/model.ts';
 import { resolveAccount } from '#shared/accounts/resolve.ts';
 import { getProviderSettings } from '#shared/accounts/store.ts';
 import { audit } from '#shared/audit/audit.ts';
 import { config } from '#shared/config.ts';
 import { AccountUnusableError, ConflictError, ForbiddenError, NotFoundError, ValidationError } from '#shared/errors.ts';
-import { effortLevel, modelId } from '#shared/http/schemas.ts';
+import { ACCOUNT_ID, effortLevel, modelId } from '#shared/http/schemas.ts';
 import type { Caller } from '#shared/http/types.ts';
 import { ensureFresh } from '#shared/launch/freshen.ts';
 import { choiceFor, type Environment, getEnvironment, getPreferences } from '#shared/launch/preferences.ts';
@@ -59,10 +59,7 @@ export const launchBody = z.strictObject({
     .string()
     .regex(/^[a-z0-9][a-z0-9_-]{0,63}$/, 'must be an environment name')
     .optional(),
-  preferredAccountId: z
-    .string()
-    .regex(/^acc_[a-f0-9]{20}$/, 'must be an account id')
-    .optional(),
+  preferredAccountId: z.string().regex(ACCOUNT_ID, 'must be an account id').optional(),
   model: modelId.optional(),
   effort: effortLevel.optional(),
   maxDurationMinutes: z

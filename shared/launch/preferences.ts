@@ -1,7 +1,7 @@
 import { DeleteCommand, GetCommand, PutCommand, QueryCommand } from '@aws-sdk/lib-dynamodb';
-import { z } from 'zod';
+import * as z from 'zod';
 import { config } from '#shared/config.ts';
-import { effortLevel, modelId } from '#shared/http/schemas.ts';
+import { ACCOUNT_ID, effortLevel, modelId } from '#shared/http/schemas.ts';
 import { PROVIDER_IDS, type ProviderId } from '#shared/providers/types.ts';
 import { conditional, documentClient, dynamo } from '#shared/store/dynamo.ts';
 import { preferencesKey } from '#shared/store/keys.ts';
@@ -13,10 +13,7 @@ export const preferencesBody = z.strictObject({
   providers: z.partialRecord(
     z.enum(PROVIDER_IDS),
     choice.extend({
-      preferredAccountId: z
-        .string()
-        .regex(/^acc_[a-f0-9]{20}$/, 'must be an account id')
-        .optional(),
+      preferredAccountId: z.string().regex(ACCOUNT_ID, 'must be an account id').optional(),
     }),
   ),
 });

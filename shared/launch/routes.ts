@@ -1,4 +1,4 @@
-import { z } from 'zod';
+import * as z from 'zod';
 import { getAccount } from '#shared/accounts/store.ts';
 import { audit } from '#shared/audit/audit.ts';
 import { NotFoundError } from '#shared/errors.ts';

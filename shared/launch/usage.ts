@@ -1,5 +1,5 @@
 import { UpdateCommand } from '@aws-sdk/lib-dynamodb';
-import { z } from 'zod';
+import * as z from 'zod';
 import { updateAccount } from '#shared/accounts/store.ts';
 import { audit } from '#shared/audit/audit.ts';
 import { config } from '#shared/config.ts';

@@ -1,5 +1,5 @@
 import * as oidc from 'openid-client';
-import { z } from 'zod';
+import * as z from 'zod';
 import { ConflictError, UpstreamError } from '#shared/errors.ts';
 import { logger } from '#shared/log/logger.ts';
 import { oauthConfigured, type ProviderDefinition } from '#shared/providers/index.ts';

@@ -1,4 +1,4 @@
-import { z } from 'zod';
+import * as z from 'zod';
 import { SignInFailedError, ValidationError } from '#shared/errors.ts';
 import { parseInput } from '#shared/http/validate.ts';
 import type { SignInFlow } from '#shared/providers/types.ts';

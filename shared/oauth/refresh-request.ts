@@ -1,4 +1,4 @@
-import { z } from 'zod';
+import * as z from 'zod';
 import { accountIdParam } from '#shared/http/schemas.ts';
 import { PROVIDER_IDS } from '#shared/providers/types.ts';
 

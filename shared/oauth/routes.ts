@@ -1,4 +1,4 @@
-import { z } from 'zod';
+import * as z from 'zod';
 import { NotFoundError } from '#shared/errors.ts';
 import * as schemas from '#shared/http/schemas.ts';
 import type { ApiRequest, Route } from '#shared/http/types.ts';

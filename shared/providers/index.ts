@@ -1,4 +1,4 @@
-import { z } from 'zod';
+import * as z from 'zod';
 import { config } from '#shared/config.ts';
 import { ConfigError, UnknownProviderError } from '#shared/errors.ts';
 import { checkEndpointUrl } from '#shared/net/urls.ts';

@@ -1,5 +1,5 @@
 import { GetCommand, UpdateCommand } from '@aws-sdk/lib-dynamodb';
-import { z } from 'zod';
+import * as z from 'zod';
 import type { KeepaliveSettings, ProviderSettings } from '#shared/accounts/settings.ts';
 import { getProviderSettings, updateProviderSettings } from '#shared/accounts/store.ts';
 import { config } from '#shared/config.ts';

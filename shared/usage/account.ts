@@ -1,4 +1,4 @@
-import { z } from 'zod';
+import * as z from 'zod';
 import type { Account } from '#shared/accounts/model.ts';
 import { fromSecretValue } from '#shared/oauth/tokens.ts';
 import { getProvider, listProviders } from '#shared/providers/index.ts';

@@ -1,4 +1,4 @@
-import { z } from 'zod';
+import * as z from 'zod';
 import type { AccountUsage, UsageCredits, UsageWindow } from '#shared/usage/types.ts';
 
 /*

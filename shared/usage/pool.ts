@@ -1,4 +1,4 @@
-import { z } from 'zod';
+import * as z from 'zod';
 import type { AccountStatus } from '#shared/accounts/model.ts';
 import type { UsageWindow } from '#shared/usage/types.ts';
 

@@ -1,4 +1,4 @@
-import { z } from 'zod';
+import * as z from 'zod';
 import type { UsageResult } from '#shared/usage/types.ts';
 
 /** Default for the per-account usage read interval: no more often than this. */

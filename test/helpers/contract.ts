@@ -1,5 +1,5 @@
 import { afterAll } from 'vitest';
-import { z } from 'zod';
+import * as z from 'zod';
 import { localFunctions } from '#infra/local/functions.ts';
 import type { Route } from '#shared/http/types.ts';
 import { errorBody, oauthError } from '#shared/http/wire.ts';

@@ -1,7 +1,7 @@
 import type { Server } from 'node:http';
 import type { Context } from 'aws-lambda';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { z } from 'zod';
+import * as z from 'zod';
 import { handler as accountsHandler } from '#functions/accounts.ts';
 import { localFunctions } from '#infra/local/functions.ts';
 import { createLocalApi, listen } from '#infra/local/server.ts';
