@@ -48,10 +48,12 @@ export const financeKey = (provider: ProviderId): Key => ({ pk: FINANCE_PARTITIO
  *   TICKET#<sha256>         TICKET                  a single-use ticket, by the hash of its value
  *   TASKTOKEN#<sha256>      TOKEN                   a task token, by the hash of its value
  *   USER#<caller>           PREFERENCES             a member's launch preferences
- *   ENV#<name>              ENV                     an environment's launch defaults
+ * Kept beside the code that owns them: ENVIRONMENTS/<name> (shared/launch/preferences.ts),
+ * LAUNCHES[#<caller>]/<createdAt>#<id> (shared/launch/listing.ts), GRANTTOKEN#<sha256> and
+ * USER#<caller>/GRANT#<id> (shared/launch/grants.ts), REFRESHSLOT#<provider>#<id>
+ * (shared/launch/refresh-slot.ts).
  */
 export const launchKey = (id: string): Key => ({ pk: `LAUNCH#${id}`, sk: 'LAUNCH' });
 export const ticketKey = (hash: string): Key => ({ pk: `TICKET#${hash}`, sk: 'TICKET' });
 export const taskTokenKey = (hash: string): Key => ({ pk: `TASKTOKEN#${hash}`, sk: 'TOKEN' });
 export const preferencesKey = (callerId: string): Key => ({ pk: `USER#${callerId}`, sk: 'PREFERENCES' });
-export const environmentKey = (name: string): Key => ({ pk: `ENV#${name}`, sk: 'ENV' });
