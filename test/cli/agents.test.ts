@@ -186,6 +186,60 @@ describe('Gemini CLI 0.61.0', () => {
   });
 });
 
+/** Only the proxy reports usage: a launch with usage was served through it. */
+async function servedByProxy(launchId: string): Promise<void> {
+  const shown = await api.call<{ launch: { delivery: string; usage?: { requests: number } } }>(
+    'GET',
+    `/v1/launches/${launchId}`,
+    { as: 'alice' },
+  );
+  expect(shown.body.launch.delivery).toBe('proxy');
+  expect(shown.body.launch.usage?.requests).toBeGreaterThan(0);
+}
+
+describe('delivery "proxy": a real launch in local mode, the real CLI, placeholders only', () => {
+  it('Claude Code completes a prompt through keyfleet proxy, and the OAuth token never reaches the agent', async () => {
+    const account = await signIn(api, oauth, 'claude', 'claude-proxy');
+    const token = String((await readSecret(`keyfleet/test/claude/${account.id}`)).value.access_token);
+    const before = upstream.requests.length;
+    const result = await run('claude', [bin('claude'), '-p', 'say hi'], {
+      preferredAccountId: account.id,
+      delivery: 'proxy',
+    });
+    expect(result.output).toContain(REPLY);
+    expect(result.exitCode).toBe(0);
+    const call = upstream.requests.slice(before).find((r) => r.path.startsWith('/v1/messages'));
+    expect(call?.headers.authorization).toBe(`Bearer ${token}`);
+    expect(result.output).not.toContain(token);
+    expect(homeContents(result.home)).not.toContain(token);
+    await servedByProxy(result.launchId);
+  });
+
+  it('Gemini CLI completes a prompt through keyfleet proxy with an API key the agent never holds', async () => {
+    const key = 'AIza-fake-gemini-proxy-key-0002';
+    const added = await api.call<{ account: { id: string } }>('POST', '/v1/providers/gemini/accounts', {
+      body: {
+        kind: 'api_key',
+        label: 'Gemini proxy key',
+        apiKey: key,
+        endpoint: { type: 'custom', baseUrl: upstream.base },
+      },
+    });
+    const before = upstream.requests.length;
+    const result = await run('gemini', [bin('gemini'), '-p', 'say hi'], {
+      preferredAccountId: added.body.account.id,
+      delivery: 'proxy',
+    });
+    expect(result.output).toContain(REPLY);
+    expect(result.exitCode).toBe(0);
+    const call = upstream.requests.slice(before).find((r) => r.path.includes(':streamGenerateContent'));
+    expect(call?.headers['x-goog-api-key']).toBe(key);
+    expect(result.output).not.toContain(key);
+    expect(homeContents(result.home)).not.toContain(key);
+    await servedByProxy(result.launchId);
+  });
+});
+
 /** `keyfleet sync <provider> --account <id>` as alice, in process, into a fresh HOME; answers the exported variables. */
 async function syncInto(
   provider: string,
