@@ -1,3 +1,4 @@
+import type { SignInView } from '#shared/oauth/signin.ts';
 import { ApiError, callApi, UsageError } from '#shared/operator/client.ts';
 import {
   type Command,
@@ -14,19 +15,6 @@ import {
 import { waitForDevice } from '#shared/operator/device.ts';
 import { readAllStdin } from '#shared/operator/io.ts';
 import { type AccountView, accountSummary, accountsTable, providersTable } from '#shared/operator/views.ts';
-
-interface SignInView {
-  id: string;
-  provider: string;
-  flow: 'code' | 'redirect_url' | 'device';
-  expiresAt: string;
-  instructions: string;
-  authorizeUrl?: string;
-  verificationUri?: string;
-  verificationUriComplete?: string;
-  userCode?: string;
-  intervalSeconds?: number;
-}
 
 const endpointOptions = {
   'base-url': { type: 'string' },

@@ -1,14 +1,13 @@
 import { createServer, type IncomingMessage, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { PassThrough, Readable } from 'node:stream';
-import { Sha256 } from '@smithy/core/checksum';
-import { SignatureV4 } from '@smithy/signature-v4';
 import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
 import type { OperatorIo } from '#shared/operator/io.ts';
 import { operatorHelp, runOperator } from '#shared/operator/run.ts';
 import { startOAuthApi, type TestApi, TOKENS } from '#test/helpers/api.ts';
 import { capturedLogs } from '#test/helpers/logs.ts';
 import type { OAuthServer } from '#test/helpers/oauth-server.ts';
+import { sigv4Verified } from '#test/helpers/sigv4.ts';
 
 let api: TestApi;
 let oauth: OAuthServer;
@@ -264,36 +263,8 @@ describe('keyfleet with IAM auth', () => {
   const seen: { verified: boolean; path: string }[] = [];
   const credentials = { accessKeyId: 'AKIDLOCALTEST', secretAccessKey: 'local-test-secret-access-key' };
 
-  async function verify(req: IncomingMessage, body: string): Promise<boolean> {
-    const url = new URL(req.url ?? '/', base);
-    const headers: Record<string, string> = {};
-    for (const [name, value] of Object.entries(req.headers)) if (typeof value === 'string') headers[name] = value;
-    const signedHeaders = /SignedHeaders=([^,]+)/.exec(headers.authorization ?? '')?.[1]?.split(';') ?? [];
-    const date = headers['x-amz-date'] ?? '';
-    const signer = new SignatureV4({ service: 'execute-api', region: 'eu-west-1', credentials, sha256: Sha256 });
-    const again = await signer.sign(
-      {
-        method: req.method ?? 'GET',
-        protocol: 'http:',
-        hostname: url.hostname,
-        port: Number(url.port),
-        path: url.pathname,
-        query: Object.fromEntries(url.searchParams),
-        headers: Object.fromEntries(
-          Object.entries(headers).filter(
-            ([n]) => signedHeaders.includes(n) && n !== 'authorization' && n !== 'x-amz-date',
-          ),
-        ),
-        body: body || undefined,
-      },
-      {
-        signingDate: new Date(
-          `${date.slice(0, 4)}-${date.slice(4, 6)}-${date.slice(6, 8)}T${date.slice(9, 11)}:${date.slice(11, 13)}:${date.slice(13, 15)}Z`,
-        ),
-      },
-    );
-    return signedHeaders.length > 0 && again.headers.authorization === headers.authorization;
-  }
+  const verify = (req: IncomingMessage, body: string) =>
+    sigv4Verified(req, body, { base, region: 'eu-west-1', credentials });
 
   beforeAll(async () => {
     server = createServer(async (req, res) => {

@@ -1,11 +1,10 @@
 import { createServer, type IncomingMessage, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
-import { Sha256 } from '@smithy/core/checksum';
-import { SignatureV4 } from '@smithy/signature-v4';
 import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
 import { clientFromEnv } from '#shared/operator/client.ts';
 import { type ConsoleServer, startConsoleServer } from '#shared/operator/console.ts';
 import { startTestApi, type TestApi, TOKENS } from '#test/helpers/api.ts';
+import { sigv4Verified } from '#test/helpers/sigv4.ts';
 
 /**
  * `keyfleet console` for an IAM-auth stack: API Gateway's IAM authorizer has no local peer, so a
@@ -20,34 +19,8 @@ let frontUrl: string;
 let consoleServer: ConsoleServer;
 const signed: { path: string; verified: boolean }[] = [];
 
-async function verified(req: IncomingMessage, body: string): Promise<boolean> {
-  const url = new URL(req.url ?? '/', frontUrl);
-  const headers: Record<string, string> = {};
-  for (const [name, value] of Object.entries(req.headers)) if (typeof value === 'string') headers[name] = value;
-  const names = /SignedHeaders=([^,]+)/.exec(headers.authorization ?? '')?.[1]?.split(';') ?? [];
-  const date = headers['x-amz-date'] ?? '';
-  const signer = new SignatureV4({ service: 'execute-api', region: 'eu-west-1', credentials, sha256: Sha256 });
-  const again = await signer.sign(
-    {
-      method: req.method ?? 'GET',
-      protocol: 'http:',
-      hostname: url.hostname,
-      port: Number(url.port),
-      path: url.pathname,
-      query: Object.fromEntries(url.searchParams),
-      headers: Object.fromEntries(
-        Object.entries(headers).filter(([n]) => names.includes(n) && n !== 'authorization' && n !== 'x-amz-date'),
-      ),
-      body: body || undefined,
-    },
-    {
-      signingDate: new Date(
-        `${date.slice(0, 4)}-${date.slice(4, 6)}-${date.slice(6, 8)}T${date.slice(9, 11)}:${date.slice(11, 13)}:${date.slice(13, 15)}Z`,
-      ),
-    },
-  );
-  return names.length > 0 && again.headers.authorization === headers.authorization;
-}
+const verified = (req: IncomingMessage, body: string) =>
+  sigv4Verified(req, body, { base: frontUrl, region: 'eu-west-1', credentials });
 
 beforeAll(async () => {
   api = await startTestApi();
