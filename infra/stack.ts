@@ -3,6 +3,7 @@ import { FilterPattern } from 'aws-cdk-lib/aws-logs';
 import { Schedule, ScheduleExpression } from 'aws-cdk-lib/aws-scheduler';
 import { LambdaInvoke } from 'aws-cdk-lib/aws-scheduler-targets';
 import type { Construct } from 'constructs';
+import { routes as accountsRoutes } from '#functions/accounts.ts';
 import { Alarms } from '#infra/constructs/alarms.ts';
 import { Api } from '#infra/constructs/api.ts';
 import { Console } from '#infra/constructs/console.ts';
@@ -10,7 +11,6 @@ import { KeyfleetFunction } from '#infra/constructs/keyfleet-function.ts';
 import { Launcher } from '#infra/constructs/launcher.ts';
 import { Store } from '#infra/constructs/store.ts';
 import type { KeyfleetContext } from '#infra/context.ts';
-import { accountRoutes } from '#shared/accounts/routes.ts';
 import { helperRoutes } from '#shared/helpers/routes.ts';
 import { containerRoutes } from '#shared/launch/container-routes.ts';
 import { launchRoutes } from '#shared/launch/routes.ts';
@@ -95,7 +95,7 @@ export class KeyfleetStack extends Stack {
       .bindTable(store.table, 'write')
       .bindVault(context.stage, store.key, 'manage')
       .bindSealingKey(context.stage, store.key);
-    api.addFunctionRoutes(accounts, accountRoutes);
+    api.addFunctionRoutes(accounts, accountsRoutes);
 
     const refresh = new KeyfleetFunction(this, 'Refresh', {
       name: 'refresh',

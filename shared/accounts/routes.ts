@@ -10,19 +10,14 @@ import {
 } from '#shared/accounts/service.ts';
 import { getActiveAccountId, loadProviderState } from '#shared/accounts/store.ts';
 import { type AccountScope, providerView } from '#shared/accounts/views.ts';
-import { audit, listAudit } from '#shared/audit/audit.ts';
 import { NotFoundError } from '#shared/errors.ts';
-import { financeChanges, getFinanceRecord, listFinanceRecords, updateFinanceRecord } from '#shared/finance/finance.ts';
 import * as schemas from '#shared/http/schemas.ts';
 import type { ApiRequest, ApiResponse, Route } from '#shared/http/types.ts';
 import { callerOf } from '#shared/http/types.ts';
 import { parseInput } from '#shared/http/validate.ts';
 import * as wire from '#shared/http/wire.ts';
-import { signInRoutes } from '#shared/oauth/routes.ts';
 import { getProvider, listProviders } from '#shared/providers/index.ts';
 import type { ProviderDefinition } from '#shared/providers/types.ts';
-import { applySettings, readSettings, settingsPatch } from '#shared/settings/settings.ts';
-import { MAX_CURSOR_LENGTH } from '#shared/store/cursor.ts';
 
 /** Members see the team's accounts; admins also see members' personal accounts (read-only). */
 function viewScope(request: ApiRequest): AccountScope {
@@ -199,28 +194,7 @@ function routesFor(mode: Mode): Route[] {
   ];
 }
 
-const auditQuery = z.strictObject({
-  limit: z
-    .string()
-    .regex(/^\d{1,3}$/, 'must be a whole number')
-    .transform(Number)
-    .pipe(z.number().int().min(1).max(100))
-    .optional(),
-  before: z.string().min(1).max(MAX_CURSOR_LENGTH).optional(),
-});
-
-const financeBody = z
-  .strictObject({
-    billing: z.enum(['subscription', 'usage', 'none']).optional(),
-    status: z.enum(['incomplete', 'complete']).optional(),
-    plan: z.string().trim().min(1).max(100).nullable().optional(),
-    monthlyBudgetUsd: z.number().min(0).max(10_000_000).nullable().optional(),
-    costCenter: z.string().trim().min(1).max(100).nullable().optional(),
-    owner: z.string().trim().min(1).max(200).nullable().optional(),
-  })
-  .refine((b) => Object.values(b).some((v) => v !== undefined), 'must change at least one field');
-
-/** Routes served by `functions/accounts.ts`. */
+/** Provider and account routes (team and personal); `functions/accounts.ts` serves them with the sign-in, settings, audit and finance routes. */
 export const accountRoutes: Route[] = [
   {
     method: 'GET',
@@ -269,84 +243,4 @@ export const accountRoutes: Route[] = [
   },
   ...routesFor('team'),
   ...routesFor('personal'),
-  ...signInRoutes,
-  {
-    method: 'GET',
-    path: '/v1/settings',
-    access: 'admin',
-    contract: {
-      summary: 'Server settings: default agent, models, keep-alive',
-      tag: 'settings',
-      responses: { 200: { description: 'The settings', schema: wire.settings } },
-    },
-    handler: async () => ({ status: 200, body: await readSettings() }),
-  },
-  {
-    method: 'PATCH',
-    path: '/v1/settings',
-    access: 'admin',
-    contract: {
-      summary: 'Change server settings (partial); only what differs is written and audited',
-      tag: 'settings',
-      body: settingsPatch,
-      responses: { 200: { description: 'The settings after the change', schema: wire.settings } },
-    },
-    handler: async (request) => {
-      const patch = parseInput(settingsPatch, request.body, 'body');
-      const { settings, changed } = await applySettings(patch);
-      if (changed) await audit({ actor: callerOf(request).id, action: 'settings.changed', detail: changed });
-      return { status: 200, body: settings };
-    },
-  },
-  {
-    method: 'GET',
-    path: '/v1/audit',
-    access: 'admin',
-    contract: {
-      summary: 'Audit events, newest first; before= takes a previous next value or an ISO time',
-      tag: 'audit',
-      query: auditQuery,
-      responses: { 200: { description: 'One page of events', schema: wire.page('events', wire.auditEvent) } },
-    },
-    handler: async (request) => {
-      const query = parseInput(auditQuery, request.query, 'query');
-      return { status: 200, body: await listAudit(query.limit ?? 50, query.before) };
-    },
-  },
-  {
-    method: 'GET',
-    path: '/v1/finance',
-    access: 'admin',
-    contract: {
-      summary: 'Finance records, one per provider that has had an account',
-      tag: 'finance',
-      responses: {
-        200: { description: 'The records', schema: z.strictObject({ records: z.array(wire.financeRecord) }) },
-      },
-    },
-    handler: async () => ({ status: 200, body: { records: await listFinanceRecords() } }),
-  },
-  {
-    method: 'PATCH',
-    path: '/v1/finance/{provider}',
-    access: 'admin',
-    contract: {
-      summary: 'Change a provider’s finance record (partial; null clears a field)',
-      tag: 'finance',
-      body: financeBody,
-      responses: {
-        200: { description: 'The record as stored', schema: z.strictObject({ record: wire.financeRecord }) },
-      },
-    },
-    handler: async (request) => {
-      const provider = providerParam(request);
-      const body = parseInput(financeBody, request.body, 'body');
-      const current = await getFinanceRecord(provider.id);
-      const changed = financeChanges(current, body);
-      if (current && Object.keys(changed).length === 0) return { status: 200, body: { record: current } };
-      const record = await updateFinanceRecord(provider.id, changed);
-      await audit({ actor: callerOf(request).id, action: 'finance.changed', provider: provider.id, detail: changed });
-      return { status: 200, body: { record } };
-    },
-  },
 ];

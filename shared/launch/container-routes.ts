@@ -16,12 +16,12 @@ import { parseInput } from '#shared/http/validate.ts';
 import * as wire from '#shared/http/wire.ts';
 import { currentTokens, ensureFresh, storedCredential } from '#shared/launch/freshen.ts';
 import { authenticateGrant, isGrantToken } from '#shared/launch/grants.ts';
-import { buildProfile } from '#shared/launch/profiles/index.ts';
-import { workstationProfile } from '#shared/launch/profiles/workstation.ts';
 import { authenticateTaskToken, getLaunch, issueTaskToken, redeemTicket } from '#shared/launch/records.ts';
 import { CONTAINER_REFRESH_INTERVAL_MS, claimRefreshSlot } from '#shared/launch/refresh-slot.ts';
 import { FINAL_REPORT_GRACE_MS, recordUsage, usageBody } from '#shared/launch/usage.ts';
 import { fromSecretValue, type StoredTokens } from '#shared/oauth/tokens.ts';
+import { buildProfile } from '#shared/profiles/index.ts';
+import { workstationProfile } from '#shared/profiles/workstation.ts';
 import { getProvider, isProviderId } from '#shared/providers/index.ts';
 import type { ProviderId } from '#shared/providers/types.ts';
 

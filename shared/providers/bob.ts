@@ -1,5 +1,5 @@
 import type { ProviderDefinition } from '#shared/providers/types.ts';
-import { DEFAULT_USAGE_ENDPOINTS } from '#shared/usage/endpoints.ts';
+import { DEFAULT_USAGE_ENDPOINTS } from '#shared/providers/usage-endpoints.ts';
 
 /**
  * Bob Shell: IBM's sign-in endpoints are not public, so OAuth needs configuration

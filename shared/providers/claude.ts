@@ -1,5 +1,5 @@
 import type { ProviderDefinition } from '#shared/providers/types.ts';
-import { DEFAULT_USAGE_ENDPOINTS } from '#shared/usage/endpoints.ts';
+import { DEFAULT_USAGE_ENDPOINTS } from '#shared/providers/usage-endpoints.ts';
 
 /** Claude Code: manual code flow (the callback page shows `code#state`), JSON token body. */
 export const claude: ProviderDefinition = {

@@ -1,5 +1,5 @@
 import type { ProviderDefinition } from '#shared/providers/types.ts';
-import { DEFAULT_USAGE_ENDPOINTS } from '#shared/usage/endpoints.ts';
+import { DEFAULT_USAGE_ENDPOINTS } from '#shared/providers/usage-endpoints.ts';
 
 /** Codex CLI: the user pastes the failed `localhost:1455` redirect; email from the id_token. */
 export const codex: ProviderDefinition = {

@@ -1,5 +1,5 @@
 import type { ProviderDefinition } from '#shared/providers/types.ts';
-import { DEFAULT_USAGE_ENDPOINTS } from '#shared/usage/endpoints.ts';
+import { DEFAULT_USAGE_ENDPOINTS } from '#shared/providers/usage-endpoints.ts';
 
 /**
  * Gemini CLI: Google's installed-app flow. The client secret below is the public one shipped in

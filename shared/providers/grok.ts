@@ -1,5 +1,5 @@
 import type { ProviderDefinition } from '#shared/providers/types.ts';
-import { DEFAULT_USAGE_ENDPOINTS } from '#shared/usage/endpoints.ts';
+import { DEFAULT_USAGE_ENDPOINTS } from '#shared/providers/usage-endpoints.ts';
 
 /** Grok CLI: RFC 8628 device flow; endpoints come from discovery at the issuer. */
 export const grok: ProviderDefinition = {

@@ -79,7 +79,7 @@ export interface ProviderDefinition {
   cliChatgptBaseUrl: string | undefined;
   /**
    * Where an OAuth account's allowance (usage windows) is read with its own access token: the
-   * endpoint the provider's CLI uses (`shared/usage/endpoints.ts`); unset means unknown.
+   * endpoint the provider's CLI uses (`shared/providers/usage-endpoints.ts`); unset means unknown.
    */
   usageEndpoint: string | undefined;
   /** The commit-message and task-name helpers can use this provider. */

@@ -1,6 +1,6 @@
 import { type ChildProcess, spawn } from 'node:child_process';
 import { createInterface } from 'node:readline';
-import type { CliProfile } from '#shared/launch/profiles/types.ts';
+import type { CliProfile } from '#shared/profiles/types.ts';
 import { httpTransport, type Transport } from '#shared/proxy/client.ts';
 
 /** The proxy's route that hands the agent its profile, once. */

@@ -1,7 +1,7 @@
 import { randomBytes } from 'node:crypto';
 import { stringify } from 'smol-toml';
-import { CODEX_KEY_VARIABLE, CODEX_PROVIDER_ID } from '#shared/launch/profiles/codex.ts';
-import { type CliProfile, env, file, json } from '#shared/launch/profiles/types.ts';
+import { CODEX_KEY_VARIABLE, CODEX_PROVIDER_ID } from '#shared/profiles/codex.ts';
+import { type CliProfile, env, file, json } from '#shared/profiles/types.ts';
 import type { ProxyGrant } from '#shared/proxy/grant.ts';
 import { type ProxyKind, type ProxyProvider, ROUTES } from '#shared/proxy/routes.ts';
 

@@ -9,7 +9,7 @@ import {
 } from 'node:http';
 import { Agent as HttpsAgent, request as httpsRequest } from 'node:https';
 import type { AddressInfo, Socket } from 'node:net';
-import type { CliProfile } from '#shared/launch/profiles/types.ts';
+import type { CliProfile } from '#shared/profiles/types.ts';
 import { type Fetch, fetchTransport, type KeyfleetClient, keyfleetClient } from '#shared/proxy/client.ts';
 import { CredentialKeeper } from '#shared/proxy/credentials.ts';
 import { grantFromRedeemed, type ProxyGrant } from '#shared/proxy/grant.ts';

@@ -1,6 +1,6 @@
 import { randomBytes } from 'node:crypto';
 import type { Account } from '#shared/accounts/model.ts';
-import { buildProfile } from '#shared/launch/profiles/index.ts';
+import { buildProfile } from '#shared/profiles/index.ts';
 import { buildProviders } from '#shared/providers/index.ts';
 import type { RedeemedProfile } from '#shared/proxy/grant.ts';
 import type { ProxyKind, ProxyProvider } from '#shared/proxy/routes.ts';
@@ -53,7 +53,7 @@ const OAUTH_BASES: Record<ProxyProvider, { cliBaseUrl: string; cliChatgptBaseUrl
 
 /**
  * The ticket-mode profile Keyfleet's redeem route answers today, built by the real profile
- * builders (`shared/launch/profiles`), for an account whose upstream is the given fake.
+ * builders (`shared/profiles`), for an account whose upstream is the given fake.
  */
 export function ticketProfile(
   provider: ProxyProvider,

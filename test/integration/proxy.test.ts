@@ -1,7 +1,7 @@
 import { randomBytes } from 'node:crypto';
 import { createServer, type IncomingHttpHeaders, request } from 'node:http';
 import { afterAll, afterEach, describe, expect, it, vi } from 'vitest';
-import type { CliProfile } from '#shared/launch/profiles/types.ts';
+import type { CliProfile } from '#shared/profiles/types.ts';
 import type { ProxyKind, ProxyProvider } from '#shared/proxy/routes.ts';
 import { type RunningProxy, startProxy } from '#shared/proxy/server.ts';
 import { capturedLogs } from '#test/helpers/logs.ts';

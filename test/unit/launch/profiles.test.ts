@@ -1,7 +1,7 @@
 import { parse as parseToml } from 'smol-toml';
 import { describe, expect, it } from 'vitest';
 import type { Account, AccountEndpoint, AccountKind } from '#shared/accounts/model.ts';
-import { buildProfile, type CliProfile } from '#shared/launch/profiles/index.ts';
+import { buildProfile, type CliProfile } from '#shared/profiles/index.ts';
 import { buildProviders } from '#shared/providers/index.ts';
 import type { ProviderId } from '#shared/providers/types.ts';
 import { buildAccount } from '#test/helpers/accounts.ts';

@@ -1,4 +1,4 @@
-import { type CliProfile, env, file, json, type ProfileInput } from '#shared/launch/profiles/types.ts';
+import { type CliProfile, env, file, json, type ProfileInput } from '#shared/profiles/types.ts';
 
 /**
  * Gemini CLI. OAuth accounts get an access token only (`GOOGLE_GENAI_USE_GCA` +

@@ -1,4 +1,4 @@
-import { type CliProfile, env, file, json, type ProfileInput } from '#shared/launch/profiles/types.ts';
+import { type CliProfile, env, file, json, type ProfileInput } from '#shared/profiles/types.ts';
 
 /**
  * Bob Shell. API keys through `BOBSHELL_API_KEY` (`BOBSHELL_API_BASE_URL` for a custom endpoint).

@@ -1,4 +1,4 @@
-import { type CliProfile, env, file, json, type ProfileInput } from '#shared/launch/profiles/types.ts';
+import { type CliProfile, env, file, json, type ProfileInput } from '#shared/profiles/types.ts';
 
 /**
  * Claude Code. OAuth accounts get only an access token (`CLAUDE_CODE_OAUTH_TOKEN`, sent as a bearer

@@ -1,11 +1,11 @@
-import { claudeProfile } from '#shared/launch/profiles/claude.ts';
-import { codexProfile } from '#shared/launch/profiles/codex.ts';
-import { geminiProfile } from '#shared/launch/profiles/gemini.ts';
-import { bobProfile, grokProfile } from '#shared/launch/profiles/others.ts';
-import type { CliProfile, ProfileInput } from '#shared/launch/profiles/types.ts';
+import { claudeProfile } from '#shared/profiles/claude.ts';
+import { codexProfile } from '#shared/profiles/codex.ts';
+import { geminiProfile } from '#shared/profiles/gemini.ts';
+import { bobProfile, grokProfile } from '#shared/profiles/others.ts';
+import type { CliProfile, ProfileInput } from '#shared/profiles/types.ts';
 import type { ProviderId } from '#shared/providers/types.ts';
 
-export type { CliProfile, ProfileFile, ProfileInput } from '#shared/launch/profiles/types.ts';
+export type { CliProfile, ProfileFile, ProfileInput } from '#shared/profiles/types.ts';
 
 const BUILDERS: Record<ProviderId, (input: ProfileInput) => CliProfile> = {
   claude: claudeProfile,

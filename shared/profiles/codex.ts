@@ -1,5 +1,5 @@
 import { stringify } from 'smol-toml';
-import { type CliProfile, env, file, json, type ProfileInput } from '#shared/launch/profiles/types.ts';
+import { type CliProfile, env, file, json, type ProfileInput } from '#shared/profiles/types.ts';
 
 /** The custom provider id Keyfleet writes into `config.toml`. */
 export const CODEX_PROVIDER_ID = 'keyfleet';

@@ -1,13 +1,6 @@
-import { codexProfile } from '#shared/launch/profiles/codex.ts';
-import { buildProfile } from '#shared/launch/profiles/index.ts';
-import {
-  type CliProfile,
-  env,
-  file,
-  json,
-  type ProfileFile,
-  type ProfileInput,
-} from '#shared/launch/profiles/types.ts';
+import { codexProfile } from '#shared/profiles/codex.ts';
+import { buildProfile } from '#shared/profiles/index.ts';
+import { type CliProfile, env, file, json, type ProfileFile, type ProfileInput } from '#shared/profiles/types.ts';
 import type { ProviderId } from '#shared/providers/types.ts';
 
 /** A workstation profile: files for the home directory, and variables the person exports themselves. */

@@ -1,0 +1,35 @@
+import * as z from 'zod';
+import { listAudit } from '#shared/audit/audit.ts';
+import type { Route } from '#shared/http/types.ts';
+import { parseInput } from '#shared/http/validate.ts';
+import * as wire from '#shared/http/wire.ts';
+import { MAX_CURSOR_LENGTH } from '#shared/store/cursor.ts';
+
+const auditQuery = z.strictObject({
+  limit: z
+    .string()
+    .regex(/^\d{1,3}$/, 'must be a whole number')
+    .transform(Number)
+    .pipe(z.number().int().min(1).max(100))
+    .optional(),
+  before: z.string().min(1).max(MAX_CURSOR_LENGTH).optional(),
+});
+
+/** `GET /v1/audit` (admin): served by `functions/accounts.ts`. */
+export const auditRoutes: Route[] = [
+  {
+    method: 'GET',
+    path: '/v1/audit',
+    access: 'admin',
+    contract: {
+      summary: 'Audit events, newest first; before= takes a previous next value or an ISO time',
+      tag: 'audit',
+      query: auditQuery,
+      responses: { 200: { description: 'One page of events', schema: wire.page('events', wire.auditEvent) } },
+    },
+    handler: async (request) => {
+      const query = parseInput(auditQuery, request.query, 'query');
+      return { status: 200, body: await listAudit(query.limit ?? 50, query.before) };
+    },
+  },
+];
