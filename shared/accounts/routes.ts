@@ -82,116 +82,147 @@ const providerAnswer = z.strictObject({ provider: wire.provider });
 const providersAnswer = z.strictObject({ providers: z.array(wire.provider) });
 const testAnswer = z.strictObject({ ok: z.boolean(), detail: z.string() });
 
-function routesFor(mode: Mode): Route[] {
-  const base = mode === 'team' ? '/v1/providers/{provider}' : '/v1/me/providers/{provider}';
-  const access = mode === 'team' ? 'admin' : 'member';
+/** Where a mode's routes live and who may call them. */
+function place(mode: Mode): { base: string; access: 'admin' | 'member'; team: boolean } {
   const team = mode === 'team';
-  return [
-    {
-      method: 'POST',
-      path: `${base}/accounts`,
-      access,
-      contract: {
-        summary: team ? 'Add a team API-key or keyless account' : 'Add one of your own API-key or keyless accounts',
-        tag: 'accounts',
-        body: accountCreateBody,
-        responses: { 201: { description: 'The new account', schema: accountAnswer } },
-        errors: [502],
-      },
-      handler: async (request) => {
-        const provider = providerParam(request);
-        const body = parseInput(accountCreateBody, request.body, 'body');
-        const { account, active } = await createKeyAccount({
-          provider: provider.id,
-          scope: scopeOf(request, mode),
-          kind: body.kind,
-          label: body.label,
-          apiKey: body.kind === 'api_key' ? body.apiKey : null,
-          endpoint: body.endpoint,
-          actor: callerOf(request).id,
-        });
-        return { status: 201, body: { account: toAccountView(account, active) } };
-      },
+  return {
+    base: team ? '/v1/providers/{provider}' : '/v1/me/providers/{provider}',
+    access: team ? 'admin' : 'member',
+    team,
+  };
+}
+
+/** Adding an API-key or keyless account. */
+function createRoute(mode: Mode): Route {
+  const { base, access, team } = place(mode);
+  return {
+    method: 'POST',
+    path: `${base}/accounts`,
+    access,
+    contract: {
+      summary: team ? 'Add a team API-key or keyless account' : 'Add one of your own API-key or keyless accounts',
+      tag: 'accounts',
+      body: accountCreateBody,
+      responses: { 201: { description: 'The new account', schema: accountAnswer } },
+      errors: [502],
     },
-    {
-      method: 'PATCH',
-      path: `${base}/accounts/{id}`,
-      access,
-      contract: {
-        summary: 'Change an account: label, pool membership, endpoint, effort, or rotate its API key',
-        tag: 'accounts',
-        body: accountPatchBody,
-        responses: { 200: { description: 'The account as stored', schema: accountAnswer } },
-        errors: [409, 502],
-      },
-      handler: async (request) => {
-        const provider = providerParam(request);
-        const id = accountParam(request, provider);
-        const body = parseInput(accountPatchBody, request.body, 'body');
-        const account = await patchAccount(provider.id, id, scopeOf(request, mode), body, callerOf(request).id);
-        return { status: 200, body: { account: await accountView(account) } };
-      },
+    handler: async (request) => {
+      const provider = providerParam(request);
+      const body = parseInput(accountCreateBody, request.body, 'body');
+      const { account, active } = await createKeyAccount({
+        provider: provider.id,
+        scope: scopeOf(request, mode),
+        kind: body.kind,
+        label: body.label,
+        apiKey: body.kind === 'api_key' ? body.apiKey : null,
+        endpoint: body.endpoint,
+        actor: callerOf(request).id,
+      });
+      return { status: 201, body: { account: toAccountView(account, active) } };
     },
-    {
-      method: 'DELETE',
-      path: `${base}/accounts/{id}`,
-      access,
-      contract: {
-        summary: 'Remove an account and its secret, at once',
-        tag: 'accounts',
-        responses: { 204: { description: 'Removed' } },
-        errors: [502],
-      },
-      handler: async (request) => {
-        const provider = providerParam(request);
-        await removeAccount(provider.id, accountParam(request, provider), scopeOf(request, mode), callerOf(request).id);
-        return { status: 204 };
-      },
+  };
+}
+
+/** Changing an account (label, pool, endpoint, effort, key). */
+function patchRoute(mode: Mode): Route {
+  const { base, access } = place(mode);
+  return {
+    method: 'PATCH',
+    path: `${base}/accounts/{id}`,
+    access,
+    contract: {
+      summary: 'Change an account: label, pool membership, endpoint, effort, or rotate its API key',
+      tag: 'accounts',
+      body: accountPatchBody,
+      responses: { 200: { description: 'The account as stored', schema: accountAnswer } },
+      errors: [409, 502],
     },
-    {
-      method: 'POST',
-      path: `${base}/accounts/{id}/test`,
-      access,
-      contract: {
-        summary: 'Test an account: refresh (OAuth), an authenticated call (API key) or reachability (keyless)',
-        tag: 'accounts',
-        responses: { 200: { description: 'The outcome', schema: testAnswer } },
-        errors: [409, 502],
-      },
-      handler: async (request) => {
-        const provider = providerParam(request);
-        const result = await testAccount(
-          provider.id,
-          accountParam(request, provider),
-          scopeOf(request, mode),
-          callerOf(request).id,
-        );
-        return { status: 200, body: result };
-      },
+    handler: async (request) => {
+      const provider = providerParam(request);
+      const id = accountParam(request, provider);
+      const body = parseInput(accountPatchBody, request.body, 'body');
+      const account = await patchAccount(provider.id, id, scopeOf(request, mode), body, callerOf(request).id);
+      return { status: 200, body: { account: await accountView(account) } };
     },
-    {
-      method: 'PUT',
-      path: `${base}/active`,
-      access,
-      contract: {
-        summary: team ? 'Set or clear the team’s active account' : 'Set or clear your own active account',
-        tag: 'accounts',
-        body: activeBody,
-        responses: { 200: { description: 'The provider after the change', schema: providerAnswer } },
-      },
-      handler: async (request) => {
-        const provider = providerParam(request);
-        const { accountId } = parseInput(activeBody, request.body, 'body');
-        if (accountId !== null && !schemas.accountIdParam.safeParse(accountId).success) {
-          throw malformedAccountId(provider);
-        }
-        await activateAccount(provider.id, accountId, scopeOf(request, mode), callerOf(request).id);
-        const scope: AccountScope =
-          mode === 'team' ? { kind: 'server' } : { kind: 'personal', owner: callerOf(request).id };
-        return providerResponse(provider, scope);
-      },
+  };
+}
+
+/** Removing an account and its secret. */
+function removeRoute(mode: Mode): Route {
+  const { base, access } = place(mode);
+  return {
+    method: 'DELETE',
+    path: `${base}/accounts/{id}`,
+    access,
+    contract: {
+      summary: 'Remove an account and its secret, at once',
+      tag: 'accounts',
+      responses: { 204: { description: 'Removed' } },
+      errors: [502],
     },
-  ];
+    handler: async (request) => {
+      const provider = providerParam(request);
+      await removeAccount(provider.id, accountParam(request, provider), scopeOf(request, mode), callerOf(request).id);
+      return { status: 204 };
+    },
+  };
+}
+
+/** Testing an account. */
+function testRoute(mode: Mode): Route {
+  const { base, access } = place(mode);
+  return {
+    method: 'POST',
+    path: `${base}/accounts/{id}/test`,
+    access,
+    contract: {
+      summary: 'Test an account: refresh (OAuth), an authenticated call (API key) or reachability (keyless)',
+      tag: 'accounts',
+      responses: { 200: { description: 'The outcome', schema: testAnswer } },
+      errors: [409, 502],
+    },
+    handler: async (request) => {
+      const provider = providerParam(request);
+      const result = await testAccount(
+        provider.id,
+        accountParam(request, provider),
+        scopeOf(request, mode),
+        callerOf(request).id,
+      );
+      return { status: 200, body: result };
+    },
+  };
+}
+
+/** Setting or clearing the active account. */
+function activeRoute(mode: Mode): Route {
+  const { base, access, team } = place(mode);
+  return {
+    method: 'PUT',
+    path: `${base}/active`,
+    access,
+    contract: {
+      summary: team ? 'Set or clear the team’s active account' : 'Set or clear your own active account',
+      tag: 'accounts',
+      body: activeBody,
+      responses: { 200: { description: 'The provider after the change', schema: providerAnswer } },
+    },
+    handler: async (request) => {
+      const provider = providerParam(request);
+      const { accountId } = parseInput(activeBody, request.body, 'body');
+      if (accountId !== null && !schemas.accountIdParam.safeParse(accountId).success) {
+        throw malformedAccountId(provider);
+      }
+      await activateAccount(provider.id, accountId, scopeOf(request, mode), callerOf(request).id);
+      const scope: AccountScope =
+        mode === 'team' ? { kind: 'server' } : { kind: 'personal', owner: callerOf(request).id };
+      return providerResponse(provider, scope);
+    },
+  };
+}
+
+function routesFor(mode: Mode): Route[] {
+  return [createRoute(mode), patchRoute(mode), removeRoute(mode), testRoute(mode), activeRoute(mode)];
 }
 
 /** Provider and account routes (team and personal); `functions/accounts.ts` serves them with the sign-in, settings, audit and finance routes. */
