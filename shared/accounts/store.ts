@@ -1,12 +1,4 @@
-import {
-  DeleteCommand,
-  GetCommand,
-  PutCommand,
-  QueryCommand,
-  type QueryCommandOutput,
-  UpdateCommand,
-  type UpdateCommandInput,
-} from '@aws-sdk/lib-dynamodb';
+import { DeleteCommand, GetCommand, PutCommand, UpdateCommand, type UpdateCommandInput } from '@aws-sdk/lib-dynamodb';
 import type { Account } from '#shared/accounts/model.ts';
 import { defaultProviderSettings, type ProviderSettings } from '#shared/accounts/settings.ts';
 import { config } from '#shared/config.ts';
@@ -23,6 +15,7 @@ import {
   providerPartition,
   providerSettingsKey,
 } from '#shared/store/keys.ts';
+import { queryPartition } from '#shared/store/query.ts';
 import { buildUpdate, type Condition, itemExists } from '#shared/store/update.ts';
 import { type UsageAttributes, usageView } from '#shared/usage/account.ts';
 
@@ -102,31 +95,15 @@ export async function loadProviderState(provider: ProviderId): Promise<ProviderS
     personalActive: new Map(),
     cursor: 0,
   };
-  let startKey: Record<string, unknown> | undefined;
-  do {
-    const page: QueryCommandOutput = await dynamo(() =>
-      documentClient().send(
-        new QueryCommand({
-          TableName: table(),
-          KeyConditionExpression: '#pk = :pk',
-          ExpressionAttributeNames: { '#pk': 'pk' },
-          ExpressionAttributeValues: { ':pk': providerPartition(provider) },
-          ConsistentRead: true,
-          ExclusiveStartKey: startKey,
-        }),
-      ),
-    );
-    for (const item of page.Items ?? []) {
-      const sk = String(item.sk);
-      if (sk.startsWith(ACCOUNT_PREFIX)) state.accounts.push(toAccount(item));
-      else if (sk === 'SETTINGS') state.settings = toSettings(item);
-      else if (sk === 'CURSOR') state.cursor = Number(item.cursor ?? 0);
-      else if (sk.startsWith(ACTIVE_PREFIX) && typeof item.accountId === 'string') {
-        state.personalActive.set(sk.slice(ACTIVE_PREFIX.length), item.accountId);
-      }
+  for (const item of await queryPartition(providerPartition(provider))) {
+    const sk = String(item.sk);
+    if (sk.startsWith(ACCOUNT_PREFIX)) state.accounts.push(toAccount(item));
+    else if (sk === 'SETTINGS') state.settings = toSettings(item);
+    else if (sk === 'CURSOR') state.cursor = Number(item.cursor ?? 0);
+    else if (sk.startsWith(ACTIVE_PREFIX) && typeof item.accountId === 'string') {
+      state.personalActive.set(sk.slice(ACTIVE_PREFIX.length), item.accountId);
     }
-    startKey = page.LastEvaluatedKey;
-  } while (startKey);
+  }
   state.accounts.sort(byCreation);
   return state;
 }

@@ -3,17 +3,9 @@ import { listAudit } from '#shared/audit/audit.ts';
 import type { Route } from '#shared/http/types.ts';
 import { parseInput } from '#shared/http/validate.ts';
 import * as wire from '#shared/http/wire.ts';
-import { MAX_CURSOR_LENGTH } from '#shared/store/cursor.ts';
+import { pageQueryFields } from '#shared/store/cursor.ts';
 
-const auditQuery = z.strictObject({
-  limit: z
-    .string()
-    .regex(/^\d{1,3}$/, 'must be a whole number')
-    .transform(Number)
-    .pipe(z.number().int().min(1).max(100))
-    .optional(),
-  before: z.string().min(1).max(MAX_CURSOR_LENGTH).optional(),
-});
+const auditQuery = z.strictObject(pageQueryFields);
 
 /** `GET /v1/audit` (admin): served by `functions/accounts.ts`. */
 export const auditRoutes: Route[] = [

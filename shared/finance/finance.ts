@@ -1,8 +1,9 @@
-import { GetCommand, PutCommand, QueryCommand, UpdateCommand } from '@aws-sdk/lib-dynamodb';
+import { GetCommand, PutCommand, UpdateCommand } from '@aws-sdk/lib-dynamodb';
 import { config } from '#shared/config.ts';
 import type { ProviderId } from '#shared/providers/types.ts';
 import { conditional, documentClient, dynamo } from '#shared/store/dynamo.ts';
 import { FINANCE_PARTITION, financeKey } from '#shared/store/keys.ts';
+import { queryPartition } from '#shared/store/query.ts';
 import { buildUpdate } from '#shared/store/update.ts';
 
 export type Billing = 'subscription' | 'usage' | 'none';
@@ -41,18 +42,7 @@ export function seedFinanceRecord(provider: ProviderId, billing: Billing): Promi
 }
 
 export async function listFinanceRecords(): Promise<FinanceRecord[]> {
-  const out = await dynamo(() =>
-    documentClient().send(
-      new QueryCommand({
-        TableName: config().tableName,
-        KeyConditionExpression: '#pk = :pk',
-        ExpressionAttributeNames: { '#pk': 'pk' },
-        ExpressionAttributeValues: { ':pk': FINANCE_PARTITION },
-        ConsistentRead: true,
-      }),
-    ),
-  );
-  return (out.Items ?? []).map(toRecord);
+  return (await queryPartition(FINANCE_PARTITION)).map(toRecord);
 }
 
 export type FinanceChanges = Partial<Omit<FinanceRecord, 'provider'>>;

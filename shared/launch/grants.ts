@@ -1,5 +1,5 @@
 import { randomBytes } from 'node:crypto';
-import { GetCommand, PutCommand, QueryCommand, UpdateCommand } from '@aws-sdk/lib-dynamodb';
+import { GetCommand, PutCommand, UpdateCommand } from '@aws-sdk/lib-dynamodb';
 import * as z from 'zod';
 import { resolveAccount } from '#shared/accounts/resolve.ts';
 import { audit } from '#shared/audit/audit.ts';
@@ -14,6 +14,7 @@ import { registerSecret } from '#shared/log/redact.ts';
 import { getProvider } from '#shared/providers/index.ts';
 import { PROVIDER_IDS, type ProviderId } from '#shared/providers/types.ts';
 import { conditional, documentClient, dynamo } from '#shared/store/dynamo.ts';
+import { queryPartition } from '#shared/store/query.ts';
 
 /**
  * Personal grants: what `keyfleet sync` puts on a workstation in place of a pooled refresh token.
@@ -151,17 +152,8 @@ export async function issueGrant(caller: Caller, body: GrantBody): Promise<{ gra
 
 /** The caller's grants, newest first (revoked and expired ones too, until the table forgets them). */
 export async function listGrants(callerId: string, now = Date.now()): Promise<GrantView[]> {
-  const out = await dynamo(() =>
-    documentClient().send(
-      new QueryCommand({
-        TableName: table(),
-        KeyConditionExpression: 'pk = :pk AND begins_with(sk, :grant)',
-        ExpressionAttributeValues: { ':pk': `USER#${callerId}`, ':grant': 'GRANT#' },
-        ConsistentRead: true,
-      }),
-    ),
-  );
-  return ((out.Items ?? []) as GrantRecord[])
+  const items = await queryPartition(`USER#${callerId}`, 'GRANT#');
+  return (items as unknown as GrantRecord[])
     .map((item) => grantView(item, now))
     .sort((a, b) => b.createdAt.localeCompare(a.createdAt));
 }

@@ -1,10 +1,11 @@
-import { DeleteCommand, GetCommand, PutCommand, QueryCommand } from '@aws-sdk/lib-dynamodb';
+import { DeleteCommand, GetCommand, PutCommand } from '@aws-sdk/lib-dynamodb';
 import * as z from 'zod';
 import { config } from '#shared/config.ts';
 import { ACCOUNT_ID, effortLevel, modelId } from '#shared/http/schemas.ts';
 import { PROVIDER_IDS, type ProviderId } from '#shared/providers/types.ts';
 import { conditional, documentClient, dynamo } from '#shared/store/dynamo.ts';
 import { preferencesKey } from '#shared/store/keys.ts';
+import { queryPartition } from '#shared/store/query.ts';
 
 /** Per-provider launch choices shared by user preferences and environments. */
 const choice = z.strictObject({ model: modelId.optional(), effort: effortLevel.optional() });
@@ -79,24 +80,7 @@ export async function getEnvironment(name: string): Promise<Environment | undefi
 
 /** Every environment by name, `default` included whether or not it was saved. */
 export async function listEnvironments(): Promise<Environment[]> {
-  const found: Environment[] = [];
-  let startKey: Record<string, unknown> | undefined;
-  do {
-    const out = await dynamo(() =>
-      documentClient().send(
-        new QueryCommand({
-          TableName: config().tableName,
-          KeyConditionExpression: '#pk = :pk',
-          ExpressionAttributeNames: { '#pk': 'pk' },
-          ExpressionAttributeValues: { ':pk': ENVIRONMENTS_PARTITION },
-          ConsistentRead: true,
-          ...(startKey ? { ExclusiveStartKey: startKey } : {}),
-        }),
-      ),
-    );
-    for (const item of out.Items ?? []) found.push(environmentOf(item, String(item.sk)));
-    startKey = out.LastEvaluatedKey;
-  } while (startKey);
+  const found = (await queryPartition(ENVIRONMENTS_PARTITION)).map((item) => environmentOf(item, String(item.sk)));
   if (!found.some((e) => e.name === DEFAULT_ENVIRONMENT)) found.push({ name: DEFAULT_ENVIRONMENT, providers: {} });
   return found.sort((a, b) => (a.name < b.name ? -1 : a.name > b.name ? 1 : 0));
 }

@@ -27,7 +27,7 @@ import { getLaunch, type LaunchRecord } from '#shared/launch/records.ts';
 import { checkEffort } from '#shared/providers/efforts.ts';
 import { getProvider } from '#shared/providers/index.ts';
 import { PROVIDER_IDS, type ProviderId } from '#shared/providers/types.ts';
-import { MAX_CURSOR_LENGTH } from '#shared/store/cursor.ts';
+import { pageQueryFields } from '#shared/store/cursor.ts';
 
 /** An environment name from the path; a malformed one is `validation_failed`, not a missing environment. */
 function nameParam(request: ApiRequest): string {
@@ -35,13 +35,7 @@ function nameParam(request: ApiRequest): string {
 }
 
 const launchQuery = z.strictObject({
-  limit: z
-    .string()
-    .regex(/^\d{1,3}$/, 'must be a whole number')
-    .transform(Number)
-    .pipe(z.number().int().min(1).max(100))
-    .optional(),
-  before: z.string().min(1).max(MAX_CURSOR_LENGTH).optional(),
+  ...pageQueryFields,
   provider: z.enum(PROVIDER_IDS).optional(),
   accountId: accountIdParam.optional(),
 });

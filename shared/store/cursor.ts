@@ -1,3 +1,4 @@
+import * as z from 'zod';
 import { ValidationError } from '#shared/errors.ts';
 
 /**
@@ -120,3 +121,17 @@ function validValue(value: unknown): boolean {
   if (typeof value === 'string') return value.length > 0 && value.length <= 1024;
   return typeof value === 'number' && Number.isFinite(value);
 }
+
+/**
+ * The query parameters every paged listing takes (`GET /v1/audit`, `GET /v1/launches`): `limit`
+ * 1–100 and `before` (a previous page's `next`, or an ISO time; `parseBefore` decides which).
+ */
+export const pageQueryFields = {
+  limit: z
+    .string()
+    .regex(/^\d{1,3}$/, 'must be a whole number')
+    .transform(Number)
+    .pipe(z.number().int().min(1).max(100))
+    .optional(),
+  before: z.string().min(1).max(MAX_CURSOR_LENGTH).optional(),
+};
