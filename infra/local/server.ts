@@ -21,6 +21,20 @@ export interface LocalFunction {
 export interface LocalAuth {
   /** bearer token → caller. */
   tokens: Map<string, Caller>;
+  /**
+   * Codes that open one console session each (`keyfleet console`): traded once at
+   * `/console/session`, then gone; never accepted as a bearer token.
+   */
+  signInCodes?: Map<string, Caller>;
+}
+
+/** A sign-in code's caller, spending the code (constant-time comparison, like the tokens). */
+function spendSignInCode(auth: LocalAuth, code: string): Caller | null {
+  if (!auth.signInCodes) return null;
+  const found = authenticate({ tokens: auth.signInCodes }, `Bearer ${code}`);
+  if (!found) return null;
+  for (const [value, caller] of auth.signInCodes) if (caller === found) auth.signInCodes.delete(value);
+  return found;
 }
 
 /** The header the console sends with every cookie-authenticated call; a cross-site form cannot. */
@@ -232,7 +246,8 @@ async function sessionRoute(
   } catch {
     throw new BadRequestError('The body is not valid JSON.');
   }
-  const caller = typeof token === 'string' ? authenticate(auth, `Bearer ${token.trim()}`) : null;
+  const presented = typeof token === 'string' ? token.trim() : '';
+  const caller = presented ? (authenticate(auth, `Bearer ${presented}`) ?? spendSignInCode(auth, presented)) : null;
   if (!caller) throw new UnauthorizedError('That token is not valid here.');
   json(response, 201, { caller }, { 'set-cookie': cookie(sessions.create(caller), SESSION_SECONDS) });
 }

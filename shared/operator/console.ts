@@ -76,7 +76,7 @@ async function probeRole(client: ApiClient): Promise<Caller['role']> {
 /** A running `keyfleet console`. */
 export interface ConsoleServer {
   url: string;
-  /** The one-time sign-in code the page asks for. */
+  /** The sign-in code the page asks for: it opens one session, once, and is no bearer token. */
   code: string;
   role: Caller['role'];
   close: () => Promise<void>;
@@ -94,7 +94,8 @@ export async function startConsoleServer(client: ApiClient, port: number): Promi
   const code = randomBytes(18).toString('base64url');
   const { createLocalApi, listen } = await import('#infra/local/server.ts');
   const server = createLocalApi([{ name: 'console-proxy', routes: forwardedRoutes(), handler: forwarder(client) }], {
-    tokens: new Map([[code, { id: 'operator', role }]]),
+    tokens: new Map(),
+    signInCodes: new Map([[code, { id: 'operator', role }]]),
   });
   const url = await listen(server, port);
   return {

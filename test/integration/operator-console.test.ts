@@ -18,6 +18,7 @@ let front: Server;
 let frontUrl: string;
 let consoleServer: ConsoleServer;
 const signed: { path: string; verified: boolean }[] = [];
+let sessionCookie = '';
 
 const verified = (req: IncomingMessage, body: string) =>
   sigv4Verified(req, body, { base: frontUrl, region: 'eu-west-1', credentials });
@@ -79,6 +80,7 @@ describe('keyfleet console', () => {
     const signedIn = await session(consoleServer.code);
     expect(signedIn.status).toBe(201);
     const cookie = (signedIn.headers.get('set-cookie') ?? '').split(';')[0] ?? '';
+    sessionCookie = cookie;
     expect(signedIn.headers.get('set-cookie')).toMatch(/HttpOnly; SameSite=Strict/);
     const before = signed.length;
     const created = await fetch(`${consoleServer.url}/v1/providers/claude/accounts`, {
@@ -101,10 +103,20 @@ describe('keyfleet console', () => {
     expect(text).not.toContain('sk-ant-console-forwarded-1111');
   });
 
+  it('regression: the sign-in code opens one session only, and is no bearer token', async () => {
+    const before = signed.length;
+    expect((await session(consoleServer.code)).status).toBe(401);
+    const bearer = await fetch(`${consoleServer.url}/v1/providers`, {
+      headers: { authorization: `Bearer ${consoleServer.code}` },
+    });
+    expect(bearer.status).toBe(401);
+    expect(signed.length).toBe(before);
+  });
+
   it('forwards nothing without the session, the console header, or from another site', async () => {
     const before = signed.length;
     expect((await fetch(`${consoleServer.url}/v1/providers`)).status).toBe(401);
-    const cookie = ((await session(consoleServer.code)).headers.get('set-cookie') ?? '').split(';')[0] ?? '';
+    const cookie = sessionCookie;
     expect((await fetch(`${consoleServer.url}/v1/providers`, { headers: { cookie } })).status).toBe(401);
     const crossSite = await fetch(`${consoleServer.url}/v1/providers`, {
       headers: { cookie, 'x-keyfleet-console': '1', 'sec-fetch-site': 'cross-site' },
