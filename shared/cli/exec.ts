@@ -29,18 +29,34 @@ async function redeem(url: string, ticket: string): Promise<Redeemed> {
   return body;
 }
 
+/** True when `path` is `root` or inside it. */
+const within = (root: string, path: string): boolean => path === root || path.startsWith(`${root}${sep}`);
+
+/** The real path of `path`'s deepest folder that exists (symbolic links resolved). */
+async function deepestExisting(path: string): Promise<string> {
+  for (let at = path; ; at = dirname(at)) {
+    try {
+      return await realpath(at);
+    } catch (error) {
+      if ((error as NodeJS.ErrnoException).code !== 'ENOENT' || dirname(at) === at) throw error;
+    }
+  }
+}
+
 /** Writes the profile's files under `home`, refusing any path that would leave it; files 0600, directories 0700. */
 export async function writeProfileFiles(home: string, files: Redeemed['files']): Promise<void> {
   const realHome = await realpath(home);
   for (const entry of files) {
     const relative = normalize(entry.path);
     const refuse = () => new Error(`keyfleet: refusing to write outside the home directory: ${entry.path}`);
-    if (isAbsolute(relative) || relative.startsWith('..')) throw refuse();
+    if (isAbsolute(relative) || relative === '..' || relative.startsWith(`..${sep}`)) throw refuse();
     const target = resolve(realHome, relative);
+    // A folder on the way may be a symbolic link out of the home: judge where it really leads,
+    // before creating anything, and again once the folders exist.
+    if (!within(realHome, await deepestExisting(dirname(target)))) throw refuse();
     await mkdir(dirname(target), { recursive: true, mode: 0o700 });
-    // A folder on the way may be a symbolic link out of the home: judge where it really leads.
     const folder = await realpath(dirname(target));
-    if (folder !== realHome && !folder.startsWith(`${realHome}${sep}`)) throw refuse();
+    if (!within(realHome, folder)) throw refuse();
     // And the file itself must not be one: O_NOFOLLOW refuses to open a link.
     let handle: FileHandle;
     try {

@@ -104,6 +104,19 @@ describe('writeProfileFiles', () => {
     expect(await readdir(outside)).toEqual([]);
   });
 
+  it('regression: creates no folder outside home on the way to refusing a path through a linked folder', async () => {
+    await symlink(outside, join(home, '.claude'));
+    await expect(
+      writeProfileFiles(home, [{ path: '.claude/sub/deeper/x.json', mode: 0o600, content: 'secret' }]),
+    ).rejects.toThrow('refusing to write outside the home directory');
+    expect(await readdir(outside)).toEqual([]);
+  });
+
+  it('accepts a name that only begins with two dots', async () => {
+    await writeProfileFiles(home, [{ path: '..config/x.json', mode: 0o600, content: 'ok' }]);
+    expect(await readFile(join(home, '..config', 'x.json'), 'utf8')).toBe('ok');
+  });
+
   // Same bug: a file in home that was a symbolic link was written through, to its target.
   it('regression: refuses to write through a file that is a symbolic link out of home', async () => {
     await writeFile(join(outside, 'target.txt'), 'untouched');
