@@ -258,21 +258,8 @@ function normalise(request: RefreshRequest): Required<RefreshRequest> {
 }
 
 /** Refreshes one OAuth account's tokens: the routine described at the top of this file. */
-export async function refreshAccount(request: RefreshRequest): Promise<RefreshOutcome>;
-/** @deprecated Positional form, until `shared/accounts/service.ts` and `shared/launch/freshen.ts` pass one object. */
-export async function refreshAccount(
-  provider: ProviderId,
-  accountId: string,
-  options?: RefreshOptions,
-): Promise<RefreshOutcome>;
-export async function refreshAccount(
-  first: RefreshRequest | ProviderId,
-  accountId?: string,
-  options: RefreshOptions = {},
-): Promise<RefreshOutcome> {
-  const request = normalise(
-    typeof first === 'string' ? { ...options, provider: first, accountId: accountId ?? '' } : first,
-  );
+export async function refreshAccount(options: RefreshRequest): Promise<RefreshOutcome> {
+  const request = normalise(options);
   const { provider } = request;
   const definition = getProvider(provider);
   const account = await requireAccount(provider, request.accountId);

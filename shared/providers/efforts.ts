@@ -19,21 +19,7 @@ export interface EffortCheck {
 }
 
 /** `validation_failed` at `path` unless `effort` is one the provider (and model) accepts. */
-export function checkEffort(check: EffortCheck): void;
-/** @deprecated Positional form, until its callers in `shared/accounts` and `shared/launch` pass one object. */
-export function checkEffort(
-  provider: ProviderDefinition,
-  model: string | null,
-  effort: string | null | undefined,
-  path: string,
-): void;
-export function checkEffort(
-  first: EffortCheck | ProviderDefinition,
-  model: string | null = null,
-  effort?: string | null,
-  path = 'effort',
-): void {
-  const check: EffortCheck = 'provider' in first ? first : { provider: first, model, effort, path };
+export function checkEffort(check: EffortCheck): void {
   if (check.effort === null || check.effort === undefined) return;
   const allowed = validEfforts(check.provider, check.model);
   if (!allowed.includes(check.effort)) {

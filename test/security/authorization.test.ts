@@ -173,8 +173,7 @@ describe('authorization matrix', () => {
       body: { providers: { claude: preferred } },
     });
     expect([launch.status, preference.status]).toEqual([404, 404]);
-    // The launch listing arrives with the console work; until then there is nothing to list.
-    if (!routes.some((r) => r.key === 'GET /v1/launches')) return;
+    expect(routes.some((r) => r.key === 'GET /v1/launches')).toBe(true);
     const launches = await world.json<{ launches: { callerId: string }[] }>('GET', '/v1/launches?limit=100', {
       as: 'bob',
     });

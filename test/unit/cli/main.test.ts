@@ -80,15 +80,14 @@ describe('keyfleet operator commands as a real process', () => {
     });
     child.stdin.end(input);
     const code = await new Promise<number | null>((resolve) => child.on('close', resolve));
-    return { code, stdout, stderr, args: child.spawnargs };
+    return { code, stdout, stderr };
   }
 
-  it('reads the key from a pipe, so it is in no process argument, and prints the account as JSON', async () => {
+  it('reads the key from a pipe and prints the account as JSON, without the key', async () => {
     const key = 'sk-piped-through-stdin-5678';
     const out = await run(['add-key', 'gemini', '--label', 'Piped', '--json'], TOKENS.admin, `${key}\n`);
     expect({ code: out.code, stderr: out.stderr }).toEqual({ code: 0, stderr: '' });
     expect(JSON.parse(out.stdout).account).toMatchObject({ provider: 'gemini', kind: 'api_key', keyHint: '…5678' });
-    expect(out.args.join(' ')).not.toContain(key);
     expect(out.stdout).not.toContain(key);
   });
 
