@@ -287,7 +287,7 @@ function ApiKeyTab(props: AddAccountProps) {
               id={id}
               type="password"
               aria-describedby={hint}
-              autoComplete="off"
+              autoComplete="new-password"
               value={key}
               onInput={(e) => setKey(inputValue(e))}
             />

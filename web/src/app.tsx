@@ -114,7 +114,7 @@ function SignIn(props: { config: ConsoleConfig; notice: string | null; onSignedI
             <input
               id="token"
               type="password"
-              autoComplete="off"
+              autoComplete="new-password"
               value={token}
               onInput={(e) => setToken(inputValue(e))}
             />

@@ -96,7 +96,9 @@ export async function signInWithJwt(config: Extract<ConsoleConfig, { auth: 'jwt'
   });
   const idToken = result.id_token;
   if (!idToken) throw new Error('The OpenID provider returned no ID token.');
-  const expires = Date.now() + (result.expires_in ?? 3600) * 1000;
+  // The ID token is the bearer, so its own expiry (not the access token's) decides how long it serves.
+  const claims = oauth.getValidatedIdTokenClaims(result);
+  const expires = typeof claims?.exp === 'number' ? claims.exp * 1000 : Date.now();
   useBearer(() => (Date.now() < expires ? idToken : null));
-  return String(oauth.getValidatedIdTokenClaims(result)?.sub ?? '');
+  return String(claims?.sub ?? '');
 }

@@ -468,7 +468,7 @@ function ReplaceKey(props: {
       <input
         id={`key-${props.path}`}
         type="password"
-        autoComplete="off"
+        autoComplete="new-password"
         value={key}
         onInput={(e) => setKey(inputValue(e))}
       />
