@@ -1,4 +1,5 @@
 import { parse as parseToml } from 'smol-toml';
+import { checkEndpointUrl } from '#shared/net/urls.ts';
 import { isProxyProvider, type ProxyKind, type ProxyProvider, ROUTES, type RouteKey } from '#shared/proxy/routes.ts';
 
 /** What POST /v1/tickets/redeem answers (the ticket-mode profile, redeemed by the proxy only). */
@@ -163,15 +164,14 @@ function gemini(profile: RedeemedProfile): Extracted {
 
 const EXTRACTORS: Record<ProxyProvider, (profile: RedeemedProfile) => Extracted> = { claude, codex, gemini };
 
-/** http:// upstreams are for loopback test servers only, as with provider overrides. */
+/**
+ * The account's upstream, held to the rule every saved endpoint follows (`checkEndpointUrl`):
+ * https, http only on loopback, no credentials, and no private, link-local or metadata address.
+ */
 function upstreamUrl(value: string): URL {
-  const url = new URL(value);
-  const loopback = ['127.0.0.1', 'localhost', '[::1]'].includes(url.hostname);
-  if (url.protocol !== 'https:' && !(url.protocol === 'http:' && loopback)) {
-    throw new Error(`keyfleet proxy: upstream must be https (http only on loopback): ${url.origin}`);
-  }
-  if (url.username || url.password) throw new Error('keyfleet proxy: upstream URL must not carry credentials');
-  return url;
+  const checked = checkEndpointUrl(value);
+  if (!checked.ok) throw new Error(`keyfleet proxy: the upstream ${checked.reason}`);
+  return checked.url;
 }
 
 /**

@@ -102,7 +102,16 @@ describe('grantFromRedeemed', () => {
         provider: 'claude',
         env: { ANTHROPIC_API_KEY: 'k', ANTHROPIC_BASE_URL: 'http://example.com' },
       }),
-    ).toThrow('keyfleet proxy: upstream must be https (http only on loopback): http://example.com');
+    ).toThrow('keyfleet proxy: the upstream must use https:// (http:// is accepted only for loopback hosts)');
+  });
+
+  it('regression: refuses an https upstream at a metadata or private address, as a saved endpoint would be', () => {
+    const bare = { taskToken: 't', expiresAt: 'x', files: [] };
+    for (const base of ['https://169.254.169.254/', 'https://[::ffff:a9fe:a9fe]/', 'https://10.0.0.5/v1']) {
+      expect(() =>
+        grantFromRedeemed({ ...bare, provider: 'claude', env: { ANTHROPIC_API_KEY: 'k', ANTHROPIC_BASE_URL: base } }),
+      ).toThrow(/^keyfleet proxy: the upstream /);
+    }
   });
 });
 
