@@ -157,11 +157,13 @@ export async function sweep(options: SweepOptions = {}): Promise<SweepSummary> {
     concurrency,
     startsPerSecond,
   );
+  const refreshFailed = new Set<string>();
   outcomes.forEach((ok, i) => {
     const item = work[i];
     if (!item) return;
     if (ok) summary.refreshed += 1;
     else {
+      refreshFailed.add(item.account.id);
       summary.failed += 1;
       const entry = summary.providers[item.provider];
       if (entry) entry.failed += 1;
@@ -172,8 +174,9 @@ export async function sweep(options: SweepOptions = {}): Promise<SweepSummary> {
     const entry = summary.providers[provider.id];
     if (entry?.enabled) await recordStatus(provider, entry, now);
   }
+  // An account whose refresh just failed holds no token worth sending (it may need a new sign-in).
   summary.usage = await readUsageOf(
-    states.flatMap(({ state }) => state.accounts),
+    states.flatMap(({ state }) => state.accounts).filter((account) => !refreshFailed.has(account.id)),
     now,
     { concurrency, startsPerSecond },
   );
