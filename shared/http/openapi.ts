@@ -81,10 +81,22 @@ function queryParameters(schema: z.ZodType | undefined, components: Record<strin
 function errorResponses(statuses: number[]): Record<string, JsonSchema> {
   const out: Record<string, JsonSchema> = {};
   for (const status of statuses) {
-    out[String(status)] = {
-      description: `Error: ${ERROR_CODES[status]?.join(', ') ?? 'error'}`,
-      content: { 'application/json': { schema: { $ref: `${COMPONENT}Error` } } },
-    };
+    out[String(status)] =
+      status === 429
+        ? {
+            // Keyfleet itself never throttles: these come from the stage's or the route's throttle.
+            description:
+              "Throttled by API Gateway (the stage or a container route); its own body, not Keyfleet's error",
+            content: {
+              'application/json': {
+                schema: { type: 'object', properties: { message: { type: 'string', const: 'Too Many Requests' } } },
+              },
+            },
+          }
+        : {
+            description: `Error: ${ERROR_CODES[status]?.join(', ') ?? 'error'}`,
+            content: { 'application/json': { schema: { $ref: `${COMPONENT}Error` } } },
+          };
   }
   return out;
 }
