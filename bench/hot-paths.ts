@@ -1,8 +1,9 @@
 import { GetCommand } from '@aws-sdk/lib-dynamodb';
+import { setActiveAccount } from '#shared/accounts/active.ts';
 import type { Account } from '#shared/accounts/model.ts';
 import { resolveAccount } from '#shared/accounts/resolve.ts';
 import { createKeyAccount } from '#shared/accounts/service.ts';
-import { deleteAccount, setActiveAccount } from '#shared/accounts/store.ts';
+import { deleteAccount } from '#shared/accounts/store.ts';
 import { config } from '#shared/config.ts';
 import { containerRoutes } from '#shared/launch/container-routes.ts';
 import { launchTask } from '#shared/launch/launch.ts';

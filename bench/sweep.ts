@@ -1,6 +1,6 @@
-import { updateProviderSettings } from '#shared/accounts/store.ts';
 import { REFRESH_LIMITS } from '#shared/config.ts';
 import { sweep } from '#shared/keepalive/sweeper.ts';
+import { updateProviderSettings } from '#shared/settings/store.ts';
 import { seedOAuthAccount } from './hot-paths.ts';
 import { atMost, type Figure, summarize } from './stats.ts';
 import type { TokenEndpoint } from './token-endpoint.ts';

@@ -1,7 +1,8 @@
 import { type Account, isKeyAccount, isUsable } from '#shared/accounts/model.ts';
-import { loadProviderState, nextCursor } from '#shared/accounts/store.ts';
+import { loadProviderState } from '#shared/accounts/state.ts';
 import { AccountUnusableError, NotFoundError, ProviderNotConfiguredError } from '#shared/errors.ts';
 import type { ProviderId } from '#shared/providers/types.ts';
+import { nextCursor } from '#shared/usage/cursor.ts';
 import type { PoolMember, PoolPlan } from '#shared/usage/pool.ts';
 import {
   noUsableAccountMessage,

@@ -1,4 +1,5 @@
 import * as z from 'zod';
+import { getActiveAccountId } from '#shared/accounts/active.ts';
 import { type Account, toAccountView } from '#shared/accounts/model.ts';
 import {
   activateAccount,
@@ -8,7 +9,7 @@ import {
   type Scope,
   testAccount,
 } from '#shared/accounts/service.ts';
-import { getActiveAccountId, loadProviderState } from '#shared/accounts/store.ts';
+import { loadProviderState } from '#shared/accounts/state.ts';
 import { type AccountScope, providerView } from '#shared/accounts/views.ts';
 import { NotFoundError } from '#shared/errors.ts';
 import * as schemas from '#shared/http/schemas.ts';
@@ -47,7 +48,10 @@ function accountParam(request: ApiRequest, provider: ProviderDefinition): string
 }
 
 async function accountView(account: Account): Promise<ReturnType<typeof toAccountView>> {
-  return toAccountView(account, (await getActiveAccountId(account.provider, account.owner)) === account.id);
+  return toAccountView(
+    account,
+    (await getActiveAccountId({ provider: account.provider, owner: account.owner })) === account.id,
+  );
 }
 
 async function providerResponse(definition: ProviderDefinition, scope: AccountScope): Promise<ApiResponse> {

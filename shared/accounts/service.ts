@@ -1,16 +1,14 @@
 import { randomBytes, randomUUID } from 'node:crypto';
+import { getActiveAccountId, setActiveAccount, setActiveIfNone } from '#shared/accounts/active.ts';
 import { type EndpointInput, normalizeEndpoint } from '#shared/accounts/endpoints.ts';
 import type { Account, AccountKind } from '#shared/accounts/model.ts';
 import { probeAccount, type TestResult } from '#shared/accounts/probe.ts';
+import { loadProviderState } from '#shared/accounts/state.ts';
 import {
   type AccountChanges,
   deleteAccount,
   getAccount,
-  getActiveAccountId,
-  loadProviderState,
   putNewAccount,
-  setActiveAccount,
-  setActiveIfNone,
   storeUsage,
   updateAccount,
 } from '#shared/accounts/store.ts';
@@ -90,7 +88,9 @@ function newAccount(
 }
 
 async function afterAccountAdded(account: Account, hadAccounts: boolean): Promise<boolean> {
-  const activated = hadAccounts ? false : await setActiveIfNone(account.provider, account.owner, account.id);
+  const activated = hadAccounts
+    ? false
+    : await setActiveIfNone({ provider: account.provider, owner: account.owner, accountId: account.id });
   const billing = account.kind === 'oauth' ? 'subscription' : account.kind === 'api_key' ? 'usage' : 'none';
   await seedFinanceRecord(account.provider, billing);
   return activated;
@@ -319,7 +319,7 @@ export async function removeAccount(
   const account = await accountInScope(providerId, accountId, scope);
   if (account.secretName) await deleteSecret(account.secretName);
   await deleteAccount(providerId, accountId);
-  await setActiveAccount(providerId, account.owner, null, accountId);
+  await setActiveAccount({ provider: providerId, owner: account.owner, accountId: null, onlyIf: accountId });
   await audit({
     actor,
     action: 'account.removed',
@@ -342,9 +342,9 @@ export async function activateAccount(
   actor: string,
 ): Promise<void> {
   if (accountId !== null) await accountInScope(providerId, accountId, scope);
-  const previous = await getActiveAccountId(providerId, scope.owner);
+  const previous = await getActiveAccountId({ provider: providerId, owner: scope.owner });
   if (previous === accountId) return;
-  await setActiveAccount(providerId, scope.owner, accountId);
+  await setActiveAccount({ provider: providerId, owner: scope.owner, accountId });
   if (accountId === null) {
     await audit({
       actor,

@@ -1,7 +1,7 @@
 import { type Account, type AccountView, toAccountView } from '#shared/accounts/model.ts';
-import type { KeepaliveSettings } from '#shared/accounts/settings.ts';
-import type { ProviderState } from '#shared/accounts/store.ts';
+import type { ProviderState } from '#shared/accounts/state.ts';
 import type { ProviderDefinition, ProviderId, SignInFlow } from '#shared/providers/types.ts';
+import type { KeepaliveSettings } from '#shared/settings/provider.ts';
 
 /** API.md "Provider". */
 export interface ProviderView {

@@ -1,5 +1,5 @@
 import type { Account } from '#shared/accounts/model.ts';
-import { getProviderSettings, loadProviderState } from '#shared/accounts/store.ts';
+import { loadProviderState } from '#shared/accounts/state.ts';
 import { ConflictError, PayloadTooLargeError, ProviderNotConfiguredError, UpstreamError } from '#shared/errors.ts';
 import { cleanCommitMessage, cleanTaskName } from '#shared/helpers/clean.ts';
 import {
@@ -14,6 +14,7 @@ import { apiRequest, generatedText } from '#shared/providers/api.ts';
 import { getProvider, listProviders } from '#shared/providers/index.ts';
 import type { ProviderDefinition } from '#shared/providers/types.ts';
 import { readSettings } from '#shared/settings/settings.ts';
+import { getProviderSettings } from '#shared/settings/store.ts';
 import { readSecret } from '#shared/vault/vault.ts';
 
 export const MAX_INSTRUCTIONS_BYTES = 8 * 1024;

@@ -1,5 +1,5 @@
 import type { Account } from '#shared/accounts/model.ts';
-import type { KeepaliveSettings } from '#shared/accounts/settings.ts';
+import type { KeepaliveSettings } from '#shared/settings/provider.ts';
 
 const HOUR = 3_600_000;
 const MINUTE = 60_000;

@@ -1,10 +1,12 @@
 import type { Account } from '#shared/accounts/model.ts';
-import { loadProviderState, storeUsage, updateProviderSettings } from '#shared/accounts/store.ts';
+import { loadProviderState } from '#shared/accounts/state.ts';
+import { storeUsage } from '#shared/accounts/store.ts';
 import { config } from '#shared/config.ts';
 import { dueAccounts, providerNextRefreshAt } from '#shared/keepalive/schedule.ts';
 import { logger } from '#shared/log/logger.ts';
 import { refreshAccount } from '#shared/oauth/refresh.ts';
 import { listProviders, type ProviderDefinition, type ProviderId } from '#shared/providers/index.ts';
+import { updateProviderSettings } from '#shared/settings/store.ts';
 import { effectiveUsageEndpoints } from '#shared/usage/account.ts';
 import { usageDue, usageReadTasks } from '#shared/usage/sweep.ts';
 

@@ -1,7 +1,6 @@
 import * as z from 'zod';
 import type { Account } from '#shared/accounts/model.ts';
 import { resolveAccount } from '#shared/accounts/resolve.ts';
-import { getProviderSettings } from '#shared/accounts/store.ts';
 import { audit } from '#shared/audit/audit.ts';
 import { config } from '#shared/config.ts';
 import { AccountUnusableError, ConflictError, ForbiddenError, NotFoundError, ValidationError } from '#shared/errors.ts';
@@ -26,6 +25,7 @@ import { checkEffort } from '#shared/providers/efforts.ts';
 import { getProvider, refreshTokenShareable } from '#shared/providers/index.ts';
 import { PROVIDER_IDS, type ProviderDefinition } from '#shared/providers/types.ts';
 import { isProxyProvider } from '#shared/proxy/routes.ts';
+import { getProviderSettings } from '#shared/settings/store.ts';
 
 /** Variables a caller may not set: Keyfleet's own, the cloud's, and every agent CLI's. */
 const RESERVED =

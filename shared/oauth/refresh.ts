@@ -1,9 +1,10 @@
 import { randomUUID } from 'node:crypto';
 import type { Account } from '#shared/accounts/model.ts';
-import { acquireLease, readLease, releaseLease, requireAccount, updateAccount } from '#shared/accounts/store.ts';
+import { requireAccount, updateAccount } from '#shared/accounts/store.ts';
 import { ConflictError, UpstreamError } from '#shared/errors.ts';
 import { logger } from '#shared/log/logger.ts';
 import { oauthConfiguration, oidc, type ProviderAnswer, providerAnswer } from '#shared/oauth/client.ts';
+import { acquireLease, readLease, releaseLease } from '#shared/oauth/lease.ts';
 import { fromSecretValue, type StoredTokens, toSecretValue, toStoredTokens } from '#shared/oauth/tokens.ts';
 import { getProvider } from '#shared/providers/index.ts';
 import type { ProviderDefinition, ProviderId } from '#shared/providers/types.ts';
@@ -106,7 +107,7 @@ async function waitForOtherWriter(provider: ProviderId, accountId: string, lease
   const deadline = Date.now() + leaseMs + 1_000;
   while (Date.now() < deadline) {
     await sleep(50 + Math.floor(Math.random() * 100));
-    const lease = await readLease(provider, accountId);
+    const lease = await readLease({ provider, accountId });
     if (!lease.exists || lease.leaseUntil === null || lease.leaseUntil < Date.now()) return;
   }
 }
@@ -138,7 +139,7 @@ interface Run {
  */
 async function leaseOrOtherResult(run: Run, owner: string): Promise<RefreshOutcome | undefined> {
   const { provider, accountId, leaseMs } = run.request;
-  if (await acquireLease(provider, accountId, owner, leaseMs)) return undefined;
+  if (await acquireLease({ provider, accountId, owner, durationMs: leaseMs })) return undefined;
   for (let round = 0; round < 3; round++) {
     await waitForOtherWriter(provider, accountId, leaseMs);
     const account = await requireAccount(provider, accountId);
@@ -146,7 +147,7 @@ async function leaseOrOtherResult(run: Run, owner: string): Promise<RefreshOutco
       const tokens = account.status === 'needs_reconnect' ? undefined : await readTokens(account);
       return { account, tokens, refreshed: false, result: account.status === 'connected' ? 'ok' : 'failed' };
     }
-    if (await acquireLease(provider, accountId, owner, leaseMs)) return undefined;
+    if (await acquireLease({ provider, accountId, owner, durationMs: leaseMs })) return undefined;
   }
   throw new ConflictError('Another refresh of this account is still running; try again shortly.');
 }
@@ -276,7 +277,7 @@ export async function refreshAccount(options: RefreshRequest): Promise<RefreshOu
     logger.error('refresh failed unexpectedly', { provider, accountId: request.accountId, error });
     throw new UpstreamError(`Refreshing the ${definition.name} account failed; try again.`, { cause: error });
   } finally {
-    await releaseLease(provider, request.accountId, owner).catch((error: unknown) =>
+    await releaseLease({ provider, accountId: request.accountId, owner }).catch((error: unknown) =>
       logger.warn('could not release refresh lease; it will lapse', { provider, accountId: request.accountId, error }),
     );
   }

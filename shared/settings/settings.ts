@@ -1,10 +1,10 @@
 import { GetCommand, UpdateCommand } from '@aws-sdk/lib-dynamodb';
 import * as z from 'zod';
-import type { KeepaliveSettings, ProviderSettings } from '#shared/accounts/settings.ts';
-import { getProviderSettings, updateProviderSettings } from '#shared/accounts/store.ts';
 import { config } from '#shared/config.ts';
 import { modelId } from '#shared/http/schemas.ts';
 import { PROVIDER_IDS, type ProviderId } from '#shared/providers/types.ts';
+import type { KeepaliveSettings, ProviderSettings } from '#shared/settings/provider.ts';
+import { getProviderSettings, updateProviderSettings } from '#shared/settings/store.ts';
 import { documentClient, dynamo } from '#shared/store/dynamo.ts';
 import { serverSettingsKey } from '#shared/store/keys.ts';
 

@@ -1,19 +1,13 @@
 import { GetCommand } from '@aws-sdk/lib-dynamodb';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import {
-  deleteAccount,
-  getAccount,
-  getProviderSettings,
-  loadProviderState,
-  nextCursor,
-  putNewAccount,
-  setActiveAccount,
-  updateAccount,
-  updateProviderSettings,
-} from '#shared/accounts/store.ts';
+import { setActiveAccount } from '#shared/accounts/active.ts';
+import { loadProviderState } from '#shared/accounts/state.ts';
+import { deleteAccount, getAccount, putNewAccount, updateAccount } from '#shared/accounts/store.ts';
 import { ConditionFailedError, NotFoundError } from '#shared/errors.ts';
+import { getProviderSettings, updateProviderSettings } from '#shared/settings/store.ts';
 import { documentClient } from '#shared/store/dynamo.ts';
 import { accountKey } from '#shared/store/keys.ts';
+import { nextCursor } from '#shared/usage/cursor.ts';
 import { seedAccount } from '#test/helpers/accounts.ts';
 import { type LocalAws, startLocalAws } from '#test/helpers/local-aws.ts';
 
@@ -64,17 +58,17 @@ describe('account store', () => {
   it('moves the active pointer, and clears it only while it still names the removed account', async () => {
     const a = await seedAccount('gemini');
     const b = await seedAccount('gemini');
-    expect(await setActiveAccount('gemini', null, a.id)).toBe(true);
-    expect(await setActiveAccount('gemini', null, null, b.id)).toBe(false);
+    expect(await setActiveAccount({ provider: 'gemini', owner: null, accountId: a.id })).toBe(true);
+    expect(await setActiveAccount({ provider: 'gemini', owner: null, accountId: null, onlyIf: b.id })).toBe(false);
     expect((await getProviderSettings('gemini')).activeAccountId).toBe(a.id);
     await deleteAccount('gemini', a.id);
-    expect(await setActiveAccount('gemini', null, null, a.id)).toBe(true);
+    expect(await setActiveAccount({ provider: 'gemini', owner: null, accountId: null, onlyIf: a.id })).toBe(true);
     expect((await getProviderSettings('gemini')).activeAccountId).toBeNull();
   });
 
   it('keeps members’ own active accounts apart from the server’s', async () => {
     const own = await seedAccount('grok', { owner: 'member-1' });
-    await setActiveAccount('grok', 'member-1', own.id);
+    await setActiveAccount({ provider: 'grok', owner: 'member-1', accountId: own.id });
     const state = await loadProviderState('grok');
     expect(state.settings.activeAccountId).toBeNull();
     expect(state.personalActive.get('member-1')).toBe(own.id);

@@ -166,8 +166,10 @@ describe('refresh routine against rotating refresh tokens with reuse detection',
   });
 
   it('takes over the lease of a holder that crashed once the lease runs out', async () => {
-    const { acquireLease } = await import('#shared/accounts/store.ts');
-    expect(await acquireLease('codex', account.id, 'crashed-holder', 300)).toBe(true);
+    const { acquireLease } = await import('#shared/oauth/lease.ts');
+    expect(
+      await acquireLease({ provider: 'codex', accountId: account.id, owner: 'crashed-holder', durationMs: 300 }),
+    ).toBe(true);
     const outcome = await refreshAccount({ provider: 'codex', accountId: account.id, ...FAST, leaseMs: 300 });
     expect(outcome.result).toBe('ok');
   });

@@ -1,8 +1,11 @@
 import { afterAll, beforeAll, beforeEach, describe, expect, it, vi } from 'vitest';
+import { setActiveAccount } from '#shared/accounts/active.ts';
 import { resolveAccount } from '#shared/accounts/resolve.ts';
-import { deleteAccount, loadProviderState, setActiveAccount, updateProviderSettings } from '#shared/accounts/store.ts';
+import { loadProviderState } from '#shared/accounts/state.ts';
+import { deleteAccount } from '#shared/accounts/store.ts';
 import { AccountUnusableError, NotFoundError, ProviderNotConfiguredError } from '#shared/errors.ts';
 import type { ProviderId } from '#shared/providers/types.ts';
+import { updateProviderSettings } from '#shared/settings/store.ts';
 import { seedAccount } from '#test/helpers/accounts.ts';
 import { type LocalAws, startLocalAws } from '#test/helpers/local-aws.ts';
 

@@ -1,6 +1,6 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { nextCursor } from '#shared/accounts/store.ts';
 import type { ProviderId } from '#shared/providers/types.ts';
+import { nextCursor } from '#shared/usage/cursor.ts';
 import type { PoolMember } from '#shared/usage/pool.ts';
 import { roundRobinPick } from '#shared/usage/round-robin.ts';
 import { type LocalAws, startLocalAws } from '#test/helpers/local-aws.ts';

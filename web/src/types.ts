@@ -3,8 +3,8 @@
  * server's own definitions, so a change there shows up here as a type error.
  */
 import type { AccountEndpoint, AccountView, EndpointType } from '#shared/accounts/model.ts';
-import type { KeepaliveSettings } from '#shared/accounts/settings.ts';
 import type { ProviderId, SignInFlow } from '#shared/providers/types.ts';
+import type { KeepaliveSettings } from '#shared/settings/provider.ts';
 
 export type { AccountEndpoint, EndpointType, KeepaliveSettings, ProviderId, SignInFlow };
 

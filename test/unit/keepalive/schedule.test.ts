@@ -1,7 +1,7 @@
 import { describe, expect, it } from 'vitest';
 import type { Account } from '#shared/accounts/model.ts';
-import type { KeepaliveSettings } from '#shared/accounts/settings.ts';
 import { dueAccounts, nextRefreshAt, providerNextRefreshAt } from '#shared/keepalive/schedule.ts';
+import type { KeepaliveSettings } from '#shared/settings/provider.ts';
 import { buildAccount } from '#test/helpers/accounts.ts';
 
 const NOW = Date.parse('2026-11-22T12:00:00.000Z');
