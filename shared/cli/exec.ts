@@ -3,6 +3,7 @@ import { constants as fsConstants } from 'node:fs';
 import { type FileHandle, mkdir, mkdtemp, open, realpath, rm, writeFile } from 'node:fs/promises';
 import { constants, tmpdir } from 'node:os';
 import { basename, dirname, isAbsolute, join, normalize, resolve, sep } from 'node:path';
+import { httpTransport } from '#shared/proxy/client.ts';
 
 /** What POST /v1/tickets/redeem answers. */
 export interface Redeemed {
@@ -13,20 +14,34 @@ export interface Redeemed {
   files: { path: string; mode: number; content: string }[];
 }
 
+// node:http(s), not fetch: fetch loads undici, which cost a task a sixth of its start-up CPU.
 async function redeem(url: string, ticket: string): Promise<Redeemed> {
-  const response = await fetch(`${url.replace(/\/$/, '')}/v1/tickets/redeem`, {
+  const answer = await httpTransport({
     method: 'POST',
+    url: `${url.replace(/\/$/, '')}/v1/tickets/redeem`,
     headers: { 'content-type': 'application/json' },
     body: JSON.stringify({ ticket }),
-    signal: AbortSignal.timeout(30_000),
   });
-  const body = (await response.json().catch(() => ({}))) as Redeemed & { error?: { code: string; message: string } };
-  if (!response.ok) {
+  const body = parseObject(answer.text) as Partial<Redeemed> & { error?: { code?: string; message?: string } };
+  if (answer.status < 200 || answer.status > 299) {
     throw new Error(
-      `keyfleet: ticket redemption failed (${response.status} ${body.error?.code ?? ''}): ${body.error?.message ?? ''}`,
+      `keyfleet: ticket redemption failed (${answer.status} ${body.error?.code ?? ''}): ${body.error?.message ?? ''}`,
     );
   }
-  return body;
+  if (typeof body.env !== 'object' || !Array.isArray(body.files) || typeof body.taskToken !== 'string') {
+    throw new Error(`keyfleet: ticket redemption answered ${answer.status} without a profile`);
+  }
+  return body as Redeemed;
+}
+
+/** The JSON object `text` holds, else `{}`. */
+function parseObject(text: string): Record<string, unknown> {
+  try {
+    const value: unknown = JSON.parse(text);
+    return typeof value === 'object' && value !== null ? (value as Record<string, unknown>) : {};
+  } catch {
+    return {};
+  }
 }
 
 /** True when `path` is `root` or inside it. */
@@ -201,11 +216,11 @@ export async function token(provider: string, env: NodeJS.ProcessEnv = process.e
   const taskToken = env.KEYFLEET_TASK_TOKEN;
   if (!url || !taskToken)
     throw new Error('keyfleet token: KEYFLEET_URL and KEYFLEET_TASK_TOKEN must be set (run under keyfleet exec)');
-  const response = await fetch(`${url.replace(/\/$/, '')}/v1/tasks/token?provider=${encodeURIComponent(provider)}`, {
+  const answer = await httpTransport({
+    method: 'GET',
+    url: `${url.replace(/\/$/, '')}/v1/tasks/token?provider=${encodeURIComponent(provider)}`,
     headers: { authorization: `Bearer ${taskToken}` },
-    signal: AbortSignal.timeout(30_000),
   });
-  const text = await response.text();
-  if (!response.ok) throw new Error(`keyfleet token: ${response.status}`);
-  return text;
+  if (answer.status < 200 || answer.status > 299) throw new Error(`keyfleet token: ${answer.status}`);
+  return answer.text;
 }
