@@ -4,6 +4,14 @@
  * Messages are written for the caller: they never contain a token, key or verifier.
  */
 
+import { en } from 'zod/locales';
+import { config } from 'zod/mini';
+
+// zod/mini loads no locale, and its bare messages ("Invalid input") would replace the English ones
+// validation errors have always carried. Every module that reports a validation problem imports
+// this one, so the locale is set before anything is parsed.
+config(en());
+
 export interface ErrorDetail {
   path: string;
   message: string;

@@ -1,4 +1,4 @@
-import * as z from 'zod';
+import * as z from 'zod/mini';
 import { audit } from '#shared/audit/audit.ts';
 import { financeChanges, getFinanceRecord, listFinanceRecords, updateFinanceRecord } from '#shared/finance/finance.ts';
 import type { Route } from '#shared/http/types.ts';
@@ -7,16 +7,19 @@ import { parseInput } from '#shared/http/validate.ts';
 import * as wire from '#shared/http/wire.ts';
 import { getProvider } from '#shared/providers/index.ts';
 
+/** Trimmed text of 1 to `max` characters, or null to clear the field. */
+const clearable = (max: number) => z.optional(z.nullable(z.string().check(z.trim(), z.minLength(1), z.maxLength(max))));
+
 const financeBody = z
   .strictObject({
-    billing: z.enum(['subscription', 'usage', 'none']).optional(),
-    status: z.enum(['incomplete', 'complete']).optional(),
-    plan: z.string().trim().min(1).max(100).nullable().optional(),
-    monthlyBudgetUsd: z.number().min(0).max(10_000_000).nullable().optional(),
-    costCenter: z.string().trim().min(1).max(100).nullable().optional(),
-    owner: z.string().trim().min(1).max(200).nullable().optional(),
+    billing: z.optional(z.enum(['subscription', 'usage', 'none'])),
+    status: z.optional(z.enum(['incomplete', 'complete'])),
+    plan: clearable(100),
+    monthlyBudgetUsd: z.optional(z.nullable(z.number().check(z.gte(0), z.lte(10_000_000)))),
+    costCenter: clearable(100),
+    owner: clearable(200),
   })
-  .refine((b) => Object.values(b).some((v) => v !== undefined), 'must change at least one field');
+  .check(z.refine((b) => Object.values(b).some((v) => v !== undefined), 'must change at least one field'));
 
 /** `GET /v1/finance` and `PATCH /v1/finance/{provider}` (admin): served by `functions/accounts.ts`. */
 export const financeRoutes: Route[] = [

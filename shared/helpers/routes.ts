@@ -1,11 +1,11 @@
-import * as z from 'zod';
+import * as z from 'zod/mini';
 import { commitMessage, taskName } from '#shared/helpers/helpers.ts';
 import { referenceRoute } from '#shared/http/reference.ts';
 import type { Route } from '#shared/http/types.ts';
 import { parseInput } from '#shared/http/validate.ts';
 
-const taskNameBody = z.strictObject({ instructions: z.string().trim().min(1, 'must not be empty') });
-const commitBody = z.strictObject({ diff: z.string().min(1, 'must not be empty') });
+const taskNameBody = z.strictObject({ instructions: z.string().check(z.trim(), z.minLength(1, 'must not be empty')) });
+const commitBody = z.strictObject({ diff: z.string().check(z.minLength(1, 'must not be empty')) });
 
 const HELPER_ERRORS = [409, 502];
 

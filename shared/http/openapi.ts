@@ -1,4 +1,4 @@
-import * as z from 'zod';
+import * as z from 'zod/mini';
 import type { Route } from '#shared/http/types.ts';
 import { errorBody } from '#shared/http/wire.ts';
 
@@ -39,7 +39,7 @@ const ACCESS_SECURITY: Record<Route['access'], Record<string, string[]>[]> = {
  * Converts one schema, moving every named (`.meta({ id })`) part into `components` and pointing
  * at it there, so shared objects (Account, Provider…) appear once.
  */
-function convert(schema: z.ZodType, io: 'input' | 'output', components: Record<string, JsonSchema>): JsonSchema {
+function convert(schema: z.ZodMiniType, io: 'input' | 'output', components: Record<string, JsonSchema>): JsonSchema {
   const raw = z.toJSONSchema(schema, {
     target: 'draft-2020-12',
     io,
@@ -64,7 +64,7 @@ function pathParameters(path: string): JsonSchema[] {
   }));
 }
 
-function queryParameters(schema: z.ZodType | undefined, components: Record<string, JsonSchema>): JsonSchema[] {
+function queryParameters(schema: z.ZodMiniType | undefined, components: Record<string, JsonSchema>): JsonSchema[] {
   if (!schema) return [];
   const converted = convert(schema, 'input', components) as {
     properties?: Record<string, JsonSchema>;
@@ -135,7 +135,7 @@ function operation(route: Route, components: Record<string, JsonSchema>): JsonSc
           requestBody: {
             required: !contract.bodyOptional,
             content: Object.fromEntries(
-              bodyTypes.map((type) => [type, { schema: convert(contract.body as z.ZodType, 'input', components) }]),
+              bodyTypes.map((type) => [type, { schema: convert(contract.body as z.ZodMiniType, 'input', components) }]),
             ),
           },
         }

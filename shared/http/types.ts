@@ -1,4 +1,4 @@
-import type { ZodType } from 'zod';
+import type { ZodMiniType } from 'zod/mini';
 
 /**
  * Plain request and response types for route handlers. Handlers never see a Lambda event:
@@ -58,12 +58,12 @@ export interface RouteContract {
   summary: string;
   /** Groups routes in the reference: providers, accounts, sign-in, settings, launches, container, … */
   tag: string;
-  query?: ZodType;
-  body?: ZodType;
+  query?: ZodMiniType;
+  body?: ZodMiniType;
   /** The body may be left out (e.g. `POST …/sign-ins`). */
   bodyOptional?: boolean;
   /** Status → what the route answers with it; `schema` absent for an empty body (204). */
-  responses: Record<number, { description: string; schema?: ZodType }>;
+  responses: Record<number, { description: string; schema?: ZodMiniType }>;
   /** Error statuses this route can answer besides the ones every route can (400, 401, 403, 404, 413, 429, 500). */
   errors?: number[];
 }

@@ -1,4 +1,4 @@
-import type * as z from 'zod';
+import type * as z from 'zod/mini';
 import { type ErrorDetail, printable, ValidationError } from '#shared/errors.ts';
 
 /** Longest key name a validation error repeats; longer ones are cut (a key may be anything, even a token). */
@@ -23,7 +23,7 @@ function issueMessage(issue: z.core.$ZodIssue): string {
  * Details name the field and the rule, never echo the rejected value (it may be a key). Field names
  * come from the caller too (record keys, unknown keys), so they are made printable and cut short.
  */
-export function parseInput<S extends z.ZodType>(
+export function parseInput<S extends z.ZodMiniType>(
   schema: S,
   value: unknown,
   where: 'body' | 'query' | 'path',

@@ -1,5 +1,5 @@
 import * as oidc from 'openid-client';
-import * as z from 'zod';
+import * as z from 'zod/mini';
 import { ConflictError, UpstreamError } from '#shared/errors.ts';
 import { logger } from '#shared/log/logger.ts';
 import { oauthConfigured, type ProviderDefinition } from '#shared/providers/index.ts';
@@ -160,7 +160,7 @@ export function oauthConfiguration(provider: ProviderDefinition): Promise<oidc.C
 }
 
 /** Lenient on purpose: Google's v2 answer has no `sub`, and plain OAuth 2.0 backends answer profiles of their own. */
-const userinfoAnswer = z.object({ email: z.string().max(320) });
+const userinfoAnswer = z.object({ email: z.string().check(z.maxLength(320)) });
 
 /**
  * The `email` of the provider's user-info answer: a plain GET with the access token as bearer,

@@ -1,4 +1,4 @@
-import * as z from 'zod';
+import * as z from 'zod/mini';
 import { SignInFailedError, ValidationError } from '#shared/errors.ts';
 import { parseInput } from '#shared/http/validate.ts';
 import type { SignInFlow } from '#shared/providers/types.ts';
@@ -12,9 +12,9 @@ export interface PastedCallback {
 }
 
 /** The completion body of the `code` flow (Claude). */
-export const codeBody = z.object({ code: z.string().min(3).max(4096) });
+export const codeBody = z.object({ code: z.string().check(z.minLength(3), z.maxLength(4096)) });
 /** The completion body of the `redirect_url` flow (Codex, Gemini, Bob). */
-export const redirectBody = z.object({ redirectUrl: z.string().min(10).max(8192) });
+export const redirectBody = z.object({ redirectUrl: z.string().check(z.minLength(10), z.maxLength(8192)) });
 
 /** `code#state` as Claude's callback page shows it. */
 function parseCodeAndState(value: string): PastedCallback {

@@ -1,4 +1,4 @@
-import * as z from 'zod';
+import * as z from 'zod/mini';
 import { accountIdParam } from '#shared/http/schemas.ts';
 import { PROVIDER_IDS } from '#shared/providers/types.ts';
 
@@ -10,13 +10,9 @@ export const refreshRequestSchema = z.strictObject({
   action: z.literal('refresh'),
   provider: z.enum(PROVIDER_IDS),
   accountId: accountIdParam,
-  minValidityMs: z
-    .number()
-    .int()
-    .min(0)
-    .max(48 * 3_600_000),
+  minValidityMs: z.number().check(z.int(), z.gte(0), z.lte(48 * 3_600_000)),
   /** Refresh even if the token is still valid (the provider refused it). */
-  force: z.boolean().optional(),
+  force: z.optional(z.boolean()),
 });
 
 export type RefreshRequest = z.infer<typeof refreshRequestSchema>;

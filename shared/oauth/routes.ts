@@ -1,4 +1,4 @@
-import * as z from 'zod';
+import * as z from 'zod/mini';
 import { NotFoundError } from '#shared/errors.ts';
 import * as schemas from '#shared/http/schemas.ts';
 import type { ApiRequest, Route } from '#shared/http/types.ts';
@@ -12,7 +12,7 @@ import { getProvider } from '#shared/providers/index.ts';
 /** Team sign-ins (admin) create server accounts; `/v1/me/…` sign-ins (member) the caller's own. */
 export type SignInMode = 'team' | 'personal';
 
-const startBody = z.strictObject({ label: schemas.label.optional() });
+const startBody = z.strictObject({ label: z.optional(schemas.label) });
 
 function signInParam(request: ApiRequest): string {
   const id = request.params.id ?? '';

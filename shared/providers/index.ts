@@ -1,4 +1,4 @@
-import * as z from 'zod';
+import * as z from 'zod/mini';
 import { config } from '#shared/config.ts';
 import { ConfigError, UnknownProviderError } from '#shared/errors.ts';
 import { checkEndpointUrl } from '#shared/net/urls.ts';
@@ -13,37 +13,35 @@ export * from '#shared/providers/types.ts';
 
 const BUILT_IN: Readonly<Record<ProviderId, ProviderDefinition>> = { claude, codex, gemini, bob, grok };
 
-const endpoint = z.string().superRefine((value, ctx) => {
-  const checked = checkEndpointUrl(value);
-  if (!checked.ok) ctx.addIssue({ code: 'custom', message: `URL ${checked.reason}` });
-});
+const endpoint = z.string().check(
+  z.superRefine((value, ctx) => {
+    const checked = checkEndpointUrl(value);
+    if (!checked.ok) ctx.addIssue({ code: 'custom', message: `URL ${checked.reason}` });
+  }),
+);
+const text = (min: number, max: number) => z.string().check(z.minLength(min), z.maxLength(max));
 
 /** One provider's override: any OAuth field, plus a few provider-level ones. Unknown keys are errors. */
 const overrideSchema = z.strictObject({
-  name: z.string().min(1).max(60).optional(),
-  refreshLeadMinutes: z
-    .number()
-    .int()
-    .min(1)
-    .max(7 * 24 * 60)
-    .optional(),
-  apiBaseUrl: endpoint.optional(),
-  cliBaseUrl: endpoint.optional(),
-  cliChatgptBaseUrl: endpoint.optional(),
-  usageEndpoint: endpoint.optional(),
-  issuer: endpoint.optional(),
-  authorizationEndpoint: endpoint.optional(),
-  tokenEndpoint: endpoint.optional(),
-  deviceAuthorizationEndpoint: endpoint.optional(),
-  userinfoEndpoint: endpoint.optional(),
-  clientId: z.string().min(1).max(256).optional(),
-  clientSecret: z.string().min(1).max(512).optional(),
-  redirectUri: z.string().url().max(2048).optional(),
-  scopes: z.array(z.string().min(1).max(200)).max(50).optional(),
-  extraAuthorizeParams: z.record(z.string(), z.string().max(500)).optional(),
-  tokenRequestFormat: z.enum(['json', 'form']).optional(),
-  userAgent: z.string().min(1).max(200).optional(),
-  emailSource: z.enum(['token_response', 'id_token', 'userinfo', 'none']).optional(),
+  name: z.optional(text(1, 60)),
+  refreshLeadMinutes: z.optional(z.number().check(z.int(), z.gte(1), z.lte(7 * 24 * 60))),
+  apiBaseUrl: z.optional(endpoint),
+  cliBaseUrl: z.optional(endpoint),
+  cliChatgptBaseUrl: z.optional(endpoint),
+  usageEndpoint: z.optional(endpoint),
+  issuer: z.optional(endpoint),
+  authorizationEndpoint: z.optional(endpoint),
+  tokenEndpoint: z.optional(endpoint),
+  deviceAuthorizationEndpoint: z.optional(endpoint),
+  userinfoEndpoint: z.optional(endpoint),
+  clientId: z.optional(text(1, 256)),
+  clientSecret: z.optional(text(1, 512)),
+  redirectUri: z.optional(z.string().check(z.url(), z.maxLength(2048))),
+  scopes: z.optional(z.array(text(1, 200)).check(z.maxLength(50))),
+  extraAuthorizeParams: z.optional(z.record(z.string(), z.string().check(z.maxLength(500)))),
+  tokenRequestFormat: z.optional(z.enum(['json', 'form'])),
+  userAgent: z.optional(text(1, 200)),
+  emailSource: z.optional(z.enum(['token_response', 'id_token', 'userinfo', 'none'])),
 });
 const overridesSchema = z.partialRecord(z.enum(PROVIDER_IDS), overrideSchema);
 export type ProviderOverride = z.infer<typeof overrideSchema>;

@@ -1,15 +1,17 @@
-import * as z from 'zod';
+import * as z from 'zod/mini';
 import type { AccountUsage, UsageCredits, UsageWindow } from '#shared/usage/types.ts';
 
 /*
  * Lenient readers of the providers' usage answers. Every field is optional and a field of the wrong
- * type reads as absent (`.catch`), so an upstream change loses only what changed: unknown fields are
+ * type reads as absent (`z.catch`), so an upstream change loses only what changed: unknown fields are
  * ignored, a missing window is unknown (left out, never 0 %), and nothing here throws.
  */
 
-const num = z.number().nullish().catch(null);
-const str = z.string().nullish().catch(null);
-const bool = z.boolean().nullish().catch(null);
+/** `schema`, null or absent; anything else reads as null. */
+const lenient = <T extends z.ZodMiniType>(schema: T) => z.catch(z.nullish(schema), null);
+const num = lenient(z.number());
+const str = lenient(z.string());
+const bool = lenient(z.boolean());
 const record = (value: unknown): value is Record<string, unknown> =>
   typeof value === 'object' && value !== null && !Array.isArray(value);
 
@@ -68,22 +70,21 @@ export function parseClaudeUsage(body: Record<string, unknown>, readAt: string):
 
 const codexWindow = z.object({ used_percent: num, limit_window_seconds: num, reset_at: num, reset_after_seconds: num });
 const codexLimit = z.object({
-  primary_window: codexWindow.nullish().catch(null),
-  secondary_window: codexWindow.nullish().catch(null),
+  primary_window: lenient(codexWindow),
+  secondary_window: lenient(codexWindow),
 });
 const codexBody = z.object({
   plan_type: str,
-  rate_limit: codexLimit.nullish().catch(null),
-  credits: z
-    .object({ has_credits: bool, unlimited: bool, balance: z.union([z.string(), z.number()]).nullish().catch(null) })
-    .nullish()
-    .catch(null),
-  additional_rate_limits: z.array(z.unknown()).nullish().catch(null),
+  rate_limit: lenient(codexLimit),
+  credits: lenient(
+    z.object({ has_credits: bool, unlimited: bool, balance: lenient(z.union([z.string(), z.number()])) }),
+  ),
+  additional_rate_limits: lenient(z.array(z.unknown())),
 });
 const codexAdditional = z.object({
   limit_name: str,
   metered_feature: str,
-  rate_limit: codexLimit.nullish().catch(null),
+  rate_limit: lenient(codexLimit),
 });
 
 /** A window named by its length: 5 h and 7 d by their usual names, any other as `window_<n>s`. */
@@ -153,11 +154,8 @@ export function parseCodexUsage(body: Record<string, unknown>, readAt: string): 
 // ---- Gemini: Code Assist loadCodeAssist + retrieveUserQuota ----
 
 const loadAnswer = z.object({
-  currentTier: z.object({ id: str }).nullish().catch(null),
-  cloudaicompanionProject: z
-    .union([z.string(), z.object({ id: z.string() })])
-    .nullish()
-    .catch(null),
+  currentTier: lenient(z.object({ id: str })),
+  cloudaicompanionProject: lenient(z.union([z.string(), z.object({ id: z.string() })])),
 });
 
 /** From `loadCodeAssist`: the account's Code Assist project (string, or `{id}`) and tier id. */

@@ -1,15 +1,11 @@
-import * as z from 'zod';
+import * as z from 'zod/mini';
 import type { UsageResult } from '#shared/usage/types.ts';
 
 /** Default for the per-account usage read interval: no more often than this. */
 export const DEFAULT_USAGE_INTERVAL_MINUTES = 10;
 
 /** Accepted values of the interval setting: at least one sweep (5 min), at most a day. */
-export const usageIntervalMinutesSchema = z
-  .number()
-  .int()
-  .min(5)
-  .max(24 * 60);
+export const usageIntervalMinutesSchema = z.number().check(z.int(), z.gte(5), z.lte(24 * 60));
 
 /** A usage endpoint that answers 429 is left alone this long at most, whatever `Retry-After` says. */
 const MAX_BACKOFF_MS = 6 * 60 * 60 * 1000;
