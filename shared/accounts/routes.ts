@@ -4,6 +4,7 @@ import { type Account, toAccountView } from '#shared/accounts/model.ts';
 import {
   activateAccount,
   createKeyAccount,
+  type OAuthCheck,
   patchAccount,
   removeAccount,
   type Scope,
@@ -145,7 +146,13 @@ function patchRoute(mode: Mode): Route {
       const provider = providerParam(request);
       const id = accountParam(request, provider);
       const body = parseInput(accountPatchBody, request.body, 'body');
-      const account = await patchAccount(provider.id, id, scopeOf(request, mode), body, callerOf(request).id);
+      const account = await patchAccount({
+        provider: provider.id,
+        accountId: id,
+        scope: scopeOf(request, mode),
+        actor: callerOf(request).id,
+        patch: body,
+      });
       return { status: 200, body: { account: await accountView(account) } };
     },
   };
@@ -166,14 +173,19 @@ function removeRoute(mode: Mode): Route {
     },
     handler: async (request) => {
       const provider = providerParam(request);
-      await removeAccount(provider.id, accountParam(request, provider), scopeOf(request, mode), callerOf(request).id);
+      await removeAccount({
+        provider: provider.id,
+        accountId: accountParam(request, provider),
+        scope: scopeOf(request, mode),
+        actor: callerOf(request).id,
+      });
       return { status: 204 };
     },
   };
 }
 
-/** Testing an account. */
-function testRoute(mode: Mode): Route {
+/** Testing an account; OAuth accounts through `checkOAuth`. */
+function testRoute(mode: Mode, checkOAuth: OAuthCheck): Route {
   const { base, access } = place(mode);
   return {
     method: 'POST',
@@ -187,12 +199,13 @@ function testRoute(mode: Mode): Route {
     },
     handler: async (request) => {
       const provider = providerParam(request);
-      const result = await testAccount(
-        provider.id,
-        accountParam(request, provider),
-        scopeOf(request, mode),
-        callerOf(request).id,
-      );
+      const result = await testAccount({
+        provider: provider.id,
+        accountId: accountParam(request, provider),
+        scope: scopeOf(request, mode),
+        actor: callerOf(request).id,
+        checkOAuth,
+      });
       return { status: 200, body: result };
     },
   };
@@ -217,7 +230,12 @@ function activeRoute(mode: Mode): Route {
       if (accountId !== null && !schemas.accountIdParam.safeParse(accountId).success) {
         throw malformedAccountId(provider);
       }
-      await activateAccount(provider.id, accountId, scopeOf(request, mode), callerOf(request).id);
+      await activateAccount({
+        provider: provider.id,
+        accountId,
+        scope: scopeOf(request, mode),
+        actor: callerOf(request).id,
+      });
       const scope: AccountScope =
         mode === 'team' ? { kind: 'server' } : { kind: 'personal', owner: callerOf(request).id };
       return providerResponse(provider, scope);
@@ -225,12 +243,21 @@ function activeRoute(mode: Mode): Route {
   };
 }
 
-function routesFor(mode: Mode): Route[] {
-  return [createRoute(mode), patchRoute(mode), removeRoute(mode), testRoute(mode), activeRoute(mode)];
+function routesFor(mode: Mode, deps: AccountRouteDeps): Route[] {
+  return [createRoute(mode), patchRoute(mode), removeRoute(mode), testRoute(mode, deps.checkOAuth), activeRoute(mode)];
 }
 
-/** Provider and account routes (team and personal); `functions/accounts.ts` serves them with the sign-in, settings, audit and finance routes. */
-export const accountRoutes: Route[] = [
+/** What the account routes need from areas that build on accounts. */
+export interface AccountRouteDeps {
+  /** The Test action on an OAuth account (`checkOAuthAccount` in `shared/oauth/accounts.ts`). */
+  checkOAuth: OAuthCheck;
+}
+
+/**
+ * Provider and account routes (team and personal); `functions/accounts.ts` serves them with the
+ * sign-in, settings, audit and finance routes.
+ */
+export const accountRoutes = (deps: AccountRouteDeps): Route[] => [
   {
     method: 'GET',
     path: '/v1/providers',
@@ -276,6 +303,6 @@ export const accountRoutes: Route[] = [
       return { status: 200, body: { providers } };
     },
   },
-  ...routesFor('team'),
-  ...routesFor('personal'),
+  ...routesFor('team', deps),
+  ...routesFor('personal', deps),
 ];

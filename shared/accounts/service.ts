@@ -9,26 +9,32 @@ import {
   deleteAccount,
   getAccount,
   putNewAccount,
-  storeUsage,
   updateAccount,
 } from '#shared/accounts/store.ts';
 import { type AuditAction, audit } from '#shared/audit/audit.ts';
-import { config } from '#shared/config.ts';
 import { ConflictError, ForbiddenError, NotFoundError } from '#shared/errors.ts';
 import { seedFinanceRecord } from '#shared/finance/finance.ts';
 import { registerSecret } from '#shared/log/redact.ts';
-import { refreshAccount } from '#shared/oauth/refresh.ts';
-import { type StoredTokens, toSecretValue } from '#shared/oauth/tokens.ts';
 import { checkEffort } from '#shared/providers/efforts.ts';
 import { getProvider } from '#shared/providers/index.ts';
 import type { ProviderDefinition, ProviderId } from '#shared/providers/types.ts';
-import { effectiveUsageEndpoints } from '#shared/usage/account.ts';
-import { usageReadTasks } from '#shared/usage/sweep.ts';
 import { createSecret, deleteSecret, readSecret, secretName, writeSecret } from '#shared/vault/vault.ts';
 
 /** Whose accounts an operation acts on: the team's (owner null) or one member's own. */
 export interface Scope {
   owner: string | null;
+}
+
+/** One account, as an operation on it names it. */
+export interface AccountRef {
+  provider: ProviderId;
+  accountId: string;
+}
+
+/** An operation on one account: which, in whose scope, and who asks (for the audit). */
+export interface AccountAction extends AccountRef {
+  scope: Scope;
+  actor: string;
 }
 
 /** `acc_` + 80 random bits. */
@@ -48,7 +54,7 @@ export function defaultLabel(provider: ProviderDefinition, now = new Date()): st
 }
 
 /** An account of `scope`, or `not_found` (another member's accounts are not revealed). */
-export async function accountInScope(provider: ProviderId, accountId: string, scope: Scope): Promise<Account> {
+export async function accountInScope({ provider, accountId, scope }: AccountRef & { scope: Scope }): Promise<Account> {
   const account = await getAccount(provider, accountId);
   if (!account || account.owner !== scope.owner) {
     // Admin routes on a member's personal account: it exists, but only its owner may change it.
@@ -61,7 +67,7 @@ export async function accountInScope(provider: ProviderId, accountId: string, sc
 }
 
 /** A new account's metadata: fields common to every kind, then the kind's own. */
-function newAccount(
+export function newAccount(
   provider: ProviderDefinition,
   scope: Scope,
   fields: Pick<Account, 'kind' | 'label' | 'email' | 'keyHint' | 'endpoint' | 'tokenExpiresAt' | 'lastRefreshAt'> & {
@@ -119,46 +125,31 @@ async function storeNewAccount(account: Account, secret: Record<string, string |
   }
 }
 
+/** A new account to store: its metadata, its secret (null for keyless), and its audit event. */
+export interface AccountAddition {
+  account: Account;
+  secret: Record<string, string | number | null> | null;
+  actor: string;
+  action: AuditAction;
+  detail: Record<string, unknown>;
+}
+
 /**
  * Stores a new account (secret, then metadata), makes it active if it is the first of its scope,
  * seeds the provider's finance record, and audits it.
  */
-async function addAccount(
-  account: Account,
-  secret: Record<string, string | number | null> | null,
-  actor: string,
-  action: AuditAction,
-  detail: Record<string, unknown>,
-): Promise<{ account: Account; active: boolean }> {
+export async function addAccount({
+  account,
+  secret,
+  actor,
+  action,
+  detail,
+}: AccountAddition): Promise<{ account: Account; active: boolean }> {
   const hadAccounts = await hasAccounts(account.provider, account.owner);
   await storeNewAccount(account, secret);
   const active = await afterAccountAdded(account, hadAccounts);
   await audit({ actor, action, provider: account.provider, accountId: account.id, detail });
   return { account, active };
-}
-
-export interface NewOAuthAccount {
-  provider: ProviderId;
-  scope: Scope;
-  tokens: StoredTokens;
-  label: string | null;
-  email: string | null;
-  actor: string;
-}
-
-export async function createOAuthAccount(input: NewOAuthAccount): Promise<{ account: Account; active: boolean }> {
-  const provider = getProvider(input.provider);
-  const account = newAccount(provider, input.scope, {
-    kind: 'oauth',
-    label: input.label ?? input.email ?? defaultLabel(provider),
-    email: input.email,
-    keyHint: null,
-    endpoint: null,
-    tokenExpiresAt: input.tokens.expires_at === null ? null : new Date(input.tokens.expires_at).toISOString(),
-    lastRefreshAt: new Date().toISOString(),
-    secret: true,
-  });
-  return addAccount(account, toSecretValue(input.tokens), input.actor, 'account.signed_in', { owner: account.owner });
 }
 
 export interface NewKeyAccount {
@@ -185,10 +176,12 @@ export async function createKeyAccount(input: NewKeyAccount): Promise<{ account:
     lastRefreshAt: null,
     secret: input.kind === 'api_key',
   });
-  return addAccount(account, input.apiKey ? { api_key: input.apiKey } : null, input.actor, 'account.added', {
-    kind: input.kind,
-    owner: account.owner,
-    endpointType: endpoint?.type ?? 'default',
+  return addAccount({
+    account,
+    secret: input.apiKey ? { api_key: input.apiKey } : null,
+    actor: input.actor,
+    action: 'account.added',
+    detail: { kind: input.kind, owner: account.owner, endpointType: endpoint?.type ?? 'default' },
   });
 }
 
@@ -267,15 +260,15 @@ async function rotateKey(account: Account, apiKey: string): Promise<boolean> {
  * Changes an account's label, pool membership, endpoint, effort or API key. Only what actually
  * differs is written and audited: a PATCH that changes nothing writes nothing.
  */
-export async function patchAccount(
-  providerId: ProviderId,
-  accountId: string,
-  scope: Scope,
-  patch: AccountPatch,
-  actor: string,
-): Promise<Account> {
+export async function patchAccount({
+  provider: providerId,
+  accountId,
+  scope,
+  actor,
+  patch,
+}: AccountAction & { patch: AccountPatch }): Promise<Account> {
   const provider = getProvider(providerId);
-  const account = await accountInScope(provider.id, accountId, scope);
+  const account = await accountInScope({ provider: provider.id, accountId, scope });
   const changes = accountChanges(provider, account, patch);
   if (patch.apiKey !== undefined) {
     const rotated = await rotateKey(account, patch.apiKey);
@@ -310,13 +303,8 @@ function patchEvents(
  * Removes an account: the secret first (at once, no recovery window; a missing one counts as
  * gone, so a retried delete finishes), then the metadata, then the active pointer if it named it.
  */
-export async function removeAccount(
-  providerId: ProviderId,
-  accountId: string,
-  scope: Scope,
-  actor: string,
-): Promise<void> {
-  const account = await accountInScope(providerId, accountId, scope);
+export async function removeAccount({ provider: providerId, accountId, scope, actor }: AccountAction): Promise<void> {
+  const account = await accountInScope({ provider: providerId, accountId, scope });
   if (account.secretName) await deleteSecret(account.secretName);
   await deleteAccount(providerId, accountId);
   await setActiveAccount({ provider: providerId, owner: account.owner, accountId: null, onlyIf: accountId });
@@ -335,13 +323,13 @@ export async function removeAccount(
  * pointing at the account that is already active, or clearing when none is, changes nothing and
  * records nothing.
  */
-export async function activateAccount(
-  providerId: ProviderId,
-  accountId: string | null,
-  scope: Scope,
-  actor: string,
-): Promise<void> {
-  if (accountId !== null) await accountInScope(providerId, accountId, scope);
+export async function activateAccount({
+  provider: providerId,
+  accountId,
+  scope,
+  actor,
+}: Omit<AccountAction, 'accountId'> & { accountId: string | null }): Promise<void> {
+  if (accountId !== null) await accountInScope({ provider: providerId, accountId, scope });
   const previous = await getActiveAccountId({ provider: providerId, owner: scope.owner });
   if (previous === accountId) return;
   await setActiveAccount({ provider: providerId, owner: scope.owner, accountId });
@@ -365,43 +353,28 @@ export async function activateAccount(
 }
 
 /**
- * The test action: OAuth accounts refresh through the shared refresh routine; API-key accounts
- * make the provider's cheapest authenticated call; keyless ones check reachability.
+ * How the Test action checks an OAuth account (a forced refresh, then a usage read). The refresh
+ * lives in `shared/oauth`, which builds on this module, so it is handed in where the route tables
+ * are composed (`functions/accounts.ts`) instead of imported.
  */
-/**
- * The Test action's usage read, after a good refresh: read now (whatever the sweep's interval) and
- * store it. Never throws, and its outcome is not part of the test's result: the `detail` phrases
- * stay those of the refresh, and a failed read only leaves `usageError` on the item.
- */
-async function readUsageNow(account: Account): Promise<void> {
-  if (!effectiveUsageEndpoints()[account.provider]) return;
-  const [read] = usageReadTasks([account], {
-    now: Date.now(),
-    store: storeUsage,
-    intervalMinutes: config().usageIntervalMinutes,
-  });
-  await read?.();
-}
+export type OAuthCheck = (account: Account) => Promise<TestResult>;
 
-export async function testAccount(
-  providerId: ProviderId,
-  accountId: string,
-  scope: Scope,
-  actor: string,
-): Promise<TestResult> {
+/**
+ * The Test action: OAuth accounts go through `checkOAuth`; API-key accounts make the provider's
+ * cheapest authenticated call; keyless ones check reachability. Audited with its outcome.
+ */
+export async function testAccount({
+  provider: providerId,
+  accountId,
+  scope,
+  actor,
+  checkOAuth,
+}: AccountAction & { checkOAuth: OAuthCheck }): Promise<TestResult> {
   const provider = getProvider(providerId);
-  const account = await accountInScope(provider.id, accountId, scope);
+  const account = await accountInScope({ provider: provider.id, accountId, scope });
   let result: TestResult;
   if (account.kind === 'oauth') {
-    const outcome = await refreshAccount({ provider: provider.id, accountId, force: true });
-    result =
-      outcome.result === 'ok'
-        ? {
-            ok: true,
-            detail: outcome.refreshed ? 'Refreshed the access token.' : 'Tokens are fresh (refreshed moments ago).',
-          }
-        : { ok: false, detail: outcome.account.lastError ?? `Account status: ${outcome.account.status}.` };
-    if (outcome.result === 'ok') await readUsageNow(account);
+    result = await checkOAuth(account);
   } else {
     const apiKey = account.secretName ? String((await readSecret(account.secretName)).value.api_key ?? '') : null;
     result = await probeAccount({ provider, account, apiKey });

@@ -19,11 +19,11 @@ import { authenticateGrant, isGrantToken } from '#shared/launch/grants.ts';
 import { authenticateTaskToken, getLaunch, issueTaskToken, redeemTicket } from '#shared/launch/records.ts';
 import { CONTAINER_REFRESH_INTERVAL_MS, claimRefreshSlot } from '#shared/launch/refresh-slot.ts';
 import { FINAL_REPORT_GRACE_MS, recordUsage, usageBody } from '#shared/launch/usage.ts';
-import { fromSecretValue, type StoredTokens } from '#shared/oauth/tokens.ts';
 import { buildProfile } from '#shared/profiles/index.ts';
 import { workstationProfile } from '#shared/profiles/workstation.ts';
 import { getProvider, isProviderId } from '#shared/providers/index.ts';
 import type { ProviderId } from '#shared/providers/types.ts';
+import { fromSecretValue, type StoredTokens } from '#shared/vault/tokens.ts';
 
 /** Tokens handed to a container are good for at least this long, or refreshed first. */
 const CONTAINER_MIN_VALIDITY_MS = 10 * 60 * 1000;

@@ -4,8 +4,8 @@ import { requireAccount } from '#shared/accounts/store.ts';
 import { AccountUnusableError, UpstreamError } from '#shared/errors.ts';
 import { refreshAccount } from '#shared/oauth/refresh.ts';
 import type { RefreshRequest } from '#shared/oauth/refresh-request.ts';
-import { fromSecretValue, type StoredTokens } from '#shared/oauth/tokens.ts';
 import type { ProviderId } from '#shared/providers/types.ts';
+import { fromSecretValue, type StoredTokens } from '#shared/vault/tokens.ts';
 import { readSecret, SecretNotFoundError, type SecretValue } from '#shared/vault/vault.ts';
 
 let lambda: LambdaClient | undefined;

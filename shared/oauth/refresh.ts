@@ -5,9 +5,10 @@ import { ConflictError, UpstreamError } from '#shared/errors.ts';
 import { logger } from '#shared/log/logger.ts';
 import { oauthConfiguration, oidc, type ProviderAnswer, providerAnswer } from '#shared/oauth/client.ts';
 import { acquireLease, readLease, releaseLease } from '#shared/oauth/lease.ts';
-import { fromSecretValue, type StoredTokens, toSecretValue, toStoredTokens } from '#shared/oauth/tokens.ts';
+import { toStoredTokens } from '#shared/oauth/tokens.ts';
 import { getProvider } from '#shared/providers/index.ts';
 import type { ProviderDefinition, ProviderId } from '#shared/providers/types.ts';
+import { fromSecretValue, type StoredTokens, toSecretValue } from '#shared/vault/tokens.ts';
 import { readSecret, writeSecret } from '#shared/vault/vault.ts';
 
 /**

@@ -1,11 +1,12 @@
 import type { AccountView } from '#shared/accounts/model.ts';
 import { toAccountView } from '#shared/accounts/model.ts';
-import { createOAuthAccount, type Scope } from '#shared/accounts/service.ts';
+import type { Scope } from '#shared/accounts/service.ts';
 import { audit } from '#shared/audit/audit.ts';
 import { ConflictError, SignInExpiredError, SignInFailedError, UpstreamError } from '#shared/errors.ts';
 import type { Caller } from '#shared/http/types.ts';
 import { logger } from '#shared/log/logger.ts';
 import { registerSecret } from '#shared/log/redact.ts';
+import { createOAuthAccount } from '#shared/oauth/accounts.ts';
 import { oauthConfiguration, oidc, type ProviderAnswer, providerAnswer, userinfoEmail } from '#shared/oauth/client.ts';
 import type { PastedCallback } from '#shared/oauth/pasted.ts';
 import {
@@ -18,16 +19,11 @@ import {
   SIGN_IN_TTL_MS,
   type SignInSession,
 } from '#shared/oauth/sessions.ts';
-import {
-  cleanEmail,
-  idTokenEmail,
-  type StoredTokens,
-  tokenResponseEmail,
-  toStoredTokens,
-} from '#shared/oauth/tokens.ts';
+import { cleanEmail, idTokenEmail, tokenResponseEmail, toStoredTokens } from '#shared/oauth/tokens.ts';
 import { getProvider, isOpenIdProvider } from '#shared/providers/index.ts';
 import type { ProviderDefinition, ProviderId, SignInFlow } from '#shared/providers/types.ts';
 import { seal, unseal } from '#shared/vault/seal.ts';
+import type { StoredTokens } from '#shared/vault/tokens.ts';
 
 /** API.md "SignIn". */
 export interface SignInView {

@@ -1,20 +1,6 @@
 import { registerSecret } from '#shared/log/redact.ts';
 import type { oidc } from '#shared/oauth/client.ts';
-import type { SecretValue } from '#shared/vault/vault.ts';
-
-/**
- * An account's OAuth credential as kept in its vault secret. `expires_at` is epoch milliseconds;
- * `account_id` is the ChatGPT account id Codex CLI needs in `auth.json`.
- */
-export interface StoredTokens {
-  access_token: string;
-  refresh_token: string | null;
-  id_token: string | null;
-  token_type: string | null;
-  scope: string | null;
-  expires_at: number | null;
-  account_id: string | null;
-}
+import type { StoredTokens } from '#shared/vault/tokens.ts';
 
 type TokenResponse = oidc.TokenEndpointResponse & Partial<{ claims: () => oidc.IDToken | undefined }>;
 
@@ -37,23 +23,6 @@ export function toStoredTokens(response: TokenResponse, previous?: StoredTokens,
   };
   for (const value of [stored.access_token, stored.refresh_token, stored.id_token]) registerSecret(value);
   return stored;
-}
-
-export function toSecretValue(tokens: StoredTokens): SecretValue {
-  return { ...tokens };
-}
-
-export function fromSecretValue(value: SecretValue): StoredTokens {
-  const str = (v: unknown): string | null => (typeof v === 'string' && v ? v : null);
-  return {
-    access_token: str(value.access_token) ?? '',
-    refresh_token: str(value.refresh_token),
-    id_token: str(value.id_token),
-    token_type: str(value.token_type),
-    scope: str(value.scope),
-    expires_at: typeof value.expires_at === 'number' ? value.expires_at : null,
-    account_id: str(value.account_id),
-  };
 }
 
 /** Claims of a JWT, unverified: only for values the token endpoint just gave us over TLS. */

@@ -1,6 +1,6 @@
 import type { Account } from '#shared/accounts/model.ts';
-import type { StoredTokens } from '#shared/oauth/tokens.ts';
 import type { ProviderDefinition } from '#shared/providers/types.ts';
+import type { StoredTokens } from '#shared/vault/tokens.ts';
 
 /** A file for the agent's home directory. `mode` is always 0600 (384). */
 export interface ProfileFile {

@@ -1,12 +1,12 @@
 import * as z from 'zod';
 import type { Account } from '#shared/accounts/model.ts';
-import { fromSecretValue } from '#shared/oauth/tokens.ts';
 import { getProvider, listProviders } from '#shared/providers/index.ts';
 import { usageEndpointsOf } from '#shared/usage/endpoints.ts';
 import { readUsage, type UsageReadOptions } from '#shared/usage/read.ts';
 import { nextUsageReadAt } from '#shared/usage/schedule.ts';
 import type { AccountUsage, UsageFailure, UsageResult } from '#shared/usage/types.ts';
 import type { UsageView } from '#shared/usage/view.ts';
+import { fromSecretValue } from '#shared/vault/tokens.ts';
 import { readSecret } from '#shared/vault/vault.ts';
 
 let cached: ReturnType<typeof usageEndpointsOf> | undefined;

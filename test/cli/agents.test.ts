@@ -5,7 +5,7 @@ import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import { Readable } from 'node:stream';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { createOAuthAccount } from '#shared/accounts/service.ts';
+import { createOAuthAccount } from '#shared/oauth/accounts.ts';
 import { runOperator } from '#shared/operator/run.ts';
 import { readSecret } from '#shared/vault/vault.ts';
 import { startTestApi, type TestApi, TOKENS } from '#test/helpers/api.ts';

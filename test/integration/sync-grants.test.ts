@@ -1,5 +1,5 @@
 import { afterAll, afterEach, beforeAll, describe, expect, it, vi } from 'vitest';
-import { createOAuthAccount } from '#shared/accounts/service.ts';
+import { createOAuthAccount } from '#shared/oauth/accounts.ts';
 import { readSecret } from '#shared/vault/vault.ts';
 import { startOAuthApi, type TestApi } from '#test/helpers/api.ts';
 import { capturedLogs } from '#test/helpers/logs.ts';

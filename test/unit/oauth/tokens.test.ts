@@ -1,15 +1,7 @@
 import { describe, expect, it } from 'vitest';
 import { redactText } from '#shared/log/redact.ts';
-import {
-  cleanEmail,
-  fromSecretValue,
-  idTokenEmail,
-  jwtClaims,
-  type StoredTokens,
-  tokenResponseEmail,
-  toSecretValue,
-  toStoredTokens,
-} from '#shared/oauth/tokens.ts';
+import { cleanEmail, idTokenEmail, jwtClaims, tokenResponseEmail, toStoredTokens } from '#shared/oauth/tokens.ts';
+import { fromSecretValue, type StoredTokens, toSecretValue } from '#shared/vault/tokens.ts';
 
 const NOW = Date.UTC(2026, 0, 1);
 
