@@ -1,4 +1,4 @@
-import * as z from 'zod';
+import * as z from 'zod/mini';
 
 /**
  * The objects the API answers with, as zod schemas: the OpenAPI document is generated from them,
@@ -7,7 +7,7 @@ import * as z from 'zod';
  * added here fails those tests.
  */
 
-const iso = z.string().meta({ format: 'date-time' });
+const iso = z.string().check(z.meta({ format: 'date-time' }));
 const providerId = z.enum(['claude', 'codex', 'gemini', 'bob', 'grok']);
 
 export const errorBody = z
@@ -15,15 +15,15 @@ export const errorBody = z
     error: z.strictObject({
       code: z.string(),
       message: z.string(),
-      details: z.array(z.strictObject({ path: z.string(), message: z.string() })).optional(),
+      details: z.optional(z.array(z.strictObject({ path: z.string(), message: z.string() }))),
     }),
   })
-  .meta({ id: 'Error' });
+  .check(z.meta({ id: 'Error' }));
 
 export const usageWindow = z.strictObject({
   name: z.string(),
   usedPercent: z.number(),
-  resetsAt: iso.nullable(),
+  resetsAt: z.nullable(iso),
 });
 
 export const account = z
@@ -32,40 +32,41 @@ export const account = z
     provider: providerId,
     kind: z.enum(['oauth', 'api_key', 'none']),
     label: z.string(),
-    email: z.string().nullable(),
-    owner: z.string().nullable().describe('null: a team account; otherwise the caller id of the member who owns it'),
+    email: z.nullable(z.string()),
+    owner: z
+      .nullable(z.string())
+      .check(z.describe('null: a team account; otherwise the caller id of the member who owns it')),
     active: z.boolean(),
     roundRobin: z.boolean(),
     status: z.enum(['connected', 'refresh_failed', 'needs_reconnect', 'cooling_down']),
-    keyHint: z.string().nullable(),
-    endpoint: z
-      .strictObject({
+    keyHint: z.nullable(z.string()),
+    endpoint: z.nullable(
+      z.strictObject({
         type: z.enum(['default', 'responses_hosted', 'responses_local', 'azure', 'custom']),
         baseUrl: z.string(),
-        apiVersion: z.string().nullable(),
-      })
-      .nullable(),
-    effort: z.string().nullable(),
-    tokenExpiresAt: iso.nullable(),
-    lastRefreshAt: iso.nullable(),
-    lastError: z.string().nullable(),
-    cooldownUntil: iso.nullable().optional(),
-    lastUsedAt: iso.nullable().optional(),
-    usage: z
-      .strictObject({ plan: z.string().nullable(), readAt: iso, windows: z.array(usageWindow) })
-      .nullable()
-      .optional(),
+        apiVersion: z.nullable(z.string()),
+      }),
+    ),
+    effort: z.nullable(z.string()),
+    tokenExpiresAt: z.nullable(iso),
+    lastRefreshAt: z.nullable(iso),
+    lastError: z.nullable(z.string()),
+    cooldownUntil: z.optional(z.nullable(iso)),
+    lastUsedAt: z.optional(z.nullable(iso)),
+    usage: z.optional(
+      z.nullable(z.strictObject({ plan: z.nullable(z.string()), readAt: iso, windows: z.array(usageWindow) })),
+    ),
     createdAt: iso,
     updatedAt: iso,
   })
-  .meta({ id: 'Account' });
+  .check(z.meta({ id: 'Account' }));
 
 export const keepalive = z.strictObject({
   enabled: z.boolean(),
-  intervalHours: z.number().int().min(1).max(24),
-  lastRefreshAt: iso.nullable(),
-  nextRefreshAt: iso.nullable(),
-  lastResult: z.enum(['ok', 'failed']).nullable(),
+  intervalHours: z.number().check(z.int(), z.gte(1), z.lte(24)),
+  lastRefreshAt: z.nullable(iso),
+  nextRefreshAt: z.nullable(iso),
+  lastResult: z.nullable(z.enum(['ok', 'failed'])),
 });
 
 export const provider = z
@@ -73,14 +74,14 @@ export const provider = z
     id: providerId,
     name: z.string(),
     signIn: z.enum(['code', 'redirect_url', 'device']),
-    activeAccountId: z.string().nullable(),
+    activeAccountId: z.nullable(z.string()),
     roundRobinAccountIds: z.array(z.string()),
-    model: z.string().nullable(),
+    model: z.nullable(z.string()),
     helpers: z.boolean(),
     keepalive,
     accounts: z.array(account),
   })
-  .meta({ id: 'Provider' });
+  .check(z.meta({ id: 'Provider' }));
 
 export const signIn = z
   .strictObject({
@@ -89,51 +90,51 @@ export const signIn = z
     flow: z.enum(['code', 'redirect_url', 'device']),
     expiresAt: iso,
     instructions: z.string(),
-    authorizeUrl: z.string().optional(),
-    verificationUri: z.string().optional(),
-    verificationUriComplete: z.string().optional(),
-    userCode: z.string().optional(),
-    intervalSeconds: z.number().optional(),
+    authorizeUrl: z.optional(z.string()),
+    verificationUri: z.optional(z.string()),
+    verificationUriComplete: z.optional(z.string()),
+    userCode: z.optional(z.string()),
+    intervalSeconds: z.optional(z.number()),
   })
-  .meta({ id: 'SignIn' });
+  .check(z.meta({ id: 'SignIn' }));
 
-const byProvider = <T extends z.ZodType>(value: T) => z.partialRecord(providerId, value);
+const byProvider = <T extends z.ZodMiniType>(value: T) => z.partialRecord(providerId, value);
 
 export const settings = z
   .strictObject({
     defaultAgent: providerId,
-    models: byProvider(z.string().nullable()),
-    keepalive: byProvider(keepalive.partial().required({ enabled: true, intervalHours: true })),
-    pool: byProvider(z.strictObject({ skipAbovePercent: z.number() })).optional(),
+    models: byProvider(z.nullable(z.string())),
+    keepalive: byProvider(z.required(z.partial(keepalive), { enabled: true, intervalHours: true })),
+    pool: z.optional(byProvider(z.strictObject({ skipAbovePercent: z.number() }))),
   })
-  .meta({ id: 'Settings' });
+  .check(z.meta({ id: 'Settings' }));
 
 export const preferences = z
   .strictObject({
     providers: byProvider(
       z.strictObject({
-        preferredAccountId: z.string().optional(),
-        model: z.string().optional(),
-        effort: z.string().optional(),
+        preferredAccountId: z.optional(z.string()),
+        model: z.optional(z.string()),
+        effort: z.optional(z.string()),
       }),
     ),
   })
-  .meta({ id: 'Preferences' });
+  .check(z.meta({ id: 'Preferences' }));
 
 export const environment = z
   .strictObject({
     name: z.string(),
-    agent: providerId.optional(),
-    delivery: z.enum(['ticket', 'proxy']).optional(),
-    providers: byProvider(z.strictObject({ model: z.string().optional(), effort: z.string().optional() })),
+    agent: z.optional(providerId),
+    delivery: z.optional(z.enum(['ticket', 'proxy'])),
+    providers: byProvider(z.strictObject({ model: z.optional(z.string()), effort: z.optional(z.string()) })),
   })
-  .meta({ id: 'Environment' });
+  .check(z.meta({ id: 'Environment' }));
 
 export const launchUsage = z.strictObject({
-  requests: z.number().int(),
-  inputTokens: z.number().int(),
-  outputTokens: z.number().int(),
-  statusCounts: z.record(z.string(), z.number().int()),
+  requests: z.number().check(z.int()),
+  inputTokens: z.number().check(z.int()),
+  outputTokens: z.number().check(z.int()),
+  statusCounts: z.record(z.string(), z.number().check(z.int())),
 });
 
 /** What `POST /v1/launches` answers. */
@@ -147,7 +148,7 @@ export const launchCreated = z
     expiresAt: iso,
     warnings: z.array(z.string()),
   })
-  .meta({ id: 'LaunchCreated' });
+  .check(z.meta({ id: 'LaunchCreated' }));
 
 export const launch = z
   .strictObject({
@@ -157,40 +158,40 @@ export const launch = z
     accountLabel: z.string(),
     callerId: z.string(),
     delivery: z.enum(['ticket', 'proxy']),
-    model: z.string().nullable(),
-    effort: z.string().nullable(),
-    taskArn: z.string().nullable(),
+    model: z.nullable(z.string()),
+    effort: z.nullable(z.string()),
+    taskArn: z.nullable(z.string()),
     status: z.enum(['starting', 'running', 'stopped', 'failed']),
     createdAt: iso,
-    stoppedAt: iso.optional(),
+    stoppedAt: z.optional(iso),
     expiresAt: iso,
     warnings: z.array(z.string()),
-    usage: launchUsage.optional(),
+    usage: z.optional(launchUsage),
   })
-  .meta({ id: 'Launch' });
+  .check(z.meta({ id: 'Launch' }));
 
 export const auditEvent = z
   .strictObject({
     at: iso,
     actor: z.string(),
     action: z.string(),
-    provider: providerId.optional(),
-    accountId: z.string().optional(),
-    detail: z.record(z.string(), z.unknown()).optional(),
+    provider: z.optional(providerId),
+    accountId: z.optional(z.string()),
+    detail: z.optional(z.record(z.string(), z.unknown())),
   })
-  .meta({ id: 'AuditEvent' });
+  .check(z.meta({ id: 'AuditEvent' }));
 
 export const financeRecord = z
   .strictObject({
     provider: providerId,
     billing: z.enum(['subscription', 'usage', 'none']),
     status: z.enum(['incomplete', 'complete']),
-    plan: z.string().optional(),
-    monthlyBudgetUsd: z.number().optional(),
-    costCenter: z.string().optional(),
-    owner: z.string().optional(),
+    plan: z.optional(z.string()),
+    monthlyBudgetUsd: z.optional(z.number()),
+    costCenter: z.optional(z.string()),
+    owner: z.optional(z.string()),
   })
-  .meta({ id: 'FinanceRecord' });
+  .check(z.meta({ id: 'FinanceRecord' }));
 
 export const profile = z
   .strictObject({
@@ -198,41 +199,44 @@ export const profile = z
     taskToken: z.string(),
     expiresAt: iso,
     env: z.record(z.string(), z.string()),
-    files: z.array(z.strictObject({ path: z.string(), mode: z.number().int(), content: z.string() })),
+    files: z.array(z.strictObject({ path: z.string(), mode: z.number().check(z.int()), content: z.string() })),
   })
-  .meta({ id: 'Profile', description: 'A CLI profile: what `keyfleet exec` writes into the agent HOME.' });
+  .check(z.meta({ id: 'Profile', description: 'A CLI profile: what `keyfleet exec` writes into the agent HOME.' }));
 
 export const taskToken = z
-  .strictObject({ access_token: z.string(), expires_in: z.number(), issuer: z.string().optional() })
-  .meta({ id: 'TaskAccessToken' });
+  .strictObject({ access_token: z.string(), expires_in: z.number(), issuer: z.optional(z.string()) })
+  .check(z.meta({ id: 'TaskAccessToken' }));
 
 export const codexToken = z
   .strictObject({
     access_token: z.string(),
-    id_token: z.string().nullable().optional(),
+    id_token: z.optional(z.nullable(z.string())),
     refresh_token: z.string(),
     expires_in: z.number(),
-    token_type: z.string().optional(),
+    token_type: z.optional(z.string()),
   })
-  .meta({ id: 'CodexTokenResponse' });
+  .check(z.meta({ id: 'CodexTokenResponse' }));
 
-export const grant = z
-  .strictObject({
-    id: z.string(),
-    provider: providerId,
-    accountId: z.string(),
-    accountLabel: z.string(),
-    createdAt: iso,
-    expiresAt: iso,
-    status: z.enum(['active', 'revoked', 'expired']),
-  })
-  .meta({
+const grantShape = {
+  id: z.string(),
+  provider: providerId,
+  accountId: z.string(),
+  accountLabel: z.string(),
+  createdAt: iso,
+  expiresAt: iso,
+  status: z.enum(['active', 'revoked', 'expired']),
+};
+
+export const grant = z.strictObject(grantShape).check(
+  z.meta({
     id: 'Grant',
     description: 'A personal grant for a workstation (keyfleet sync); never the grant value itself.',
-  });
+  }),
+);
 
 /** The issuing answer: the only one that carries the grant's value. */
-export const grantIssued = z.strictObject({ grant: grant.extend({ token: z.string() }) });
+// Not z.extend(grant, …): that would carry the Grant id over and describe this one as Grant too.
+export const grantIssued = z.strictObject({ grant: z.strictObject({ ...grantShape, token: z.string() }) });
 
 export const workstationProfile = z
   .strictObject({
@@ -243,16 +247,26 @@ export const workstationProfile = z
     expiresAt: iso,
     env: z.record(z.string(), z.string()),
     files: z.array(
-      z.strictObject({ path: z.string(), mode: z.number().int(), content: z.string(), merge: z.boolean().optional() }),
+      z.strictObject({
+        path: z.string(),
+        mode: z.number().check(z.int()),
+        content: z.string(),
+        merge: z.optional(z.boolean()),
+      }),
     ),
     notes: z.array(z.string()),
   })
-  .meta({ id: 'WorkstationProfile', description: 'What keyfleet sync writes on a workstation, and its export lines.' });
+  .check(
+    z.meta({
+      id: 'WorkstationProfile',
+      description: 'What keyfleet sync writes on a workstation, and its export lines.',
+    }),
+  );
 
 /** `{ "error": "…", "error_description": "…" }` — how the Codex token route refuses, as OAuth servers do. */
 export const oauthError = z
-  .strictObject({ error: z.string(), error_description: z.string().optional() })
-  .meta({ id: 'OAuthError' });
+  .strictObject({ error: z.string(), error_description: z.optional(z.string()) })
+  .check(z.meta({ id: 'OAuthError' }));
 
-export const page = <T extends z.ZodType>(name: string, item: T) =>
-  z.strictObject({ [name]: z.array(item), next: z.string().optional() });
+export const page = <T extends z.ZodMiniType>(name: string, item: T) =>
+  z.strictObject({ [name]: z.array(item), next: z.optional(z.string()) });
