@@ -42,8 +42,8 @@ export interface Config {
  * refresh takes under half a second.
  */
 export const REFRESH_LIMITS = {
-  concurrency: { name: 'KEYFLEET_REFRESH_CONCURRENCY', fallback: 4, max: 25 },
-  perSecond: { name: 'KEYFLEET_REFRESH_PER_SECOND', fallback: 10, max: 40 },
+  concurrency: { name: 'KEYFLEET_REFRESH_CONCURRENCY', fallback: 4, min: 1, max: 25 },
+  perSecond: { name: 'KEYFLEET_REFRESH_PER_SECOND', fallback: 10, min: 1, max: 40 },
 } as const;
 
 /** How often the sweep may read one account's usage, in minutes: default, and accepted range (5 min to a day). */
@@ -51,28 +51,31 @@ export const USAGE_INTERVAL = { name: 'KEYFLEET_USAGE_INTERVAL_MINUTES', fallbac
 
 type Env = Record<string, string | undefined>;
 
-const STAGE = /^[a-z0-9][a-z0-9-]{0,31}$/;
-
-/** A pacing variable: its default when unset, else a whole number from 1 to its cap, or a problem. */
-function pacing(env: Env, limit: { name: string; fallback: number; max: number }, problems: string[]): number {
-  const raw = env[limit.name]?.trim();
-  if (!raw) return limit.fallback;
-  const value = Number(raw);
-  if (/^\d+$/.test(raw) && value >= 1 && value <= limit.max) return value;
-  problems.push(`${limit.name} must be a whole number from 1 to ${limit.max} (got "${raw.slice(0, 20)}")`);
-  return limit.fallback;
+/** A whole-number variable: its name, its value when unset or blank, and the accepted range. */
+export interface WholeNumberSetting {
+  name: string;
+  fallback: number;
+  min: number;
+  max: number;
 }
 
-/** `KEYFLEET_USAGE_INTERVAL_MINUTES`: its default when unset, else a whole number within {@link USAGE_INTERVAL}. */
-function usageInterval(env: Env, problems: string[]): number {
-  const { name, fallback, min, max } = USAGE_INTERVAL;
+/**
+ * Reads a whole-number variable: its fallback when unset or blank, else a whole number from `min`
+ * to `max` (surrounding spaces allowed). Anything else (a sign, a fraction, an exponent, a value
+ * out of range) adds one problem naming the variable and the range, and answers the fallback: a
+ * value above a cap is refused, never silently replaced by the default or clamped.
+ */
+export function wholeNumber(env: Env, setting: WholeNumberSetting, problems: string[]): number {
+  const { name, fallback, min, max } = setting;
   const raw = env[name]?.trim();
   if (!raw) return fallback;
-  const value = Number(raw);
-  if (/^\d+$/.test(raw) && value >= min && value <= max) return value;
+  const value = /^\d{1,9}$/.test(raw) ? Number(raw) : Number.NaN;
+  if (value >= min && value <= max) return value;
   problems.push(`${name} must be a whole number from ${min} to ${max} (got "${raw.slice(0, 20)}")`);
   return fallback;
 }
+
+const STAGE = /^[a-z0-9][a-z0-9-]{0,31}$/;
 
 /** A {@link ConfigError} that keeps its problems apart, so a start-up can show one per line. */
 export class ConfigProblems extends ConfigError {
@@ -140,9 +143,9 @@ export function readConfig(env: Env = process.env): { config: Config; problems: 
     adminGroup: env.KEYFLEET_ADMIN_GROUP?.trim() || 'keyfleet-admins',
     launchClusters: csv(env.KEYFLEET_LAUNCH_CLUSTERS),
     launchTaskFamilies: csv(env.KEYFLEET_LAUNCH_TASK_FAMILIES),
-    refreshConcurrency: pacing(env, REFRESH_LIMITS.concurrency, problems),
-    refreshPerSecond: pacing(env, REFRESH_LIMITS.perSecond, problems),
-    usageIntervalMinutes: usageInterval(env, problems),
+    refreshConcurrency: wholeNumber(env, REFRESH_LIMITS.concurrency, problems),
+    refreshPerSecond: wholeNumber(env, REFRESH_LIMITS.perSecond, problems),
+    usageIntervalMinutes: wholeNumber(env, USAGE_INTERVAL, problems),
   };
   return { config, problems };
 }

@@ -7,7 +7,7 @@ import { localFunctions } from '#infra/local/functions.ts';
 import { DEFAULT_STOP_GRACE_MS, LocalTaskRunner } from '#infra/local/runner.ts';
 import { startSecretsServer } from '#infra/local/secrets-server.ts';
 import { createLocalApi, listen } from '#infra/local/server.ts';
-import { ConfigProblems } from '#shared/config.ts';
+import { ConfigProblems, wholeNumber } from '#shared/config.ts';
 import type { Caller } from '#shared/http/types.ts';
 import { sweep } from '#shared/keepalive/sweeper.ts';
 import { setTaskRunner } from '#shared/launch/runner.ts';
@@ -43,21 +43,18 @@ export class LocalStartError extends Error {
 /** The lock file that keeps a second local mode off a data directory. */
 export const LOCK_FILE = 'keyfleet.lock';
 
+/** Local mode's own whole-number variables: defaults and accepted ranges. */
+const LOCAL_NUMBERS = {
+  port: { name: 'KEYFLEET_PORT', fallback: 8787, min: 0, max: 65_535 },
+  sweepSeconds: { name: 'KEYFLEET_SWEEP_SECONDS', fallback: 300, min: 0, max: 86_400 },
+  stopGraceSeconds: { name: 'KEYFLEET_STOP_GRACE_SECONDS', fallback: DEFAULT_STOP_GRACE_MS / 1000, min: 0, max: 3_600 },
+} as const;
+
 interface LocalSettings {
   port: number;
   sweepSeconds: number;
   stopGraceMs: number;
   users: Map<string, string>;
-}
-
-/** A whole number in [min, max] from `name`, else `fallback`; a bad value is a problem. */
-function wholeNumber(env: NodeJS.ProcessEnv, name: string, fallback: number, max: number, problems: string[]): number {
-  const raw = env[name]?.trim();
-  if (!raw) return fallback;
-  const value = /^\d{1,9}$/.test(raw) ? Number(raw) : Number.NaN;
-  if (Number.isInteger(value) && value <= max) return value;
-  problems.push(`${name} must be a whole number from 0 to ${max}, not "${raw.slice(0, 20)}"`);
-  return fallback;
 }
 
 function localUsers(env: NodeJS.ProcessEnv, problems: string[]): Map<string, string> {
@@ -97,9 +94,9 @@ function localSettings(env: NodeJS.ProcessEnv, options: LocalModeOptions): Local
     if (!(error instanceof ConfigProblems)) throw error;
     problems.push(...error.problems);
   }
-  const port = options.port ?? wholeNumber(env, 'KEYFLEET_PORT', 8787, 65_535, problems);
-  const sweepSeconds = wholeNumber(env, 'KEYFLEET_SWEEP_SECONDS', 300, 86_400, problems);
-  const graceSeconds = wholeNumber(env, 'KEYFLEET_STOP_GRACE_SECONDS', DEFAULT_STOP_GRACE_MS / 1000, 3_600, problems);
+  const port = options.port ?? wholeNumber(env, LOCAL_NUMBERS.port, problems);
+  const sweepSeconds = wholeNumber(env, LOCAL_NUMBERS.sweepSeconds, problems);
+  const graceSeconds = wholeNumber(env, LOCAL_NUMBERS.stopGraceSeconds, problems);
   const users = localUsers(env, problems);
   if (problems.length > 0) throw new ConfigProblems(problems);
   return { port, sweepSeconds, stopGraceMs: graceSeconds * 1000, users };

@@ -96,7 +96,7 @@ describe('npm start refuses to start, in one clear message', () => {
     expect(lines[0]).toBe('keyfleet: the configuration is invalid:');
     expect(lines[1]).toMatch(/^ {2}- KEYFLEET_PROVIDER_OVERRIDES is invalid: /);
     for (const problem of ['bob.tokenEndpoint', '"colour"', '"gork"']) expect(lines[1]).toContain(problem);
-    expect(lines[2]).toBe('  - KEYFLEET_PORT must be a whole number from 0 to 65535, not "abc"');
+    expect(lines[2]).toBe('  - KEYFLEET_PORT must be a whole number from 0 to 65535 (got "abc")');
     // Nothing was started or written.
     expect(await exists(join(parent, 'data'))).toBe(false);
   });
@@ -105,7 +105,7 @@ describe('npm start refuses to start, in one clear message', () => {
     const { code, stderr } = await localModeRefusal({ KEYFLEET_DATA_DIR: await dataDirectory(), KEYFLEET_PORT: 'abc' });
     expect(code).toBe(1);
     expect(stderr).toBe(
-      'keyfleet: the configuration is invalid:\n  - KEYFLEET_PORT must be a whole number from 0 to 65535, not "abc"\n',
+      'keyfleet: the configuration is invalid:\n  - KEYFLEET_PORT must be a whole number from 0 to 65535 (got "abc")\n',
     );
   });
 

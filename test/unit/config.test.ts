@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { ConfigProblems, loadConfig, REFRESH_LIMITS, readConfig } from '#shared/config.ts';
+import { ConfigProblems, loadConfig, REFRESH_LIMITS, readConfig, wholeNumber } from '#shared/config.ts';
 import { ConfigError } from '#shared/errors.ts';
 
 describe('loadConfig', () => {
@@ -101,5 +101,38 @@ describe('readConfig', () => {
     expect(problems).toEqual(['KEYFLEET_PROVIDER_OVERRIDES is not valid JSON']);
     expect(config.tableName).toBe('kf');
     expect(config.providerOverrides).toEqual({});
+  });
+});
+
+describe('wholeNumber', () => {
+  const setting = { name: 'KEYFLEET_EXAMPLE', fallback: 7, min: 0, max: 300 };
+  const read = (raw: string | undefined) => {
+    const problems: string[] = [];
+    const value = wholeNumber({ KEYFLEET_EXAMPLE: raw }, setting, problems);
+    return { value, problems };
+  };
+
+  it('answers the fallback for an unset or blank variable, and a whole number within the range as it is', () => {
+    expect(read(undefined)).toEqual({ value: 7, problems: [] });
+    expect(read('   ')).toEqual({ value: 7, problems: [] });
+    expect(read('0')).toEqual({ value: 0, problems: [] });
+    expect(read(' 300 ')).toEqual({ value: 300, problems: [] });
+    expect(read('007')).toEqual({ value: 7, problems: [] });
+  });
+
+  it.each(['301', '-1', '2.5', '1e2', '0x10', 'ten', '+5', '1234567890', '5 5'])(
+    'refuses %j with one problem naming the variable and the range, and answers the fallback',
+    (raw) => {
+      expect(read(raw)).toEqual({
+        value: 7,
+        problems: [`KEYFLEET_EXAMPLE must be a whole number from 0 to 300 (got "${raw.trim().slice(0, 20)}")`],
+      });
+    },
+  );
+
+  it('shows at most 20 characters of a bad value', () => {
+    expect(read('x'.repeat(50)).problems).toEqual([
+      `KEYFLEET_EXAMPLE must be a whole number from 0 to 300 (got "${'x'.repeat(20)}")`,
+    ]);
   });
 });

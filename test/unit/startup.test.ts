@@ -1,4 +1,5 @@
 import { describe, expect, it } from 'vitest';
+import { startLocalMode } from '#infra/local/start.ts';
 import { ConfigProblems } from '#shared/config.ts';
 import { ConfigError } from '#shared/errors.ts';
 import { checkStartup } from '#shared/startup.ts';
@@ -56,5 +57,44 @@ describe('checkStartup', () => {
     expect(() =>
       checkStartup({ env: { ...env, AWS_LAMBDA_FUNCTION_NAME: 'keyfleet-accounts' }, lambdaInit: true }),
     ).toThrow(ConfigProblems);
+  });
+});
+
+describe('refresh pacing above the caps', () => {
+  it("refuses KEYFLEET_REFRESH_PER_SECOND=50 at a function's start instead of sweeping at the default 10 a second", () => {
+    expect(
+      problemsOf(() =>
+        checkStartup({
+          env: {
+            KEYFLEET_TABLE_NAME: 'kf',
+            KEYFLEET_REFRESH_PER_SECOND: '50',
+            AWS_LAMBDA_FUNCTION_NAME: 'keyfleet-refresh',
+          },
+          lambdaInit: true,
+        }),
+      ),
+    ).toEqual(['KEYFLEET_REFRESH_PER_SECOND must be a whole number from 1 to 40 (got "50")']);
+  });
+
+  it("stops local mode before anything starts, with local mode's own numbers in the same words", async () => {
+    const env: NodeJS.ProcessEnv = {
+      KEYFLEET_REFRESH_PER_SECOND: '50',
+      KEYFLEET_REFRESH_CONCURRENCY: '26',
+      KEYFLEET_SWEEP_SECONDS: '86401',
+      KEYFLEET_STOP_GRACE_SECONDS: '-1',
+      KEYFLEET_PORT: '65536',
+    };
+    const attempt = startLocalMode({ env, ephemeral: true });
+    await expect(attempt).rejects.toBeInstanceOf(ConfigProblems);
+    expect(await attempt.catch((error: ConfigProblems) => error.problems)).toEqual([
+      'KEYFLEET_REFRESH_CONCURRENCY must be a whole number from 1 to 25 (got "26")',
+      'KEYFLEET_REFRESH_PER_SECOND must be a whole number from 1 to 40 (got "50")',
+      'KEYFLEET_PORT must be a whole number from 0 to 65535 (got "65536")',
+      'KEYFLEET_SWEEP_SECONDS must be a whole number from 0 to 86400 (got "86401")',
+      'KEYFLEET_STOP_GRACE_SECONDS must be a whole number from 0 to 3600 (got "-1")',
+    ]);
+    // Nothing was started: no endpoint was set up in the environment it was given.
+    expect(env.AWS_ENDPOINT_URL_DYNAMODB).toBeUndefined();
+    expect(env.KEYFLEET_API_URL).toBeUndefined();
   });
 });
