@@ -75,7 +75,7 @@ export async function buildWorld(tokens: TokenEndpoint): Promise<World> {
     endpoint: undefined,
     actor: 'bench',
   });
-  await setActiveAccount('gemini', null, account.id);
+  await setActiveAccount({ provider: 'gemini', owner: null, accountId: account.id });
   return { pool, tickets, runTasks: () => runs };
 }
 

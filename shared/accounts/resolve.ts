@@ -1,5 +1,5 @@
 import { type Account, isKeyAccount, isUsable } from '#shared/accounts/model.ts';
-import { loadProviderState } from '#shared/accounts/state.ts';
+import { loadProviderState, type ProviderState } from '#shared/accounts/state.ts';
 import { AccountUnusableError, NotFoundError, ProviderNotConfiguredError } from '#shared/errors.ts';
 import type { ProviderId } from '#shared/providers/types.ts';
 import { nextCursor } from '#shared/usage/cursor.ts';
@@ -21,6 +21,8 @@ export interface ResolveRequest {
   callerId?: string | undefined;
   /** Clock for usability checks (cooldowns); defaults to now. */
   now?: number;
+  /** The provider's partition, when the caller has just read it (a launch reads it beside its other reads). */
+  state?: ProviderState;
 }
 
 export type ResolutionStep =
@@ -54,7 +56,7 @@ export interface Resolution {
 export async function resolveAccount(request: ResolveRequest): Promise<Resolution> {
   const now = request.now ?? Date.now();
   const { provider, callerId } = request;
-  const state = await loadProviderState(provider);
+  const state = request.state ?? (await loadProviderState(provider));
   const visible = (a: Account): boolean => a.owner === null || (callerId !== undefined && a.owner === callerId);
   const byId = new Map(state.accounts.map((a) => [a.id, a]));
   const find = (id: string | null | undefined): Account | undefined => {

@@ -1,4 +1,4 @@
-import * as z from 'zod';
+import * as z from 'zod/mini';
 import type { Account } from '#shared/accounts/model.ts';
 import { getAccount, requireAccount } from '#shared/accounts/store.ts';
 import { audit } from '#shared/audit/audit.ts';
@@ -14,15 +14,26 @@ import {
 import type { ApiRequest, Route } from '#shared/http/types.ts';
 import { parseInput } from '#shared/http/validate.ts';
 import * as wire from '#shared/http/wire.ts';
-import { currentTokens, ensureFresh, storedCredential } from '#shared/launch/freshen.ts';
+import { auditEntry } from '#shared/launch/audit-item.ts';
+import { ensureFresh, freshTokens, storedCredential } from '#shared/launch/freshen.ts';
 import { authenticateGrant, isGrantToken } from '#shared/launch/grants.ts';
-import { authenticateTaskToken, getLaunch, issueTaskToken, redeemTicket } from '#shared/launch/records.ts';
+import {
+  authenticateTaskToken,
+  getLaunch,
+  markRunning,
+  newTaskToken,
+  redeemTicket,
+  type TicketFacts,
+  taskTokenItem,
+} from '#shared/launch/records.ts';
 import { CONTAINER_REFRESH_INTERVAL_MS, claimRefreshSlot } from '#shared/launch/refresh-slot.ts';
 import { FINAL_REPORT_GRACE_MS, recordUsage, usageBody } from '#shared/launch/usage.ts';
 import { buildProfile } from '#shared/profiles/index.ts';
+import type { ProfileInput } from '#shared/profiles/types.ts';
 import { workstationProfile } from '#shared/profiles/workstation.ts';
 import { getProvider, isProviderId } from '#shared/providers/index.ts';
 import type { ProviderId } from '#shared/providers/types.ts';
+import { putAll } from '#shared/store/batch.ts';
 import { fromSecretValue, type StoredTokens } from '#shared/vault/tokens.ts';
 
 /** Tokens handed to a container are good for at least this long, or refreshed first. */
@@ -33,7 +44,7 @@ const MIN_SERVABLE_MS = 60 * 1000;
 /** The account's token is expired (or refused) and a refresh did not help now; retrying later may. */
 class TokenUnavailableError extends UpstreamError {}
 
-const redeemBody = z.strictObject({ ticket: z.string().max(200) });
+const redeemBody = z.strictObject({ ticket: z.string().check(z.maxLength(200)) });
 
 function bearer(request: ApiRequest): string | undefined {
   return /^Bearer\s+(\S+)$/i.exec(request.headers.authorization ?? '')?.[1];
@@ -44,15 +55,14 @@ function secondsUntil(epochMs: number | null): number {
 }
 
 /**
- * POST /v1/tickets/redeem: the container's first and only use of its ticket. Answers the CLI
- * profile (variables and files) and the task token; a second redemption is `ticket_used`, audited,
- * and so is a ticket whose task has already stopped.
+ * Spends the ticket ({@link redeemTicket}); a second presentation is audited as `ticket.reused`.
+ * Answers what the redemption needs: from the ticket itself, or — for a ticket made before tickets
+ * carried it — read from the launch and its account.
  */
-async function redeem(request: ApiRequest) {
-  const { ticket } = parseInput(redeemBody, request.body, 'body');
-  let launchId: string;
+async function spendTicket(ticket: string): Promise<TicketFacts> {
+  let redeemed: Awaited<ReturnType<typeof redeemTicket>>;
   try {
-    launchId = await redeemTicket(ticket);
+    redeemed = await redeemTicket(ticket);
   } catch (error) {
     const reused = (error as { reusedLaunchId?: string }).reusedLaunchId;
     if (error instanceof TicketUsedError && reused) {
@@ -60,23 +70,46 @@ async function redeem(request: ApiRequest) {
     }
     throw error;
   }
-  const launch = await getLaunch(launchId);
-  if (launch && launch.status !== 'starting') {
-    throw new TicketUsedError('This task has stopped; its ticket can no longer be used. Launch the task again.');
-  }
+  if (redeemed.facts) return redeemed.facts;
+  const launch = await getLaunch(redeemed.launchId);
   const account = launch ? await getAccount(launch.provider, launch.accountId) : undefined;
   if (!launch || !account)
     throw new AccountUnusableError('The account chosen for this launch no longer exists. Launch again.');
+  return { launch, account };
+}
+
+/** What the task's CLI needs of its account's credential: OAuth tokens, or the API key. */
+async function credentialOf(account: Account): Promise<Pick<ProfileInput, 'tokens' | 'apiKey'>> {
+  if (account.kind === 'oauth') {
+    return { tokens: await freshTokens(account, CONTAINER_MIN_VALIDITY_MS), apiKey: undefined };
+  }
+  if (account.kind === 'api_key') {
+    return { tokens: undefined, apiKey: String((await storedCredential(account)).api_key ?? '') };
+  }
+  return { tokens: undefined, apiKey: undefined };
+}
+
+/**
+ * POST /v1/tickets/redeem: the container's first and only use of its ticket. Answers the CLI
+ * profile (variables and files) and the task token; a second redemption is `ticket_used`, audited,
+ * and so is a ticket whose task has already stopped. The hot path is four calls: the ticket's
+ * single-use write (which answers the launch's facts), the launch's starting → running write
+ * beside the vault read, and one batch with the task token and the audit event.
+ */
+async function redeem(request: ApiRequest) {
+  const { ticket } = parseInput(redeemBody, request.body, 'body');
+  const { launch, account } = await spendTicket(ticket);
   const provider = getProvider(launch.provider);
-  const tokens =
-    account.kind === 'oauth' ? await currentTokens(provider.id, account.id, CONTAINER_MIN_VALIDITY_MS) : undefined;
-  const apiKey = account.kind === 'api_key' ? String((await storedCredential(account)).api_key ?? '') : undefined;
-  const taskToken = await issueTaskToken(launch);
+  const { token: taskToken, hash } = newTaskToken();
+  // The vault is read beside the write that decides; its answer is used only if that write holds.
+  const [marked, read] = await Promise.allSettled([markRunning(launch.id, hash), credentialOf(account)]);
+  if (marked.status === 'rejected') throw marked.reason;
+  if (read.status === 'rejected') throw read.reason;
+  const credential = read.value;
   const profile = buildProfile({
     provider,
     account,
-    tokens,
-    apiKey,
+    ...credential,
     taskToken,
     apiUrl: config().apiUrl ?? '',
     model: launch.model,
@@ -84,13 +117,15 @@ async function redeem(request: ApiRequest) {
     deliverRefreshToken: launch.deliverRefreshToken === true,
     now: Date.now(),
   });
-  await audit({
+  const event = auditEntry({
     actor: 'container',
     action: 'ticket.redeemed',
     provider: provider.id,
     accountId: account.id,
-    detail: { launchId, files: profile.files.map((f) => f.path), variables: Object.keys(profile.env) },
+    detail: { launchId: launch.id, files: profile.files.map((f) => f.path), variables: Object.keys(profile.env) },
   });
+  await putAll([taskTokenItem(hash, launch), event.item]);
+  event.logged();
   return { status: 200, body: { provider: provider.id, taskToken, expiresAt: launch.expiresAt, ...profile } };
 }
 
@@ -190,10 +225,10 @@ async function taskAccessToken(request: ApiRequest) {
 
 const codexRefreshBody = z.object({
   grant_type: z.literal('refresh_token'),
-  refresh_token: z.string().max(200),
-  client_id: z.string().max(200).optional(),
-  refresh_reason: z.string().max(100).optional(),
-  scope: z.string().max(1000).optional(),
+  refresh_token: z.string().check(z.maxLength(200)),
+  client_id: z.optional(z.string().check(z.maxLength(200))),
+  refresh_reason: z.optional(z.string().check(z.maxLength(100))),
+  scope: z.optional(z.string().check(z.maxLength(1000))),
 });
 
 /** An OAuth token endpoint's error answer (RFC 6749 §5.2), which is what Codex expects here. */

@@ -22,8 +22,20 @@ export async function ensureFresh(
   minValidityMs: number,
   options: { force?: boolean } = {},
 ): Promise<Account> {
-  const account = await requireAccount(provider, accountId);
+  return freshen(await requireAccount(provider, accountId), minValidityMs, options);
+}
+
+/**
+ * {@link ensureFresh} for an account the caller has just read: nothing is read again unless a
+ * refresh happens.
+ */
+export async function freshen(
+  account: Account,
+  minValidityMs: number,
+  options: { force?: boolean } = {},
+): Promise<Account> {
   if (account.kind !== 'oauth') return account;
+  const { provider, id: accountId } = account;
   const force = options.force === true;
   if (!force && account.tokenExpiresAt && Date.parse(account.tokenExpiresAt) - Date.now() > minValidityMs)
     return account;
@@ -44,14 +56,16 @@ export async function ensureFresh(
   return requireAccount(provider, accountId);
 }
 
-/** The account's current tokens, refreshed first if they would expire within `minValidityMs`. */
-export async function currentTokens(
-  provider: ProviderId,
-  accountId: string,
-  minValidityMs: number,
-): Promise<StoredTokens> {
-  const account = await ensureFresh(provider, accountId, minValidityMs);
-  return fromSecretValue(await storedCredential(account));
+/**
+ * The OAuth account's tokens, valid for `minValidityMs` more. The vault's copy is read first and
+ * is the answer when it is valid long enough (its expiry is the one the account item mirrors);
+ * otherwise the account is read, refreshed ({@link ensureFresh}) and the vault read again.
+ */
+export async function freshTokens(account: Account, minValidityMs: number): Promise<StoredTokens> {
+  const stored = fromSecretValue(await storedCredential(account));
+  if (stored.expires_at !== null && stored.expires_at - Date.now() > minValidityMs) return stored;
+  const fresh = await ensureFresh(account.provider, account.id, minValidityMs);
+  return fromSecretValue(await storedCredential(fresh));
 }
 
 /**

@@ -1,6 +1,6 @@
 import { randomBytes } from 'node:crypto';
 import { GetCommand, PutCommand, UpdateCommand } from '@aws-sdk/lib-dynamodb';
-import * as z from 'zod';
+import * as z from 'zod/mini';
 import { resolveAccount } from '#shared/accounts/resolve.ts';
 import { audit } from '#shared/audit/audit.ts';
 import { config } from '#shared/config.ts';
@@ -38,8 +38,8 @@ const GRANT_TOKEN = /^kfg_[A-Za-z0-9_-]{43}$/;
 
 export const grantBody = z.strictObject({
   provider: z.enum(PROVIDER_IDS),
-  preferredAccountId: z.string().regex(ACCOUNT_ID, 'must be an account id').optional(),
-  hours: z.number().int().min(1).max(MAX_GRANT_HOURS).default(DEFAULT_GRANT_HOURS),
+  preferredAccountId: z.optional(z.string().check(z.regex(ACCOUNT_ID, 'must be an account id'))),
+  hours: z._default(z.int().check(z.minimum(1), z.maximum(MAX_GRANT_HOURS)), DEFAULT_GRANT_HOURS),
 });
 export type GrantBody = z.infer<typeof grantBody>;
 

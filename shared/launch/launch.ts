@@ -1,20 +1,20 @@
-import * as z from 'zod';
+import * as z from 'zod/mini';
 import type { Account } from '#shared/accounts/model.ts';
-import { resolveAccount } from '#shared/accounts/resolve.ts';
-import { audit } from '#shared/audit/audit.ts';
+import { type ResolutionStep, resolveAccount } from '#shared/accounts/resolve.ts';
+import { loadProviderState } from '#shared/accounts/state.ts';
 import { config } from '#shared/config.ts';
 import { AccountUnusableError, ConflictError, ForbiddenError, NotFoundError, ValidationError } from '#shared/errors.ts';
 import { ACCOUNT_ID, effortLevel, modelId } from '#shared/http/schemas.ts';
 import type { Caller } from '#shared/http/types.ts';
-import { ensureFresh } from '#shared/launch/freshen.ts';
-import { choiceFor, type Environment, getEnvironment, getPreferences } from '#shared/launch/preferences.ts';
+import { auditEntry } from '#shared/launch/audit-item.ts';
+import { freshen } from '#shared/launch/freshen.ts';
+import { choiceFor, DEFAULT_ENVIRONMENT, type Environment, readLaunchSettings } from '#shared/launch/preferences.ts';
 import {
-  createTicket,
   hashOf,
   type LaunchRecord,
   newLaunchId,
+  newLaunchItems,
   newTicket,
-  putLaunch,
   TASK_MARGIN_MS,
   updateLaunch,
 } from '#shared/launch/records.ts';
@@ -25,7 +25,7 @@ import { checkEffort } from '#shared/providers/efforts.ts';
 import { getProvider, refreshTokenShareable } from '#shared/providers/index.ts';
 import { PROVIDER_IDS, type ProviderDefinition } from '#shared/providers/types.ts';
 import { isProxyProvider } from '#shared/proxy/routes.ts';
-import { getProviderSettings } from '#shared/settings/store.ts';
+import { putAll } from '#shared/store/batch.ts';
 
 /** Variables a caller may not set: Keyfleet's own, the cloud's, and every agent CLI's. */
 const RESERVED =
@@ -34,65 +34,63 @@ const RESERVED =
 const SECRET_NAME = /(SECRET|TOKEN|PASSW|API_?KEY|PRIVATE|CREDENTIAL|AUTH|COOKIE|SESSION|_KEY$)/i;
 
 const envVars = z
-  .record(z.string().regex(/^[A-Za-z_][A-Za-z0-9_]{0,127}$/, 'names are letters, digits and _'), z.string().max(4096))
-  .superRefine((vars, ctx) => {
-    const entries = Object.entries(vars);
-    if (entries.length > 50) ctx.addIssue({ code: 'custom', message: 'at most 50 variables' });
-    for (const [name, value] of entries) {
-      if (RESERVED.test(name))
-        ctx.addIssue({ code: 'custom', path: [name], message: 'is reserved for Keyfleet and the agent CLI' });
-      else if (SECRET_NAME.test(name)) {
-        ctx.addIssue({
-          code: 'custom',
-          path: [name],
-          message: 'looks like a secret; secrets never travel in RunTask (connect an account instead)',
-        });
-      } else if (redactText(value) !== value) {
-        ctx.addIssue({ code: 'custom', path: [name], message: 'has a value that looks like a credential' });
+  .record(
+    z.string().check(z.regex(/^[A-Za-z_][A-Za-z0-9_]{0,127}$/, 'names are letters, digits and _')),
+    z.string().check(z.maxLength(4096)),
+  )
+  .check(
+    z.superRefine((vars, ctx) => {
+      const entries = Object.entries(vars);
+      if (entries.length > 50) ctx.addIssue({ code: 'custom', message: 'at most 50 variables' });
+      for (const [name, value] of entries) {
+        if (RESERVED.test(name))
+          ctx.addIssue({ code: 'custom', path: [name], message: 'is reserved for Keyfleet and the agent CLI' });
+        else if (SECRET_NAME.test(name)) {
+          ctx.addIssue({
+            code: 'custom',
+            path: [name],
+            message: 'looks like a secret; secrets never travel in RunTask (connect an account instead)',
+          });
+        } else if (redactText(value) !== value) {
+          ctx.addIssue({ code: 'custom', path: [name], message: 'has a value that looks like a credential' });
+        }
       }
-    }
-  });
+    }),
+  );
 
 export const launchBody = z.strictObject({
   provider: z.enum(PROVIDER_IDS),
-  environment: z
-    .string()
-    .regex(/^[a-z0-9][a-z0-9_-]{0,63}$/, 'must be an environment name')
-    .optional(),
-  preferredAccountId: z.string().regex(ACCOUNT_ID, 'must be an account id').optional(),
-  model: modelId.optional(),
-  effort: effortLevel.optional(),
-  maxDurationMinutes: z
-    .number()
-    .int()
-    .min(1)
-    .max(24 * 60)
-    .default(120),
-  delivery: z.enum(['ticket', 'proxy']).optional(),
-  ecs: z
-    .strictObject({
-      cluster: z.string().min(1).max(2048).optional(),
-      taskDefinition: z.string().min(1).max(2048).optional(),
-      container: z
-        .string()
-        .min(1)
-        .max(255)
-        .refine((name) => name !== PROXY_CONTAINER, `must not be the ${PROXY_CONTAINER} sidecar`)
-        .optional(),
-      subnets: z
-        .array(z.string().regex(/^subnet-[0-9a-f]{8,17}$/, 'must be a subnet id'))
-        .min(1)
-        .max(16)
-        .optional(),
-      securityGroups: z
-        .array(z.string().regex(/^sg-[0-9a-f]{8,17}$/, 'must be a security group id'))
-        .max(5)
-        .optional(),
-      assignPublicIp: z.boolean().optional(),
-      command: z.array(z.string().max(4096)).min(1).max(64).optional(),
-      environment: envVars.optional(),
-    })
-    .default({}),
+  environment: z.optional(z.string().check(z.regex(/^[a-z0-9][a-z0-9_-]{0,63}$/, 'must be an environment name'))),
+  preferredAccountId: z.optional(z.string().check(z.regex(ACCOUNT_ID, 'must be an account id'))),
+  model: z.optional(modelId),
+  effort: z.optional(effortLevel),
+  maxDurationMinutes: z._default(z.int().check(z.minimum(1), z.maximum(24 * 60)), 120),
+  delivery: z.optional(z.enum(['ticket', 'proxy'])),
+  ecs: z._default(
+    z.strictObject({
+      cluster: z.optional(z.string().check(z.minLength(1), z.maxLength(2048))),
+      taskDefinition: z.optional(z.string().check(z.minLength(1), z.maxLength(2048))),
+      container: z.optional(
+        z.string().check(
+          z.minLength(1),
+          z.maxLength(255),
+          z.refine((name) => name !== PROXY_CONTAINER, `must not be the ${PROXY_CONTAINER} sidecar`),
+        ),
+      ),
+      subnets: z.optional(
+        z
+          .array(z.string().check(z.regex(/^subnet-[0-9a-f]{8,17}$/, 'must be a subnet id')))
+          .check(z.minLength(1), z.maxLength(16)),
+      ),
+      securityGroups: z.optional(
+        z.array(z.string().check(z.regex(/^sg-[0-9a-f]{8,17}$/, 'must be a security group id'))).check(z.maxLength(5)),
+      ),
+      assignPublicIp: z.optional(z.boolean()),
+      command: z.optional(z.array(z.string().check(z.maxLength(4096))).check(z.minLength(1), z.maxLength(64))),
+      environment: z.optional(envVars),
+    }),
+    {},
+  ),
 });
 export type LaunchBody = z.infer<typeof launchBody>;
 
@@ -216,7 +214,7 @@ function shortToken(provider: ProviderDefinition, account: Account, minutes: num
 async function coverTask({ provider, chosen, minutes, delivery, now }: Coverage) {
   const durationMs = minutes * 60_000;
   const wanted = delivery === 'proxy' ? FRESHNESS_MARGIN_MS : durationMs + FRESHNESS_MARGIN_MS;
-  const account = await ensureFresh(provider.id, chosen.id, wanted);
+  const account = await freshen(chosen, wanted);
   checkUsable(provider, account, now);
   const expires = account.tokenExpiresAt ? Date.parse(account.tokenExpiresAt) : 0;
   if (delivery === 'proxy' || expires >= now + durationMs + FRESHNESS_MARGIN_MS) {
@@ -255,13 +253,30 @@ function checkProxyable(provider: ProviderDefinition, account: Account | undefin
   }
 }
 
-/** The launch's account, model and effort, chosen by the resolution order and the precedence rules. */
-async function choose(caller: Caller, body: LaunchBody, provider: ProviderDefinition) {
-  const environment = body.environment ? await getEnvironment(body.environment) : await getEnvironment('default');
+/** What {@link choose} settled. */
+interface Choice {
+  account: Account;
+  step: ResolutionStep;
+  delivery: Delivery;
+  model: string | null;
+  effort: string | null;
+  poolWarnings: string[];
+}
+
+/**
+ * The launch's account, model and effort, chosen by the resolution order and the precedence rules.
+ * Two reads, side by side: one BatchGetItem (the environment and the caller's preferences) and one
+ * Query (the provider's partition: accounts, settings, pointers); then the cursor step, if the
+ * round-robin pool is reached.
+ */
+async function choose(caller: Caller, body: LaunchBody, provider: ProviderDefinition): Promise<Choice> {
+  const [{ environment, preferences }, state] = await Promise.all([
+    readLaunchSettings(caller.id, body.environment ?? DEFAULT_ENVIRONMENT),
+    loadProviderState(provider.id),
+  ]);
   if (body.environment && !environment) throw new NotFoundError(`No environment named "${body.environment}".`);
   const delivery = deliveryFor(body, environment);
   checkProxyable(provider, undefined, delivery);
-  const preferences = await getPreferences(caller.id);
   const userChoice = choiceFor(preferences, provider.id);
   const envChoice = choiceFor(environment, provider.id);
   const { account, step, warnings } = await resolveAccount({
@@ -269,88 +284,110 @@ async function choose(caller: Caller, body: LaunchBody, provider: ProviderDefini
     taskPreferredAccountId: body.preferredAccountId,
     userPreferredAccountId: preferences.providers[provider.id]?.preferredAccountId,
     callerId: caller.id,
+    state,
   });
   checkProxyable(provider, account, delivery);
-  const settings = await getProviderSettings(provider.id);
-  const model = body.model ?? userChoice.model ?? envChoice.model ?? settings.model ?? null;
+  const model = body.model ?? userChoice.model ?? envChoice.model ?? state.settings.model ?? null;
   const effort = body.effort ?? userChoice.effort ?? envChoice.effort ?? account.effort ?? null;
   checkEffort({ provider, model, effort, path: body.effort !== undefined ? 'body.effort' : 'effort' });
   return { account, step, delivery, model, effort, poolWarnings: warnings };
+}
+
+/** The account the task will use, after making sure its token is usable (OAuth), and the warnings. */
+async function covered(provider: ProviderDefinition, choice: Choice, minutes: number, now: number) {
+  const { account: chosen, delivery, poolWarnings } = choice;
+  const coverage =
+    chosen.kind === 'oauth'
+      ? await coverTask({ provider, chosen, minutes, delivery, now })
+      : { account: chosen, warnings: [], deliverRefreshToken: false };
+  return { ...coverage, warnings: [...poolWarnings, ...coverage.warnings] };
+}
+
+/** The new launch's record: `starting`, no task yet, its deadline the task's plus the margin. */
+function newLaunch(
+  caller: Caller,
+  choice: Choice,
+  coverage: Awaited<ReturnType<typeof covered>>,
+  times: { minutes: number; now: number },
+): LaunchRecord {
+  const { account, warnings, deliverRefreshToken } = coverage;
+  const { minutes, now } = times;
+  return {
+    id: newLaunchId(),
+    provider: account.provider,
+    accountId: account.id,
+    accountLabel: account.label,
+    callerId: caller.id,
+    model: choice.model,
+    effort: choice.effort,
+    maxDurationMinutes: minutes,
+    warnings,
+    deliverRefreshToken,
+    delivery: choice.delivery,
+    taskArn: null,
+    ticketHash: null,
+    taskTokenHash: null,
+    status: 'starting',
+    createdAt: new Date(now).toISOString(),
+    expiresAt: new Date(now + minutes * 60_000 + TASK_MARGIN_MS).toISOString(),
+  };
+}
+
+/**
+ * Stores the launch, its listing entries, its ticket and its `launch.started` event with one
+ * BatchWriteItem, before the task that will redeem the ticket exists.
+ */
+async function recordLaunch(launch: LaunchRecord, ticket: string, account: Account, step: ResolutionStep) {
+  const event = auditEntry({
+    actor: launch.callerId,
+    action: 'launch.started',
+    provider: launch.provider,
+    accountId: launch.accountId,
+    detail: {
+      launchId: launch.id,
+      step,
+      delivery: launch.delivery,
+      model: launch.model,
+      effort: launch.effort,
+      maxDurationMinutes: launch.maxDurationMinutes,
+      refreshTokenDelivered: launch.deliverRefreshToken,
+      warnings: launch.warnings,
+    },
+  });
+  await putAll([...newLaunchItems(launch, ticket, account), event.item]);
+  event.logged();
 }
 
 /**
  * Starts an agent task: chooses the account (resolution order) and the delivery (launch →
  * environment → `ticket`), settles model and effort (task → user → environment → provider /
  * account), makes sure an OAuth token is usable (and, with ticket delivery, covers the task),
- * creates the single-use ticket and asks the runner (ECS RunTask, or local mode's runner) to start
- * the task with nothing but the ticket and Keyfleet's URL — for proxy delivery, in the sidecar only.
+ * stores the launch with its single-use ticket and asks the runner (ECS RunTask, or local mode's
+ * runner) to start the task with nothing but the ticket and Keyfleet's URL — for proxy delivery, in
+ * the sidecar only. Then the task's ARN is recorded.
  */
 export async function launchTask(caller: Caller, body: LaunchBody): Promise<LaunchView> {
   const provider = getProvider(body.provider);
   checkEcs(body);
   const apiUrl = config().apiUrl;
   if (!apiUrl) throw new ConflictError('KEYFLEET_API_URL is not configured, so a task could not reach Keyfleet.');
-  const { account: chosen, step, delivery, model, effort, poolWarnings } = await choose(caller, body, provider);
-
+  const choice = await choose(caller, body, provider);
   const now = Date.now();
   const minutes = body.maxDurationMinutes;
-  const covered =
-    chosen.kind === 'oauth'
-      ? await coverTask({ provider, chosen, minutes, delivery, now })
-      : { account: chosen, warnings: [], deliverRefreshToken: false };
-  const { account, deliverRefreshToken } = covered;
-  const warnings = [...poolWarnings, ...covered.warnings];
-
+  const coverage = await covered(provider, choice, minutes, now);
   const ticket = newTicket();
-  const launch: LaunchRecord = {
-    id: newLaunchId(),
-    provider: provider.id,
-    accountId: account.id,
-    accountLabel: account.label,
-    callerId: caller.id,
-    model,
-    effort,
-    maxDurationMinutes: minutes,
-    warnings,
-    deliverRefreshToken,
-    delivery,
-    taskArn: null,
-    ticketHash: hashOf(ticket),
-    taskTokenHash: null,
-    status: 'starting',
-    createdAt: new Date(now).toISOString(),
-    expiresAt: new Date(now + minutes * 60_000 + TASK_MARGIN_MS).toISOString(),
-  };
-  await putLaunch(launch);
-  await createTicket(launch.id, ticket, now);
-  const { id } = launch;
+  const launch = { ...newLaunch(caller, choice, coverage, { minutes, now }), ticketHash: hashOf(ticket) };
+  await recordLaunch(launch, ticket, coverage.account, choice.step);
+  const { id, accountId, accountLabel, expiresAt, warnings, delivery } = launch;
   const taskArn = await startTask({
     launchId: id,
     provider: provider.id,
-    accountId: account.id,
+    accountId,
     delivery,
     ticket,
     apiUrl,
     ecs: body.ecs,
   });
   await updateLaunch(id, { taskArn });
-  await audit({
-    actor: caller.id,
-    action: 'launch.started',
-    provider: provider.id,
-    accountId: account.id,
-    detail: {
-      launchId: id,
-      taskArn,
-      step,
-      delivery,
-      model,
-      effort,
-      maxDurationMinutes: minutes,
-      refreshTokenDelivered: deliverRefreshToken,
-      warnings,
-    },
-  });
-  const { accountLabel, expiresAt } = launch;
-  return { id, provider: provider.id, accountId: account.id, accountLabel, taskArn, expiresAt, warnings };
+  return { id, provider: provider.id, accountId, accountLabel, taskArn, expiresAt, warnings };
 }

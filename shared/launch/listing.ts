@@ -1,4 +1,4 @@
-import { GetCommand, PutCommand, QueryCommand } from '@aws-sdk/lib-dynamodb';
+import { GetCommand, QueryCommand } from '@aws-sdk/lib-dynamodb';
 import { config } from '#shared/config.ts';
 import type { LaunchRecord } from '#shared/launch/records.ts';
 import { encodeCursor, parseBefore } from '#shared/store/cursor.ts';
@@ -29,27 +29,18 @@ interface Entry {
   launchId: string;
 }
 
-/** Writes the launch's two listing entries (same TTL as the record). */
-export async function putListingEntries(launch: LaunchRecord, ttl: number): Promise<void> {
+/** The launch's two listing entries (same TTL as the record), written with it. */
+export function listingEntryItems(launch: LaunchRecord, ttl: number): Record<string, unknown>[] {
   const sk = `${launch.createdAt}#${launch.id}`;
-  for (const pk of [ALL_LAUNCHES, callerLaunches(launch.callerId)]) {
-    await dynamo(() =>
-      documentClient().send(
-        new PutCommand({
-          TableName: config().tableName,
-          Item: {
-            pk,
-            sk,
-            type: 'launch-entry',
-            launchId: launch.id,
-            provider: launch.provider,
-            accountId: launch.accountId,
-            ttl,
-          },
-        }),
-      ),
-    );
-  }
+  return [ALL_LAUNCHES, callerLaunches(launch.callerId)].map((pk) => ({
+    pk,
+    sk,
+    type: 'launch-entry',
+    launchId: launch.id,
+    provider: launch.provider,
+    accountId: launch.accountId,
+    ttl,
+  }));
 }
 
 export interface ListQuery {

@@ -1,36 +1,37 @@
 import { DeleteCommand, GetCommand, PutCommand } from '@aws-sdk/lib-dynamodb';
-import * as z from 'zod';
+import * as z from 'zod/mini';
 import { config } from '#shared/config.ts';
 import { ACCOUNT_ID, effortLevel, modelId } from '#shared/http/schemas.ts';
 import { PROVIDER_IDS, type ProviderId } from '#shared/providers/types.ts';
+import { getAll } from '#shared/store/batch.ts';
 import { conditional, documentClient, dynamo } from '#shared/store/dynamo.ts';
 import { preferencesKey } from '#shared/store/keys.ts';
 import { queryPartition } from '#shared/store/query.ts';
 
 /** Per-provider launch choices shared by user preferences and environments. */
-const choice = z.strictObject({ model: modelId.optional(), effort: effortLevel.optional() });
+const choice = z.strictObject({ model: z.optional(modelId), effort: z.optional(effortLevel) });
 
 export const preferencesBody = z.strictObject({
   providers: z.partialRecord(
     z.enum(PROVIDER_IDS),
-    choice.extend({
-      preferredAccountId: z.string().regex(ACCOUNT_ID, 'must be an account id').optional(),
+    z.extend(choice, {
+      preferredAccountId: z.optional(z.string().check(z.regex(ACCOUNT_ID, 'must be an account id'))),
     }),
   ),
 });
 export type Preferences = z.infer<typeof preferencesBody>;
 
 export const environmentBody = z.strictObject({
-  agent: z.enum(PROVIDER_IDS).optional(),
+  agent: z.optional(z.enum(PROVIDER_IDS)),
   /** Launches in this environment use this delivery unless they name their own. */
-  delivery: z.enum(['ticket', 'proxy']).optional(),
-  providers: z.partialRecord(z.enum(PROVIDER_IDS), choice).default({}),
+  delivery: z.optional(z.enum(['ticket', 'proxy'])),
+  providers: z._default(z.partialRecord(z.enum(PROVIDER_IDS), choice), {}),
 });
 export type Environment = z.infer<typeof environmentBody> & { name: string };
 
 export const environmentName = z
   .string()
-  .regex(/^[a-z0-9][a-z0-9_-]{0,63}$/, 'must be 1-64 lowercase letters, digits, _ or -');
+  .check(z.regex(/^[a-z0-9][a-z0-9_-]{0,63}$/, 'must be 1-64 lowercase letters, digits, _ or -'));
 
 export async function getPreferences(callerId: string): Promise<Preferences> {
   const out = await dynamo(() =>
@@ -76,6 +77,23 @@ export async function getEnvironment(name: string): Promise<Environment | undefi
   );
   if (!out.Item) return name === DEFAULT_ENVIRONMENT ? { name, providers: {} } : undefined;
   return environmentOf(out.Item, name);
+}
+
+/**
+ * What a launch reads besides the provider's partition: the named environment (undefined when it
+ * does not exist; `default` always does) and the caller's preferences, with one BatchGetItem.
+ */
+export async function readLaunchSettings(
+  callerId: string,
+  environmentName: string,
+): Promise<{ environment: Environment | undefined; preferences: Preferences }> {
+  const [prefs, env] = await getAll([preferencesKey(callerId), environmentKey(environmentName)]);
+  const environment = env
+    ? environmentOf(env, environmentName)
+    : environmentName === DEFAULT_ENVIRONMENT
+      ? { name: environmentName, providers: {} }
+      : undefined;
+  return { environment, preferences: { providers: (prefs?.providers as Preferences['providers']) ?? {} } };
 }
 
 /** Every environment by name, `default` included whether or not it was saved. */

@@ -1,12 +1,14 @@
 import { createHash, randomBytes } from 'node:crypto';
-import { GetCommand, PutCommand, UpdateCommand } from '@aws-sdk/lib-dynamodb';
+import { GetCommand, UpdateCommand } from '@aws-sdk/lib-dynamodb';
+import type { Account } from '#shared/accounts/model.ts';
 import { config } from '#shared/config.ts';
 import { ConditionFailedError, TicketUsedError, UnauthorizedError } from '#shared/errors.ts';
-import { putListingEntries } from '#shared/launch/listing.ts';
+import { listingEntryItems } from '#shared/launch/listing.ts';
 import type { Delivery } from '#shared/launch/runner.ts';
 import { logger } from '#shared/log/logger.ts';
 import { registerSecret } from '#shared/log/redact.ts';
 import type { ProviderId } from '#shared/providers/types.ts';
+import { putAll } from '#shared/store/batch.ts';
 import { conditional, documentClient, dynamo } from '#shared/store/dynamo.ts';
 import { launchKey, taskTokenKey, ticketKey } from '#shared/store/keys.ts';
 import { buildUpdate, type Condition, itemExists } from '#shared/store/update.ts';
@@ -67,19 +69,42 @@ export function newLaunchId(): string {
 /** Launch records (and their listing entries) are kept 30 days after the task's deadline. */
 export const launchTtl = (launch: Pick<LaunchRecord, 'expiresAt'>): number => ttlOf(launch.expiresAt) + 30 * 86_400;
 
-/** Stores a new launch and its listing entries (see `listing.ts`). */
-export async function putLaunch(launch: LaunchRecord): Promise<void> {
-  await dynamo(() =>
-    documentClient().send(
-      new PutCommand({
-        TableName: table(),
-        Item: { ...launchKey(launch.id), type: 'launch', ...launch, ttl: launchTtl(launch) },
-        ConditionExpression: 'attribute_not_exists(#pk)',
-        ExpressionAttributeNames: { '#pk': 'pk' },
-      }),
-    ),
-  );
-  await putListingEntries(launch, launchTtl(launch));
+/** What redeeming a ticket needs, stored with the ticket so that redemption reads nothing else. */
+export interface TicketFacts {
+  launch: Pick<
+    LaunchRecord,
+    'id' | 'provider' | 'accountId' | 'model' | 'effort' | 'deliverRefreshToken' | 'expiresAt'
+  >;
+  /** The launch's account as it was when the ticket was made, without its usage figures. */
+  account: Account;
+}
+
+function ticketFacts(launch: LaunchRecord, account: Account): TicketFacts {
+  const { usage: _usage, usageNextReadAt: _next, lastUsedAt: _used, ...snapshot } = account;
+  const { id, provider, accountId, model, effort, deliverRefreshToken, expiresAt } = launch;
+  return { launch: { id, provider, accountId, model, effort, deliverRefreshToken, expiresAt }, account: snapshot };
+}
+
+/**
+ * The items a new launch stores together, before its task starts: the launch record, its listing
+ * entries (see `listing.ts`) and its single-use ticket — only the ticket's hash, with the facts its
+ * redemption needs. None needs a condition: the launch id (80 random bits) and the ticket (256)
+ * are new by construction.
+ */
+export function newLaunchItems(launch: LaunchRecord, ticket: string, account: Account): Record<string, unknown>[] {
+  const ticketExpiresAt = new Date(Date.parse(launch.createdAt) + TICKET_TTL_MS).toISOString();
+  return [
+    { ...launchKey(launch.id), type: 'launch', ...launch, ttl: launchTtl(launch) },
+    ...listingEntryItems(launch, launchTtl(launch)),
+    {
+      ...ticketKey(hashOf(ticket)),
+      type: 'ticket',
+      launchId: launch.id,
+      expiresAt: ticketExpiresAt,
+      ttl: ttlOf(ticketExpiresAt),
+      facts: ticketFacts(launch, account),
+    },
+  ];
 }
 
 export async function getLaunch(id: string): Promise<LaunchRecord | undefined> {
@@ -104,27 +129,20 @@ export function newTicket(): string {
   return ticket;
 }
 
-/** Stores the launch's single-use ticket, only as its hash. */
-export async function createTicket(launchId: string, ticket: string, now = Date.now()): Promise<void> {
-  const expiresAt = new Date(now + TICKET_TTL_MS).toISOString();
-  await dynamo(() =>
-    documentClient().send(
-      new PutCommand({
-        TableName: table(),
-        Item: { ...ticketKey(hashOf(ticket)), type: 'ticket', launchId, expiresAt, ttl: ttlOf(expiresAt) },
-        ConditionExpression: 'attribute_not_exists(pk)',
-      }),
-    ),
-  );
+/** A redeemed ticket: its launch, and the facts stored with it (absent on tickets made before they were). */
+export interface RedeemedTicket {
+  launchId: string;
+  facts: TicketFacts | undefined;
 }
 
 /**
  * Redeems a ticket once: a conditional write marks it used only if it exists, is unused, was not
  * spent by its task stopping, and has not expired (checked against `expiresAt`, whatever TTL has
- * done). A second redemption is logged as a `ticket_reuse` event — a sign that the ticket leaked —
- * and answered like an unknown ticket; so is a spent ticket, without the reuse alarm.
+ * done), and answers the ticket as stored. A second redemption is logged as a `ticket_reuse` event
+ * — a sign that the ticket leaked — and answered like an unknown ticket; so is a spent ticket,
+ * without the reuse alarm.
  */
-export async function redeemTicket(ticket: string, now = Date.now()): Promise<string> {
+export async function redeemTicket(ticket: string, now = Date.now()): Promise<RedeemedTicket> {
   const key = ticketKey(hashOf(ticket));
   try {
     const out = await dynamo(() =>
@@ -140,7 +158,8 @@ export async function redeemTicket(ticket: string, now = Date.now()): Promise<st
         }),
       ),
     );
-    return String(out.Attributes?.launchId);
+    const facts = out.Attributes?.facts as TicketFacts | undefined;
+    return { launchId: String(out.Attributes?.launchId), facts };
   } catch (error) {
     if (!(error instanceof ConditionFailedError)) throw error;
     const existing = await dynamo(() =>
@@ -158,44 +177,58 @@ export async function redeemTicket(ticket: string, now = Date.now()): Promise<st
   }
 }
 
-/**
- * Issues the launch's task token (stored hashed), valid until the launch expires, and marks the
- * launch running — only if it is still starting: a task that stopped meanwhile gets no token (the
- * one just written is revoked at once) and `ticket_used`.
- */
-export async function issueTaskToken(launch: LaunchRecord): Promise<string> {
+/** A new task token value (256 random bits), registered for redaction, and its hash. */
+export function newTaskToken(): { token: string; hash: string } {
   const token = `kft_${randomBytes(32).toString('base64url')}`;
   registerSecret(token);
-  const hash = hashOf(token);
-  await dynamo(() =>
-    documentClient().send(
-      new PutCommand({
-        TableName: table(),
-        Item: {
-          ...taskTokenKey(hash),
-          type: 'task-token',
-          launchId: launch.id,
-          provider: launch.provider,
-          accountId: launch.accountId,
-          expiresAt: launch.expiresAt,
-          ttl: ttlOf(launch.expiresAt),
-        },
-      }),
-    ),
-  );
+  return { token, hash: hashOf(token) };
+}
+
+/**
+ * Marks the launch running with its task token's hash — only while it is still starting: a task
+ * that stopped meanwhile gets no token, and `ticket_used`. This is the write that decides; the
+ * token item is stored after it (see {@link taskTokenItem}), so stopping the launch from here on
+ * finds the hash to revoke, and a token whose launch stopped is refused whatever its own item says.
+ */
+export async function markRunning(launchId: string, taskTokenHash: string): Promise<void> {
   const starting: Condition = {
     expression: '#status = :starting',
     names: { '#status': 'status' },
     values: { ':starting': 'starting' },
   };
-  const parts = buildUpdate({ taskTokenHash: hash, status: 'running' }, { conditions: [itemExists, starting] });
+  const parts = buildUpdate({ taskTokenHash, status: 'running' }, { conditions: [itemExists, starting] });
   const marked = await conditional(() =>
-    documentClient().send(new UpdateCommand({ TableName: table(), Key: launchKey(launch.id), ...parts })),
+    documentClient().send(new UpdateCommand({ TableName: table(), Key: launchKey(launchId), ...parts })),
   );
   if (!marked) {
-    await revokeTaskToken(hash);
     throw new TicketUsedError('This task has stopped; its ticket can no longer be used. Launch the task again.');
   }
+}
+
+/** The task token's item (stored hashed), valid until the launch expires. */
+export function taskTokenItem(
+  hash: string,
+  launch: Pick<LaunchRecord, 'id' | 'provider' | 'accountId' | 'expiresAt'>,
+): Record<string, unknown> {
+  return {
+    ...taskTokenKey(hash),
+    type: 'task-token',
+    launchId: launch.id,
+    provider: launch.provider,
+    accountId: launch.accountId,
+    expiresAt: launch.expiresAt,
+    ttl: ttlOf(launch.expiresAt),
+  };
+}
+
+/**
+ * Issues the launch's task token: marks the launch running ({@link markRunning}, refused once it
+ * stopped) and stores the token, with any `alongside` items in the same batch write.
+ */
+export async function issueTaskToken(launch: LaunchRecord, alongside: Record<string, unknown>[] = []): Promise<string> {
+  const { token, hash } = newTaskToken();
+  await markRunning(launch.id, hash);
+  await putAll([taskTokenItem(hash, launch), ...alongside]);
   return token;
 }
 

@@ -1,4 +1,4 @@
-import * as z from 'zod';
+import * as z from 'zod/mini';
 import { getAccount } from '#shared/accounts/store.ts';
 import { audit } from '#shared/audit/audit.ts';
 import { NotFoundError } from '#shared/errors.ts';
@@ -36,8 +36,8 @@ function nameParam(request: ApiRequest): string {
 
 const launchQuery = z.strictObject({
   ...pageQueryFields,
-  provider: z.enum(PROVIDER_IDS).optional(),
-  accountId: accountIdParam.optional(),
+  provider: z.optional(z.enum(PROVIDER_IDS)),
+  accountId: z.optional(accountIdParam),
 });
 
 /** API.md's Launch: the record without its hashes and internal flags. */

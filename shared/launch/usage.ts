@@ -1,5 +1,5 @@
 import { UpdateCommand } from '@aws-sdk/lib-dynamodb';
-import * as z from 'zod';
+import * as z from 'zod/mini';
 import { updateAccount } from '#shared/accounts/store.ts';
 import { audit } from '#shared/audit/audit.ts';
 import { config } from '#shared/config.ts';
@@ -15,7 +15,7 @@ export const MAX_COOLDOWN_MS = 8 * 24 * 3600 * 1000;
 /** A proxy's last report may arrive this long after its task stopped. */
 export const FINAL_REPORT_GRACE_MS = 5 * 60 * 1000;
 
-const count = z.number().int().min(0).max(Number.MAX_SAFE_INTEGER);
+const count = z.int().check(z.minimum(0), z.maximum(Number.MAX_SAFE_INTEGER));
 
 /** API.md `POST /v1/tasks/usage`: totals since the proxy started, and the latest limit it saw. */
 export const usageBody = z.strictObject({
@@ -23,18 +23,15 @@ export const usageBody = z.strictObject({
   inputTokens: count,
   outputTokens: count,
   statusCounts: z
-    .record(z.string().regex(/^[1-5]\d\d$/, 'keys are HTTP status codes'), count)
-    .refine((counts) => Object.keys(counts).length <= 60, 'at most 60 status codes'),
-  rateLimit: z
-    .strictObject({
+    .record(z.string().check(z.regex(/^[1-5]\d\d$/, 'keys are HTTP status codes')), count)
+    .check(z.refine((counts) => Object.keys(counts).length <= 60, 'at most 60 status codes')),
+  rateLimit: z.optional(
+    z.strictObject({
       limited: z.literal(true),
       resetsAt: z.iso.datetime({ offset: true }),
-      window: z
-        .string()
-        .regex(/^[a-z0-9_]{1,64}$/, 'must be a window name such as five_hour')
-        .optional(),
-    })
-    .optional(),
+      window: z.optional(z.string().check(z.regex(/^[a-z0-9_]{1,64}$/, 'must be a window name such as five_hour'))),
+    }),
+  ),
 });
 export type UsageBody = z.infer<typeof usageBody>;
 

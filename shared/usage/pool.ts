@@ -1,4 +1,4 @@
-import * as z from 'zod';
+import * as z from 'zod/mini';
 import type { AccountStatus } from '#shared/accounts/model.ts';
 import type { UsageWindow } from '#shared/usage/types.ts';
 
@@ -31,7 +31,7 @@ import type { UsageWindow } from '#shared/usage/types.ts';
 export const DEFAULT_SKIP_ABOVE_PERCENT = 95;
 
 /** The setting's accepted values (a percentage; 100 skips only fully used windows). */
-export const skipAbovePercentSchema = z.number().min(1).max(100);
+export const skipAbovePercentSchema = z.number().check(z.minimum(1), z.maximum(100));
 
 /** What selection needs to know about a pool account. */
 export interface PoolMember {

@@ -19,7 +19,7 @@ afterAll(() => aws.stop());
 async function reset(provider: ProviderId): Promise<void> {
   const state = await loadProviderState(provider);
   for (const account of state.accounts) await deleteAccount(provider, account.id);
-  await setActiveAccount(provider, null, null);
+  await setActiveAccount({ provider, owner: null, accountId: null });
 }
 
 const FUTURE = '2999-01-01T00:00:00.000Z';
@@ -31,7 +31,7 @@ describe('resolution order', () => {
   it('uses the task’s preferred account first', async () => {
     const key = await seedAccount('claude', { kind: 'api_key' });
     const chosen = await seedAccount('claude');
-    await setActiveAccount('claude', null, key.id);
+    await setActiveAccount({ provider: 'claude', owner: null, accountId: key.id });
     const r = await resolveAccount({
       provider: 'claude',
       taskPreferredAccountId: chosen.id,
@@ -66,7 +66,7 @@ describe('resolution order', () => {
   it('uses the caller’s saved preference next, and falls through when it is stale', async () => {
     const saved = await seedAccount('claude');
     const key = await seedAccount('claude', { kind: 'api_key' });
-    await setActiveAccount('claude', null, key.id);
+    await setActiveAccount({ provider: 'claude', owner: null, accountId: key.id });
     expect(await resolveAccount({ provider: 'claude', userPreferredAccountId: saved.id })).toMatchObject({
       step: 'user_preferred',
       account: { id: saved.id },
@@ -82,9 +82,9 @@ describe('resolution order', () => {
 
   it('uses the caller’s own active personal account when no preference is saved', async () => {
     const own = await seedAccount('claude', { owner: 'member-a' });
-    await setActiveAccount('claude', 'member-a', own.id);
+    await setActiveAccount({ provider: 'claude', owner: 'member-a', accountId: own.id });
     const key = await seedAccount('claude', { kind: 'api_key' });
-    await setActiveAccount('claude', null, key.id);
+    await setActiveAccount({ provider: 'claude', owner: null, accountId: key.id });
     expect(await resolveAccount({ provider: 'claude', callerId: 'member-a' })).toMatchObject({
       step: 'personal_active',
       account: { id: own.id },
@@ -97,7 +97,7 @@ describe('resolution order', () => {
   it('prefers the active API-key account over the round-robin pool', async () => {
     await seedAccount('claude', { roundRobin: true });
     const key = await seedAccount('claude', { kind: 'api_key' });
-    await setActiveAccount('claude', null, key.id);
+    await setActiveAccount({ provider: 'claude', owner: null, accountId: key.id });
     expect(await resolveAccount({ provider: 'claude' })).toMatchObject({
       step: 'active_api_key',
       account: { id: key.id },
@@ -106,7 +106,7 @@ describe('resolution order', () => {
 
   it('treats a keyless (local model) account like an API-key account', async () => {
     const local = await seedAccount('claude', { kind: 'none', secretName: null });
-    await setActiveAccount('claude', null, local.id);
+    await setActiveAccount({ provider: 'claude', owner: null, accountId: local.id });
     expect(await resolveAccount({ provider: 'claude' })).toMatchObject({
       step: 'active_api_key',
       account: { id: local.id },
@@ -115,7 +115,7 @@ describe('resolution order', () => {
 
   it('uses the round-robin pool before the active OAuth account, skipping unusable members', async () => {
     const active = await seedAccount('claude');
-    await setActiveAccount('claude', null, active.id);
+    await setActiveAccount({ provider: 'claude', owner: null, accountId: active.id });
     const a = await seedAccount('claude', { roundRobin: true });
     await seedAccount('claude', { roundRobin: true, status: 'needs_reconnect' });
     await seedAccount('claude', { roundRobin: true, status: 'cooling_down', cooldownUntil: FUTURE });
@@ -132,7 +132,7 @@ describe('resolution order', () => {
 
   it('falls back to the active OAuth account when the pool is empty or unusable', async () => {
     const active = await seedAccount('claude');
-    await setActiveAccount('claude', null, active.id);
+    await setActiveAccount({ provider: 'claude', owner: null, accountId: active.id });
     await seedAccount('claude', { roundRobin: true, status: 'needs_reconnect' });
     expect(await resolveAccount({ provider: 'claude' })).toMatchObject({
       step: 'active_oauth',
@@ -142,7 +142,7 @@ describe('resolution order', () => {
 
   it('answers provider_not_configured when nothing is usable', async () => {
     const dead = await seedAccount('claude', { status: 'needs_reconnect' });
-    await setActiveAccount('claude', null, dead.id);
+    await setActiveAccount({ provider: 'claude', owner: null, accountId: dead.id });
     await expect(resolveAccount({ provider: 'claude' })).rejects.toThrow(
       new ProviderNotConfiguredError('No usable claude account: connect one or mark one active.'),
     );
@@ -225,7 +225,7 @@ describe('quota-aware round robin', () => {
     await seedAccount('codex', { roundRobin: true, usage: usage(99, '2999-01-01T05:00:00.000Z') });
     await seedAccount('codex', { roundRobin: true, usage: usage(100, FUTURE) });
     const active = await seedAccount('codex');
-    await setActiveAccount('codex', null, active.id);
+    await setActiveAccount({ provider: 'codex', owner: null, accountId: active.id });
     expect(await resolveAccount({ provider: 'codex' })).toEqual({
       account: expect.objectContaining({ id: active.id }),
       step: 'active_oauth',
