@@ -1,4 +1,4 @@
-import * as z from 'zod';
+import * as z from 'zod/mini';
 import { listAudit } from '#shared/audit/audit.ts';
 import type { Route } from '#shared/http/types.ts';
 import { parseInput } from '#shared/http/validate.ts';

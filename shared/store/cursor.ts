@@ -1,4 +1,4 @@
-import * as z from 'zod';
+import * as z from 'zod/mini';
 import { ValidationError } from '#shared/errors.ts';
 
 /**
@@ -127,11 +127,11 @@ function validValue(value: unknown): boolean {
  * 1–100 and `before` (a previous page's `next`, or an ISO time; `parseBefore` decides which).
  */
 export const pageQueryFields = {
-  limit: z
-    .string()
-    .regex(/^\d{1,3}$/, 'must be a whole number')
-    .transform(Number)
-    .pipe(z.number().int().min(1).max(100))
-    .optional(),
-  before: z.string().min(1).max(MAX_CURSOR_LENGTH).optional(),
+  limit: z.optional(
+    z.pipe(
+      z.pipe(z.string().check(z.regex(/^\d{1,3}$/, 'must be a whole number')), z.transform(Number)),
+      z.int().check(z.minimum(1), z.maximum(100)),
+    ),
+  ),
+  before: z.optional(z.string().check(z.minLength(1), z.maxLength(MAX_CURSOR_LENGTH))),
 };
