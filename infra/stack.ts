@@ -12,6 +12,7 @@ import { Launcher } from '#infra/constructs/launcher.ts';
 import { Store } from '#infra/constructs/store.ts';
 import type { KeyfleetContext } from '#infra/context.ts';
 import { helperRoutes } from '#shared/helpers/routes.ts';
+import { REFERENCE_FILES } from '#shared/http/reference.ts';
 import { containerRoutes } from '#shared/launch/container-routes.ts';
 import { launchRoutes } from '#shared/launch/routes.ts';
 
@@ -151,6 +152,8 @@ export class KeyfleetStack extends Stack {
       name: 'helpers',
       description: 'Keyfleet helpers: task names and commit messages',
       environment: common,
+      // The API reference it serves is read beside the bundle, not bundled (see shared/http/reference.ts).
+      files: REFERENCE_FILES,
       ...functionProps,
     })
       .bindTable(store.table, 'read')

@@ -5,7 +5,7 @@ import type { ITableV2 } from 'aws-cdk-lib/aws-dynamodb';
 import { PolicyStatement, Role, ServicePrincipal } from 'aws-cdk-lib/aws-iam';
 import type { IKey } from 'aws-cdk-lib/aws-kms';
 import { Architecture, Runtime } from 'aws-cdk-lib/aws-lambda';
-import { NodejsFunction, OutputFormat } from 'aws-cdk-lib/aws-lambda-nodejs';
+import { type ICommandHooks, NodejsFunction, OutputFormat } from 'aws-cdk-lib/aws-lambda-nodejs';
 import { LogGroup, RetentionDays } from 'aws-cdk-lib/aws-logs';
 import { Construct } from 'constructs';
 import type { BuildOptions } from 'esbuild';
@@ -31,6 +31,11 @@ export interface KeyfleetFunctionProps {
   removalPolicy: RemovalPolicy;
   timeout?: Duration;
   memorySize?: number;
+  /**
+   * Files the function reads at run time rather than bundles, by their name beside `index.mjs` →
+   * their path in the repository (e.g. the API reference, read on its first request).
+   */
+  files?: Readonly<Record<string, string>>;
 }
 
 /**
@@ -71,6 +76,16 @@ export function functionBuildOptions(entry: string, outfile: string): BuildOptio
     metafile: true,
     banner: { js: banner },
     logLevel: 'error',
+  };
+}
+
+/** Bundling hooks that copy `files` (name in the asset → path in the repository) beside the bundle. */
+function copyFiles(files: Readonly<Record<string, string>>): ICommandHooks {
+  return {
+    beforeBundling: () => [],
+    beforeInstall: () => [],
+    afterBundling: (inputDir: string, outputDir: string) =>
+      Object.entries(files).map(([name, source]) => `cp "${join(inputDir, source)}" "${join(outputDir, name)}"`),
   };
 }
 
@@ -151,6 +166,7 @@ export class KeyfleetFunction extends Construct {
         mainFields: [...FUNCTION_BUNDLE.mainFields],
         externalModules: [...FUNCTION_BUNDLE.external],
         banner: FUNCTION_BUNDLE.banner,
+        ...(props.files ? { commandHooks: copyFiles(props.files) } : {}),
       },
     });
   }
