@@ -1,4 +1,4 @@
-import * as z from 'zod';
+import * as z from 'zod/mini';
 import { getActiveAccountId } from '#shared/accounts/active.ts';
 import { type Account, toAccountView } from '#shared/accounts/model.ts';
 import {
@@ -64,23 +64,25 @@ const accountCreateBody = z.discriminatedUnion('kind', [
     kind: z.literal('api_key'),
     label: schemas.label,
     apiKey: schemas.apiKey,
-    endpoint: schemas.endpoint.optional(),
+    endpoint: z.optional(schemas.endpoint),
   }),
   z.strictObject({ kind: z.literal('none'), label: schemas.label, endpoint: schemas.endpoint }),
 ]);
 const accountPatchBody = z
   .strictObject({
-    label: schemas.label.optional(),
-    roundRobin: z.boolean().optional(),
-    endpoint: schemas.endpoint.nullable().optional(),
-    effort: schemas.effortLevel.nullable().optional(),
-    apiKey: schemas.apiKey.optional(),
+    label: z.optional(schemas.label),
+    roundRobin: z.optional(z.boolean()),
+    endpoint: z.optional(z.nullable(schemas.endpoint)),
+    effort: z.optional(z.nullable(schemas.effortLevel)),
+    apiKey: z.optional(schemas.apiKey),
   })
-  .refine(
-    (b) => Object.values(b).some((v) => v !== undefined),
-    'must change at least one of label, roundRobin, endpoint, effort, apiKey',
+  .check(
+    z.refine(
+      (b) => Object.values(b).some((v) => v !== undefined),
+      'must change at least one of label, roundRobin, endpoint, effort, apiKey',
+    ),
   );
-const activeBody = z.strictObject({ accountId: z.string().max(64).nullable() });
+const activeBody = z.strictObject({ accountId: z.nullable(z.string().check(z.maxLength(64))) });
 
 const accountAnswer = z.strictObject({ account: wire.account });
 const providerAnswer = z.strictObject({ provider: wire.provider });

@@ -1,5 +1,5 @@
 import type { Account } from '#shared/accounts/model.ts';
-import { loadProviderState } from '#shared/accounts/state.ts';
+import { loadProviderState, type ProviderState } from '#shared/accounts/state.ts';
 import { storeUsage } from '#shared/accounts/store.ts';
 import { config } from '#shared/config.ts';
 import { dueAccounts, providerNextRefreshAt } from '#shared/keepalive/schedule.ts';
@@ -17,6 +17,9 @@ export interface SweepOptions {
   startsPerSecond?: number;
   now?: number;
 }
+
+/** How fast a sweep starts refreshes and usage reads. */
+type Pacing = Required<Pick<SweepOptions, 'concurrency' | 'startsPerSecond'>>;
 
 export interface SweepSummary {
   due: number;
@@ -54,7 +57,12 @@ export async function paced<T>(tasks: (() => Promise<T>)[], concurrency: number,
 /** Refreshes one due account; `false` when it failed, whatever the reason. */
 async function refreshOne(account: Account): Promise<boolean> {
   try {
-    const outcome = await refreshAccount({ provider: account.provider, accountId: account.id });
+    // The snapshot's lastRefreshAt: a launch that refreshed the account since makes this one a no-op.
+    const outcome = await refreshAccount({
+      provider: account.provider,
+      accountId: account.id,
+      lastRefreshAt: account.lastRefreshAt,
+    });
     return outcome.result === 'ok';
   } catch (error) {
     logger.error('keep-alive refresh failed', { provider: account.provider, accountId: account.id, error });
@@ -89,11 +97,7 @@ async function recordStatus(
  * with the same pacing as the refreshes and stored with {@link storeUsage}. Runs after the refreshes
  * and their status, so tokens are fresh and nothing here can delay or change them; never throws.
  */
-async function readUsageOf(
-  accounts: Account[],
-  now: number,
-  pacing: { concurrency: number; startsPerSecond: number },
-): Promise<SweepSummary['usage']> {
+async function readUsageOf(accounts: Account[], now: number, pacing: Pacing): Promise<SweepSummary['usage']> {
   const counts = { due: 0, read: 0, failed: 0 };
   try {
     const due = usageDue(accounts, now, effectiveUsageEndpoints());
@@ -116,31 +120,22 @@ async function readUsageOf(
   return counts;
 }
 
-/**
- * One keep-alive sweep (EventBridge Scheduler, every 5 minutes): for each provider whose keep-alive
- * is on, refresh the OAuth accounts that are due, then record the provider's status; then read the
- * usage of the OAuth accounts due a read (`KEYFLEET_USAGE_INTERVAL_MINUTES`, see {@link readUsageOf}).
- */
-export async function sweep(options: SweepOptions = {}): Promise<SweepSummary> {
-  const now = options.now ?? Date.now();
-  // Pacing is checked at start (shared/config.ts refuses values above the caps).
-  const { concurrency, startsPerSecond } = {
-    concurrency: config().refreshConcurrency,
-    startsPerSecond: config().refreshPerSecond,
-    ...options,
-  };
-  const summary: SweepSummary = {
-    due: 0,
-    refreshed: 0,
-    failed: 0,
-    providers: {},
-    usage: { due: 0, read: 0, failed: 0 },
-  };
-  const work: { provider: ProviderId; account: Account }[] = [];
-  const states = await Promise.all(
-    listProviders().map(async (p) => ({ provider: p, state: await loadProviderState(p.id) })),
-  );
-  for (const { provider, state } of states) {
+/** One provider as the sweep found it. */
+interface Snapshot {
+  provider: ProviderDefinition;
+  state: ProviderState;
+}
+
+/** An account due a refresh. */
+interface Due {
+  provider: ProviderId;
+  account: Account;
+}
+
+/** The accounts due a refresh at `now`, provider by provider; each provider's entry goes into `summary`. */
+function dueWork(snapshots: Snapshot[], now: number, summary: SweepSummary): Due[] {
+  const work: Due[] = [];
+  for (const { provider, state } of snapshots) {
     const due = dueAccounts(
       { accounts: state.accounts, settings: state.settings.keepalive, leadMinutes: provider.refreshLeadMinutes },
       now,
@@ -149,38 +144,65 @@ export async function sweep(options: SweepOptions = {}): Promise<SweepSummary> {
     for (const account of due) work.push({ provider: provider.id, account });
   }
   summary.due = work.length;
+  return work;
+}
 
-  const outcomes = await paced(
-    work.map(
-      ({ account }) =>
-        () =>
-          refreshOne(account),
-    ),
-    concurrency,
-    startsPerSecond,
+/** Refreshes `work` at the sweep's pacing and counts the outcomes into `summary`; returns the ids that failed. */
+async function refreshDue(work: Due[], pacing: Pacing, summary: SweepSummary): Promise<Set<string>> {
+  const tasks = work.map(
+    ({ account }) =>
+      () =>
+        refreshOne(account),
   );
-  const refreshFailed = new Set<string>();
+  const outcomes = await paced(tasks, pacing.concurrency, pacing.startsPerSecond);
+  const failed = new Set<string>();
   outcomes.forEach((ok, i) => {
     const item = work[i];
     if (!item) return;
-    if (ok) summary.refreshed += 1;
-    else {
-      refreshFailed.add(item.account.id);
-      summary.failed += 1;
-      const entry = summary.providers[item.provider];
-      if (entry) entry.failed += 1;
+    if (ok) {
+      summary.refreshed += 1;
+      return;
     }
+    failed.add(item.account.id);
+    summary.failed += 1;
+    const entry = summary.providers[item.provider];
+    if (entry) entry.failed += 1;
   });
+  return failed;
+}
 
-  for (const { provider } of states) {
+/**
+ * One keep-alive sweep (EventBridge Scheduler, every 5 minutes): for each provider whose keep-alive
+ * is on, refresh the OAuth accounts that are due, then record the provider's status; then read the
+ * usage of the OAuth accounts due a read (`KEYFLEET_USAGE_INTERVAL_MINUTES`, see {@link readUsageOf}).
+ */
+export async function sweep(options: SweepOptions = {}): Promise<SweepSummary> {
+  const now = options.now ?? Date.now();
+  // Pacing is checked at start (shared/config.ts refuses values above the caps).
+  const pacing: Pacing = {
+    concurrency: options.concurrency ?? config().refreshConcurrency,
+    startsPerSecond: options.startsPerSecond ?? config().refreshPerSecond,
+  };
+  const summary: SweepSummary = {
+    due: 0,
+    refreshed: 0,
+    failed: 0,
+    providers: {},
+    usage: { due: 0, read: 0, failed: 0 },
+  };
+  const snapshots = await Promise.all(
+    listProviders().map(async (p) => ({ provider: p, state: await loadProviderState(p.id) })),
+  );
+  const refreshFailed = await refreshDue(dueWork(snapshots, now, summary), pacing, summary);
+  for (const { provider } of snapshots) {
     const entry = summary.providers[provider.id];
     if (entry?.enabled) await recordStatus(provider, entry, now);
   }
   // An account whose refresh just failed holds no token worth sending (it may need a new sign-in).
   summary.usage = await readUsageOf(
-    states.flatMap(({ state }) => state.accounts).filter((account) => !refreshFailed.has(account.id)),
+    snapshots.flatMap(({ state }) => state.accounts).filter((account) => !refreshFailed.has(account.id)),
     now,
-    { concurrency, startsPerSecond },
+    pacing,
   );
   logger.info('keep-alive sweep finished', { summary });
   return summary;

@@ -1,13 +1,18 @@
 import { GetCommand, UpdateCommand } from '@aws-sdk/lib-dynamodb';
 import type { Account } from '#shared/accounts/model.ts';
+import { type AccountChanges, accountFromItem } from '#shared/accounts/store.ts';
 import { config } from '#shared/config.ts';
+import { ConditionFailedError } from '#shared/errors.ts';
 import type { ProviderId } from '#shared/providers/types.ts';
-import { conditional, documentClient, dynamo } from '#shared/store/dynamo.ts';
+import { documentClient, dynamo } from '#shared/store/dynamo.ts';
 import { accountKey } from '#shared/store/keys.ts';
+import { buildUpdate } from '#shared/store/update.ts';
 
 /**
  * The refresh lease: `leaseUntil` and `leaseOwner` on the account item, so one writer at a time
- * refreshes an account (see `shared/oauth/refresh.ts`). Only this module and the refresh write them.
+ * refreshes an account (see `shared/oauth/refresh.ts`). Only this module writes them. Taking the
+ * lease returns the account as it stands, and giving it back carries the refresh's own changes, so
+ * a refresh costs two table writes and no read.
  */
 
 /** Which account a lease is on. */
@@ -56,38 +61,73 @@ export interface LeaseRequest extends LeaseTarget {
 }
 
 /**
- * Takes the refresh lease: succeeds only if no lease is held or the holder's has run out.
+ * Takes the refresh lease: succeeds only if no lease is held or the holder's has run out, and
+ * returns the account as it stands under the lease. `undefined` when someone else holds it or the
+ * account is gone ({@link readLease} tells which).
  *
  *   now ──────────────► now + durationMs
  *   [ this caller may refresh ]  after that, anyone may take over (the holder crashed)
  */
-export async function acquireLease(request: LeaseRequest): Promise<boolean> {
+export async function acquireLease(request: LeaseRequest): Promise<Account | undefined> {
   const now = request.now ?? Date.now();
-  return conditional(() =>
-    documentClient().send(
-      new UpdateCommand({
-        TableName: config().tableName,
-        Key: accountKey(request.provider, request.accountId),
-        UpdateExpression: 'SET leaseUntil = :until, leaseOwner = :owner',
-        ConditionExpression: 'attribute_exists(#pk) AND (attribute_not_exists(leaseUntil) OR leaseUntil < :now)',
-        ExpressionAttributeNames: { '#pk': 'pk' },
-        ExpressionAttributeValues: { ':until': now + request.durationMs, ':owner': request.owner, ':now': now },
-      }),
-    ),
-  );
+  try {
+    const out = await dynamo(() =>
+      documentClient().send(
+        new UpdateCommand({
+          TableName: config().tableName,
+          Key: accountKey(request.provider, request.accountId),
+          UpdateExpression: 'SET leaseUntil = :until, leaseOwner = :owner',
+          ConditionExpression: 'attribute_exists(#pk) AND (attribute_not_exists(leaseUntil) OR leaseUntil < :now)',
+          ExpressionAttributeNames: { '#pk': 'pk' },
+          ExpressionAttributeValues: { ':until': now + request.durationMs, ':owner': request.owner, ':now': now },
+          ReturnValues: 'ALL_NEW',
+        }),
+      ),
+    );
+    return accountFromItem(out.Attributes ?? {});
+  } catch (error) {
+    if (error instanceof ConditionFailedError) return undefined;
+    throw error;
+  }
 }
 
-/** Gives the lease back, if this owner still holds it. */
-export async function releaseLease({ provider, accountId, owner }: LeaseTarget & { owner: string }): Promise<void> {
-  await conditional(() =>
-    documentClient().send(
-      new UpdateCommand({
-        TableName: config().tableName,
-        Key: accountKey(provider, accountId),
-        UpdateExpression: 'REMOVE leaseUntil, leaseOwner',
-        ConditionExpression: 'leaseOwner = :owner',
-        ExpressionAttributeValues: { ':owner': owner },
-      }),
-    ),
-  );
+/** Giving the lease back: whose it is, and the account changes that go with it (none: just release). */
+export interface LeaseRelease extends LeaseTarget {
+  owner: string;
+  changes?: AccountChanges;
+}
+
+/**
+ * Gives the lease back and applies `changes` in the same write, only while `owner` still holds the
+ * lease: a refresher whose lease ran out and was taken over changes nothing (the new holder's
+ * outcome stands). Returns the account after the write, or `undefined` when the lease was no longer
+ * this owner's (or the account is gone).
+ */
+export async function releaseLease({
+  provider,
+  accountId,
+  owner,
+  changes = {},
+}: LeaseRelease): Promise<Account | undefined> {
+  const set = Object.keys(changes).length > 0 ? { ...changes, updatedAt: new Date().toISOString() } : {};
+  const parts = buildUpdate(set, {
+    remove: ['leaseUntil', 'leaseOwner'],
+    conditions: [{ expression: '#owner = :owner', names: { '#owner': 'leaseOwner' }, values: { ':owner': owner } }],
+  });
+  try {
+    const out = await dynamo(() =>
+      documentClient().send(
+        new UpdateCommand({
+          TableName: config().tableName,
+          Key: accountKey(provider, accountId),
+          ...parts,
+          ReturnValues: 'ALL_NEW',
+        }),
+      ),
+    );
+    return accountFromItem(out.Attributes ?? {});
+  } catch (error) {
+    if (error instanceof ConditionFailedError) return undefined;
+    throw error;
+  }
 }

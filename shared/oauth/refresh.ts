@@ -1,6 +1,6 @@
 import { randomUUID } from 'node:crypto';
 import type { Account } from '#shared/accounts/model.ts';
-import { requireAccount, updateAccount } from '#shared/accounts/store.ts';
+import { type AccountChanges, requireAccount } from '#shared/accounts/store.ts';
 import { ConflictError, UpstreamError } from '#shared/errors.ts';
 import { logger } from '#shared/log/logger.ts';
 import { oauthConfiguration, oidc, type ProviderAnswer, providerAnswer } from '#shared/oauth/client.ts';
@@ -14,15 +14,18 @@ import { readSecret, writeSecret } from '#shared/vault/vault.ts';
 /**
  * The one refresh routine (sweeper, test action, launches). One writer per account:
  *
- *   1. take the lease on the account item (conditional write; a held lease means someone else is
- *      refreshing — wait for them and use their result instead of refreshing again);
+ *   1. take the lease on the account item (conditional write that returns the account; a held
+ *      lease means someone else is refreshing — wait for them and use their result instead of
+ *      refreshing again);
  *   2. read the refresh token from the vault and call the token endpoint (transient failures —
  *      network, 5xx, 429 — up to 3 attempts with backoff, honouring Retry-After);
  *   3. write the new tokens to the vault before anything else, as a new version whose id is made
  *      once per refresh: every retry of that write is the same version, and every refresh a new
  *      one (an id derived from the spent refresh token would repeat for providers whose refresh
  *      tokens do not rotate, such as Google's, and the vault refuses a version id with a new value);
- *   4. then update metadata (expiry, last refresh, status) and release the lease.
+ *   4. then update metadata (expiry, last refresh, status) and release the lease in one write,
+ *      conditioned on still holding the lease (a refresher whose lease lapsed changes nothing).
+ * Four AWS calls in all: lease, vault read, vault write, metadata with release.
  * On invalid_grant / refresh_token_reused the vault is read again first: if it already holds a
  * different refresh token, another writer rotated it and the account stays connected.
  */
@@ -41,6 +44,12 @@ export interface RefreshOptions {
 export interface RefreshRequest extends RefreshOptions {
   provider: ProviderId;
   accountId: string;
+  /**
+   * The account's `lastRefreshAt` as the caller read it (the sweep's snapshot). A different value
+   * under the lease means someone refreshed since, and their result is used instead (unless
+   * `force`). Without it, a refresh that finished after this call began counts.
+   */
+  lastRefreshAt?: string | null;
 }
 
 export interface RefreshOutcome {
@@ -128,29 +137,66 @@ async function writeTokens(name: string, tokens: StoredTokens, requestToken: str
 
 /** One refresh in progress: what every step below needs. */
 interface Run {
-  request: Required<RefreshRequest>;
+  request: Required<RefreshOptions> & Pick<RefreshRequest, 'provider' | 'accountId'>;
   definition: ProviderDefinition;
-  /** The account's `lastRefreshAt` when this call began: a change means someone else refreshed. */
-  before: string | null;
+  /** This call's lease owner id. */
+  owner: string;
+  /** The caller's `lastRefreshAt` ({@link RefreshRequest.lastRefreshAt}); undefined when it gave none. */
+  before: string | null | undefined;
+  /** When this call began (epoch ms): the baseline when the caller gave no `lastRefreshAt`. */
+  startedAt: number;
+  /** Set once the lease has been given back (with or without changes). */
+  released: boolean;
+}
+
+/** What another writer's refresh left: the account, its tokens (none if it needs a new sign-in). */
+async function otherResult(account: Account): Promise<RefreshOutcome> {
+  const tokens = account.status === 'needs_reconnect' ? undefined : await readTokens(account);
+  return { account, tokens, refreshed: false, result: account.status === 'connected' ? 'ok' : 'failed' };
 }
 
 /**
- * Step 1: takes the lease, or waits for the writer holding it and returns their result. `undefined`
- * means the lease is ours.
+ * Whether someone refreshed the account after this call's baseline: the caller's `lastRefreshAt`
+ * when it gave one, else the moment this call began. Clocks of two writers may differ by
+ * milliseconds; either way the outcome is harmless (a refresh that fresh is skipped, or one more
+ * refresh is made).
  */
-async function leaseOrOtherResult(run: Run, owner: string): Promise<RefreshOutcome | undefined> {
+function refreshedSince(run: Run, account: Account): boolean {
+  if (run.before !== undefined) return account.lastRefreshAt !== run.before;
+  return account.lastRefreshAt !== null && Date.parse(account.lastRefreshAt) >= run.startedAt;
+}
+
+/**
+ * Step 1: takes the lease (and with it the account), or waits for the writer holding it and
+ * returns their result when they refreshed (or found the account dead).
+ */
+async function leaseOrOtherResult(run: Run): Promise<{ account: Account } | { outcome: RefreshOutcome }> {
   const { provider, accountId, leaseMs } = run.request;
-  if (await acquireLease({ provider, accountId, owner, durationMs: leaseMs })) return undefined;
-  for (let round = 0; round < 3; round++) {
+  for (let round = 0; ; round++) {
+    const account = await acquireLease({ provider, accountId, owner: run.owner, durationMs: leaseMs });
+    if (account) return { account };
+    if (round === 3) throw new ConflictError('Another refresh of this account is still running; try again shortly.');
     await waitForOtherWriter(provider, accountId, leaseMs);
-    const account = await requireAccount(provider, accountId);
-    if (account.lastRefreshAt !== run.before || account.status === 'needs_reconnect') {
-      const tokens = account.status === 'needs_reconnect' ? undefined : await readTokens(account);
-      return { account, tokens, refreshed: false, result: account.status === 'connected' ? 'ok' : 'failed' };
-    }
-    if (await acquireLease({ provider, accountId, owner, durationMs: leaseMs })) return undefined;
+    const after = await requireAccount(provider, accountId);
+    if (refreshedSince(run, after) || after.status === 'needs_reconnect') return { outcome: await otherResult(after) };
   }
-  throw new ConflictError('Another refresh of this account is still running; try again shortly.');
+}
+
+/**
+ * Step 4: the account's changes and the lease's release, in one write that holds only while this
+ * call still owns the lease. A lapsed lease changes nothing: the new holder's outcome stands, and
+ * the account is read as it is.
+ */
+async function finish(run: Run, changes: AccountChanges): Promise<Account> {
+  const { provider, accountId } = run.request;
+  const updated = await releaseLease({ provider, accountId, owner: run.owner, changes });
+  run.released = true;
+  if (updated) return updated;
+  logger.warn('the refresh lease lapsed before the refresh finished; its changes were not written', {
+    provider,
+    accountId,
+  });
+  return requireAccount(provider, accountId);
 }
 
 /** Step 2: the token endpoint, up to {@link ATTEMPTS} times while the failure is transient. */
@@ -182,7 +228,7 @@ async function store(run: Run, account: Account, next: StoredTokens): Promise<Re
     account.status === 'cooling_down' &&
     account.cooldownUntil !== null &&
     Date.parse(account.cooldownUntil) > Date.now();
-  const updated = await updateAccount(run.request.provider, run.request.accountId, {
+  const updated = await finish(run, {
     status: coolingDown ? 'cooling_down' : 'connected',
     lastError: null,
     cooldownUntil: coolingDown ? account.cooldownUntil : null,
@@ -204,14 +250,13 @@ async function settleFailure(
   current: StoredTokens,
   failure: Classified,
 ): Promise<RefreshOutcome> {
-  const { provider, accountId } = run.request;
   if (failure.kind === 'dead') {
     const stored = await readTokens(account);
     if (stored.refresh_token && stored.refresh_token !== current.refresh_token) {
-      return { account: await requireAccount(provider, accountId), tokens: stored, refreshed: false, result: 'ok' };
+      return { account: await finish(run, {}), tokens: stored, refreshed: false, result: 'ok' };
     }
     const lastError = `${run.definition.name} rejected the refresh token (${failure.code}); sign in again.`;
-    const updated = await updateAccount(provider, accountId, { status: 'needs_reconnect', lastError });
+    const updated = await finish(run, { status: 'needs_reconnect', lastError });
     return { account: updated, tokens: undefined, refreshed: false, result: 'failed' };
   }
   const detail = failure.kind === 'transient' ? `${failure.detail} after ${ATTEMPTS} attempts` : failure.detail;
@@ -219,7 +264,7 @@ async function settleFailure(
     failure.kind === 'transient' && failure.rateLimited
       ? Math.max((failure.retryAfterSeconds ?? 0) * 1000, COOLDOWN_MS)
       : 0;
-  const updated = await updateAccount(provider, accountId, {
+  const updated = await finish(run, {
     status: cooldownMs > 0 ? 'cooling_down' : 'refresh_failed',
     cooldownUntil: cooldownMs > 0 ? new Date(Date.now() + cooldownMs).toISOString() : null,
     lastError: `Refresh failed: ${detail}.`,
@@ -228,15 +273,15 @@ async function settleFailure(
 }
 
 /** Under the lease: skip if someone refreshed or the token is fresh enough, else exchange and settle. */
-async function refreshLeased(run: Run): Promise<RefreshOutcome> {
-  const { provider, accountId, force, minValidityMs } = run.request;
-  const account = await requireAccount(provider, accountId);
+async function refreshLeased(run: Run, account: Account): Promise<RefreshOutcome> {
+  const { force, minValidityMs } = run.request;
+  if (account.kind !== 'oauth') throw new ConflictError('Only OAuth accounts have tokens to refresh.');
   const current = await readTokens(account);
-  if (!force && (account.lastRefreshAt !== run.before || (minValidityMs > 0 && isFresh(current, minValidityMs)))) {
+  if (!force && (refreshedSince(run, account) || (minValidityMs > 0 && isFresh(current, minValidityMs)))) {
     return { account, tokens: current, refreshed: false, result: 'ok' };
   }
   if (!current.refresh_token) {
-    const updated = await updateAccount(provider, accountId, {
+    const updated = await finish(run, {
       status: 'needs_reconnect',
       lastError: 'No refresh token is stored for this account; sign in again.',
     });
@@ -247,7 +292,7 @@ async function refreshLeased(run: Run): Promise<RefreshOutcome> {
   return store(run, account, toStoredTokens(exchanged.response, current));
 }
 
-function normalise(request: RefreshRequest): Required<RefreshRequest> {
+function normalise(request: RefreshRequest): Run['request'] {
   return {
     provider: request.provider,
     accountId: request.accountId,
@@ -262,24 +307,29 @@ function normalise(request: RefreshRequest): Required<RefreshRequest> {
 /** Refreshes one OAuth account's tokens: the routine described at the top of this file. */
 export async function refreshAccount(options: RefreshRequest): Promise<RefreshOutcome> {
   const request = normalise(options);
-  const { provider } = request;
+  const { provider, accountId } = request;
   const definition = getProvider(provider);
-  const account = await requireAccount(provider, request.accountId);
-  if (account.kind !== 'oauth') throw new ConflictError('Only OAuth accounts have tokens to refresh.');
-  const run: Run = { request, definition, before: account.lastRefreshAt };
-
-  const owner = randomUUID();
-  const other = await leaseOrOtherResult(run, owner);
-  if (other) return other;
+  const run: Run = {
+    request,
+    definition,
+    owner: randomUUID(),
+    before: options.lastRefreshAt,
+    startedAt: Date.now(),
+    released: false,
+  };
+  const leased = await leaseOrOtherResult(run);
+  if ('outcome' in leased) return leased.outcome;
   try {
-    return await refreshLeased(run);
+    return await refreshLeased(run, leased.account);
   } catch (error) {
     if (error instanceof ConflictError || error instanceof UpstreamError) throw error;
-    logger.error('refresh failed unexpectedly', { provider, accountId: request.accountId, error });
+    logger.error('refresh failed unexpectedly', { provider, accountId, error });
     throw new UpstreamError(`Refreshing the ${definition.name} account failed; try again.`, { cause: error });
   } finally {
-    await releaseLease({ provider, accountId: request.accountId, owner }).catch((error: unknown) =>
-      logger.warn('could not release refresh lease; it will lapse', { provider, accountId: request.accountId, error }),
-    );
+    if (!run.released) {
+      await releaseLease({ provider, accountId, owner: run.owner }).catch((error: unknown) =>
+        logger.warn('could not release refresh lease; it will lapse', { provider, accountId, error }),
+      );
+    }
   }
 }

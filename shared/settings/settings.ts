@@ -1,5 +1,5 @@
 import { GetCommand, UpdateCommand } from '@aws-sdk/lib-dynamodb';
-import * as z from 'zod';
+import * as z from 'zod/mini';
 import { config } from '#shared/config.ts';
 import { modelId } from '#shared/http/schemas.ts';
 import { PROVIDER_IDS, type ProviderId } from '#shared/providers/types.ts';
@@ -21,25 +21,27 @@ const provider = z.enum(PROVIDER_IDS);
 /** A PATCH body: every part optional, unknown keys refused, interval a whole number of hours 1–24. */
 export const settingsPatch = z
   .strictObject({
-    defaultAgent: provider.optional(),
-    models: z.partialRecord(provider, modelId.nullable()).optional(),
-    keepalive: z
-      .partialRecord(
+    defaultAgent: z.optional(provider),
+    models: z.optional(z.partialRecord(provider, z.nullable(modelId))),
+    keepalive: z.optional(
+      z.partialRecord(
         provider,
         z.strictObject({
-          enabled: z.boolean().optional(),
-          intervalHours: z.number().int('must be a whole number of hours').min(1).max(24).optional(),
+          enabled: z.optional(z.boolean()),
+          intervalHours: z.optional(z.number().check(z.int('must be a whole number of hours'), z.gte(1), z.lte(24))),
         }),
-      )
-      .optional(),
-    pool: z
-      .partialRecord(
+      ),
+    ),
+    pool: z.optional(
+      z.partialRecord(
         provider,
-        z.strictObject({ skipAbovePercent: z.number().min(1, 'must be 1–100').max(100, 'must be 1–100') }),
-      )
-      .optional(),
+        z.strictObject({
+          skipAbovePercent: z.number().check(z.gte(1, 'must be 1–100'), z.lte(100, 'must be 1–100')),
+        }),
+      ),
+    ),
   })
-  .refine((b) => Object.values(b).some((v) => v !== undefined), 'must change at least one setting');
+  .check(z.refine((b) => Object.values(b).some((v) => v !== undefined), 'must change at least one setting'));
 export type SettingsPatch = z.infer<typeof settingsPatch>;
 
 async function defaultAgent(): Promise<ProviderId> {

@@ -41,6 +41,6 @@ describe('the refresh function invoked for one account', () => {
   it('refuses a request with unknown fields', async () => {
     await expect(
       handler({ action: 'refresh', provider: 'codex', accountId, minValidityMs: 0, extra: true }),
-    ).rejects.toMatchObject({ name: 'ZodError', issues: [{ code: 'unrecognized_keys', keys: ['extra'] }] });
+    ).rejects.toMatchObject({ name: '$ZodError', issues: [{ code: 'unrecognized_keys', keys: ['extra'] }] });
   });
 });

@@ -165,11 +165,36 @@ describe('refresh routine against rotating refresh tokens with reuse detection',
     expect((await refreshAccount({ provider: 'codex', accountId: account.id, ...FAST })).result).toBe('ok');
   });
 
+  it('regression: a refresher whose lease was taken over mid-refresh writes nothing to the account', async () => {
+    const { acquireLease, readLease } = await import('#shared/oauth/lease.ts');
+    const takeOver = async () => {
+      // As if this refresh had stalled past its lease: the next refresher's clock is beyond it.
+      const taken = await acquireLease({
+        provider: 'codex',
+        accountId: account.id,
+        owner: 'next-holder',
+        durationMs: 60_000,
+        now: Date.now() + 200_000,
+      });
+      expect(taken?.id).toBe(account.id);
+    };
+    oauth.injectTokenFailures({ status: 500, before: takeOver }, { status: 500 }, { status: 500 });
+    const outcome = await refreshAccount({ provider: 'codex', accountId: account.id, ...FAST });
+    expect(outcome.result).toBe('failed');
+    expect(outcome.account).toMatchObject({ status: 'connected', lastError: null });
+    expect(await getAccount('codex', account.id)).toMatchObject({ status: 'connected', lastError: null });
+    expect((await readLease({ provider: 'codex', accountId: account.id })).leaseOwner).toBe('next-holder');
+  });
+
   it('takes over the lease of a holder that crashed once the lease runs out', async () => {
     const { acquireLease } = await import('#shared/oauth/lease.ts');
-    expect(
-      await acquireLease({ provider: 'codex', accountId: account.id, owner: 'crashed-holder', durationMs: 300 }),
-    ).toBe(true);
+    const held = await acquireLease({
+      provider: 'codex',
+      accountId: account.id,
+      owner: 'crashed-holder',
+      durationMs: 300,
+    });
+    expect(held?.id).toBe(account.id);
     const outcome = await refreshAccount({ provider: 'codex', accountId: account.id, ...FAST, leaseMs: 300 });
     expect(outcome.result).toBe('ok');
   });
