@@ -1,4 +1,4 @@
-import * as z from 'zod';
+import * as z from 'zod/mini';
 import type { Account } from '#shared/accounts/model.ts';
 import { getProvider, listProviders } from '#shared/providers/index.ts';
 import { usageEndpointsOf } from '#shared/usage/endpoints.ts';
@@ -70,23 +70,26 @@ export function usageAttributes(result: UsageResult, now: number, intervalMinute
   return { usageNextReadAt, usageError: result.detail };
 }
 
+/** `schema` or null; anything else reads as null too. */
+const orNull = <T extends z.ZodMiniType>(schema: T) => z.catch(z.nullable(schema), null);
+
 const storedWindow = z.object({
-  name: z.string().min(1).max(100),
-  usedPercent: z.number().min(0).max(100),
-  resetsAt: z.string().nullable().catch(null),
+  name: z.string().check(z.minLength(1), z.maxLength(100)),
+  usedPercent: z.number().check(z.gte(0), z.lte(100)),
+  resetsAt: orNull(z.string()),
 });
 const storedCredits = z.object({
-  enabled: z.boolean().nullable().catch(null),
-  unlimited: z.boolean().nullable().catch(null),
-  balance: z.string().nullable().catch(null),
-  used: z.number().nullable().catch(null),
-  monthlyLimit: z.number().nullable().catch(null),
+  enabled: orNull(z.boolean()),
+  unlimited: orNull(z.boolean()),
+  balance: orNull(z.string()),
+  used: orNull(z.number()),
+  monthlyLimit: orNull(z.number()),
 });
 const storedUsageSchema = z.object({
-  plan: z.string().nullable().catch(null),
+  plan: orNull(z.string()),
   readAt: z.string(),
-  windows: z.array(z.unknown()).catch([]),
-  credits: storedCredits.nullable().catch(null),
+  windows: z.catch(z.array(z.unknown()), []),
+  credits: orNull(storedCredits),
 });
 
 /**
