@@ -153,56 +153,34 @@ export async function benchBundles(root: string, runs: number): Promise<BundleRe
   return { figures, bundles };
 }
 
-async function bundleFigures(name: string, built: BuiltBundle, baseline: BuiltBundle, runs: number): Promise<Figure[]> {
-  const section = `bundle ${name}`;
-  const clients = built.sdkPackages.length === 0 ? 'no SDK client: the baseline is an empty handler' : undefined;
-  const sizes: Figure[] = clients
-    ? [
-        atMost(
-          {
-            section,
-            name: 'bytes (no SDK client to compare with)',
-            unit: 'KB',
-            value: summarize([KB(built.bytes)]),
-            exact: true,
-          },
-          64,
-        ),
-        atMost(
-          {
-            section,
-            name: 'gzip (no SDK client to compare with)',
-            unit: 'KB',
-            value: summarize([KB(built.gzip)]),
-            exact: true,
-          },
-          16,
-        ),
-      ]
-    : [
-        atMost(
-          {
-            section,
-            name: 'bytes / SDK-only baseline',
-            unit: '×',
-            value: summarize([built.bytes / baseline.bytes]),
-            exact: true,
-            note: `${KB(built.bytes).toFixed(0)} KB vs ${KB(baseline.bytes).toFixed(0)} KB`,
-          },
-          1.25,
-        ),
-        atMost(
-          {
-            section,
-            name: 'gzip / SDK-only baseline',
-            unit: '×',
-            value: summarize([built.gzip / baseline.gzip]),
-            exact: true,
-            note: `${KB(built.gzip).toFixed(0)} KB vs ${KB(baseline.gzip).toFixed(0)} KB`,
-          },
-          1.25,
-        ),
-      ];
+/** Bytes and gzip: against the baseline, or against a fixed budget when the function has no SDK client. */
+function sizeFigures(section: string, built: BuiltBundle, baseline: BuiltBundle): Figure[] {
+  const exact = (name: string, unit: string, value: number, note?: string): Figure => ({
+    section,
+    name,
+    unit,
+    value: summarize([value]),
+    exact: true,
+    ...(note ? { note } : {}),
+  });
+  if (built.sdkPackages.length === 0) {
+    return [
+      atMost(exact('bytes (no SDK client to compare with)', 'KB', KB(built.bytes)), 64),
+      atMost(exact('gzip (no SDK client to compare with)', 'KB', KB(built.gzip)), 16),
+    ];
+  }
+  const versus = (a: number, b: number) => `${KB(a).toFixed(0)} KB vs ${KB(b).toFixed(0)} KB`;
+  return [
+    atMost(
+      exact('bytes / SDK-only baseline', '×', built.bytes / baseline.bytes, versus(built.bytes, baseline.bytes)),
+      1.25,
+    ),
+    atMost(exact('gzip / SDK-only baseline', '×', built.gzip / baseline.gzip, versus(built.gzip, baseline.gzip)), 1.25),
+  ];
+}
+
+/** Cold imports of the bundle and its baseline, interleaved, after one warm-up start of each. */
+async function coldFigures(section: string, built: BuiltBundle, baseline: BuiltBundle, runs: number) {
   await coldImportMs(built.file); // the first start also warms the file cache
   await coldImportMs(baseline.file);
   const cold = await interleaved(
@@ -210,13 +188,20 @@ async function bundleFigures(name: string, built: BuiltBundle, baseline: BuiltBu
     () => coldImportMs(built.file),
     () => coldImportMs(baseline.file),
   );
-  const coldFigures: Figure[] = [
+  const figures: Figure[] = [
     { section, name: 'cold import, --enable-source-maps', unit: 'ms', value: summarize(cold.subject) },
     { section, name: 'cold import of the baseline', unit: 'ms', value: summarize(cold.baseline) },
     atMost({ section, name: 'cold import / baseline', unit: '×', value: summarize(cold.ratio) }, 1.2),
   ];
-  if (clients) for (const f of coldFigures) f.note = clients;
-  return [...sizes, ...coldFigures];
+  if (built.sdkPackages.length === 0) {
+    for (const f of figures) f.note = 'no SDK client: the baseline is an empty handler';
+  }
+  return figures;
+}
+
+async function bundleFigures(name: string, built: BuiltBundle, baseline: BuiltBundle, runs: number): Promise<Figure[]> {
+  const section = `bundle ${name}`;
+  return [...sizeFigures(section, built, baseline), ...(await coldFigures(section, built, baseline, runs))];
 }
 
 /** `import { z } from 'zod'` → `import * as z from 'zod'` (and the type-only form), as the lead's sed does. */
