@@ -45,6 +45,12 @@ export interface Account {
   updatedAt: string;
 }
 
+/** One account, as an operation on it names it. */
+export interface AccountRef {
+  provider: ProviderId;
+  accountId: string;
+}
+
 /** The API's view of an account (API.md "Account"): metadata plus `active`, nothing secret. */
 export type AccountView = Omit<Account, 'secretName' | 'lastUsedAt' | 'usage' | 'usageNextReadAt'> & {
   active: boolean;

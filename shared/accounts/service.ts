@@ -1,7 +1,7 @@
 import { randomBytes, randomUUID } from 'node:crypto';
 import { getActiveAccountId, setActiveAccount, setActiveIfNone } from '#shared/accounts/active.ts';
 import { type EndpointInput, normalizeEndpoint } from '#shared/accounts/endpoints.ts';
-import type { Account, AccountKind } from '#shared/accounts/model.ts';
+import type { Account, AccountKind, AccountRef } from '#shared/accounts/model.ts';
 import { probeAccount, type TestResult } from '#shared/accounts/probe.ts';
 import { loadProviderState } from '#shared/accounts/state.ts';
 import {
@@ -23,12 +23,6 @@ import { createSecret, deleteSecret, readSecret, secretName, writeSecret } from 
 /** Whose accounts an operation acts on: the team's (owner null) or one member's own. */
 export interface Scope {
   owner: string | null;
-}
-
-/** One account, as an operation on it names it. */
-export interface AccountRef {
-  provider: ProviderId;
-  accountId: string;
 }
 
 /** An operation on one account: which, in whose scope, and who asks (for the audit). */
@@ -276,7 +270,7 @@ export async function patchAccount({
     if (rotated || keyHint(patch.apiKey) !== account.keyHint) changes.keyHint = keyHint(patch.apiKey);
   }
   if (Object.keys(changes).length === 0) return account;
-  const updated = await updateAccount(provider.id, accountId, changes);
+  const updated = await updateAccount({ provider: provider.id, accountId, changes });
   for (const [action, detail] of patchEvents(account, updated, changes)) {
     await audit({ actor, action, provider: provider.id, accountId, detail });
   }

@@ -1,5 +1,5 @@
 import { DeleteCommand, GetCommand, PutCommand, UpdateCommand } from '@aws-sdk/lib-dynamodb';
-import type { Account } from '#shared/accounts/model.ts';
+import type { Account, AccountRef } from '#shared/accounts/model.ts';
 import { config } from '#shared/config.ts';
 import { ConditionFailedError, NotFoundError } from '#shared/errors.ts';
 import type { ProviderId } from '#shared/providers/types.ts';
@@ -103,16 +103,22 @@ export type AccountChanges = Partial<
   >
 >;
 
+/** A change to one account: what to set, and extra conditions the write must meet. */
+export interface AccountUpdate extends AccountRef {
+  changes: AccountChanges;
+  conditions?: Condition[];
+}
+
 /**
  * Applies `changes` to an existing account and returns it as stored. `not_found` if the account
  * is gone; extra `conditions` that fail surface as {@link ConditionFailedError}.
  */
-export async function updateAccount(
-  provider: ProviderId,
-  accountId: string,
-  changes: AccountChanges,
-  conditions: Condition[] = [],
-): Promise<Account> {
+export async function updateAccount({
+  provider,
+  accountId,
+  changes,
+  conditions = [],
+}: AccountUpdate): Promise<Account> {
   const parts = buildUpdate(
     { ...changes, updatedAt: new Date().toISOString() },
     { conditions: [itemExists, ...conditions] },

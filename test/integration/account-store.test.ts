@@ -39,18 +39,27 @@ describe('account store', () => {
   });
 
   it('updates existing accounts only, and honours extra conditions', async () => {
-    await expect(updateAccount('codex', 'acc_missing', { label: 'x' })).rejects.toBeInstanceOf(NotFoundError);
+    await expect(
+      updateAccount({ provider: 'codex', accountId: 'acc_missing', changes: { label: 'x' } }),
+    ).rejects.toBeInstanceOf(NotFoundError);
     expect(await getAccount('codex', 'acc_missing')).toBeUndefined();
 
     const account = await seedAccount('codex');
-    const updated = await updateAccount('codex', account.id, { label: 'Renamed', status: 'refresh_failed' });
+    const updated = await updateAccount({
+      provider: 'codex',
+      accountId: account.id,
+      changes: { label: 'Renamed', status: 'refresh_failed' },
+    });
     expect(updated).toMatchObject({ label: 'Renamed', status: 'refresh_failed', createdAt: account.createdAt });
     expect(updated.updatedAt > account.updatedAt).toBe(true);
 
     await expect(
-      updateAccount('codex', account.id, { label: 'Lost' }, [
-        { expression: '#s = :s', names: { '#s': 'status' }, values: { ':s': 'connected' } },
-      ]),
+      updateAccount({
+        provider: 'codex',
+        accountId: account.id,
+        changes: { label: 'Lost' },
+        conditions: [{ expression: '#s = :s', names: { '#s': 'status' }, values: { ':s': 'connected' } }],
+      }),
     ).rejects.toBeInstanceOf(ConditionFailedError);
     expect((await getAccount('codex', account.id))?.label).toBe('Renamed');
   });
