@@ -90,65 +90,76 @@ async function probeRole(id: string): Promise<Caller> {
 }
 
 function SignIn(props: { config: ConsoleConfig; notice: string | null; onSignedIn: (c: Caller) => void }) {
-  const [token, setToken] = useState('');
-  const [error, setError] = useState<string | null>(null);
   const { config } = props;
   return (
     <main id="main" class="sign-in">
       <h1>Keyfleet console</h1>
       <StatusText text={props.notice} />
-      {config.auth === 'session' && (
-        <form
-          class="card"
-          noValidate
-          onSubmit={async (event) => {
-            event.preventDefault();
-            const result = await attempt(() => signInWithToken(token));
-            if (!result.ok) return setError(result.error);
-            setToken('');
-            props.onSignedIn(result.value);
-          }}
-        >
-          <div class="field">
-            <label for="token">Access token</label>
-            <input
-              id="token"
-              type="password"
-              autoComplete="new-password"
-              value={token}
-              onInput={(e) => setToken(inputValue(e))}
-            />
-            <small class="hint">
-              The admin token <code>npm start</code> printed, or your member token. It is exchanged for a session cookie
-              this page's scripts cannot read, and not kept anywhere.
-            </small>
-          </div>
-          <ErrorText error={error} />
-          <div class="actions">
-            <button type="submit">Sign in</button>
-          </div>
-        </form>
-      )}
-      {config.auth === 'jwt' && (
-        <div class="card">
-          <p>Sign in with your team's identity provider.</p>
-          <ErrorText error={error} />
-          <button
-            type="button"
-            onClick={async () => {
-              const result = await attempt(async () => probeRole(await signInWithJwt(config)));
-              if (!result.ok) return setError(result.error);
-              props.onSignedIn(result.value);
-            }}
-          >
-            Sign in
-          </button>
-        </div>
-      )}
+      {config.auth === 'session' && <TokenSignIn onSignedIn={props.onSignedIn} />}
+      {config.auth === 'jwt' && <JwtSignIn config={config} onSignedIn={props.onSignedIn} />}
       {config.auth === 'iam' && (
         <p class="card">This deployment uses IAM authentication: open the console with the keyfleet console command.</p>
       )}
     </main>
+  );
+}
+
+/** Local mode: the access token is exchanged for a session cookie. */
+function TokenSignIn(props: { onSignedIn: (c: Caller) => void }) {
+  const [token, setToken] = useState('');
+  const [error, setError] = useState<string | null>(null);
+  return (
+    <form
+      class="card"
+      noValidate
+      onSubmit={async (event) => {
+        event.preventDefault();
+        const result = await attempt(() => signInWithToken(token));
+        if (!result.ok) return setError(result.error);
+        setToken('');
+        props.onSignedIn(result.value);
+      }}
+    >
+      <div class="field">
+        <label for="token">Access token</label>
+        <input
+          id="token"
+          type="password"
+          autoComplete="new-password"
+          value={token}
+          onInput={(e) => setToken(inputValue(e))}
+        />
+        <small class="hint">
+          The admin token <code>npm start</code> printed, or your member token. It is exchanged for a session cookie
+          this page's scripts cannot read, and not kept anywhere.
+        </small>
+      </div>
+      <ErrorText error={error} />
+      <div class="actions">
+        <button type="submit">Sign in</button>
+      </div>
+    </form>
+  );
+}
+
+/** Deployed with JWT auth: sign in at the team's identity provider. */
+function JwtSignIn(props: { config: Extract<ConsoleConfig, { auth: 'jwt' }>; onSignedIn: (c: Caller) => void }) {
+  const [error, setError] = useState<string | null>(null);
+  return (
+    <div class="card">
+      <p>Sign in with your team's identity provider.</p>
+      <ErrorText error={error} />
+      <button
+        type="button"
+        onClick={async () => {
+          const result = await attempt(async () => probeRole(await signInWithJwt(props.config)));
+          if (!result.ok) return setError(result.error);
+          props.onSignedIn(result.value);
+        }}
+      >
+        Sign in
+      </button>
+    </div>
   );
 }
 

@@ -58,30 +58,35 @@ export function EnvironmentsScreen() {
   );
 }
 
+type Choices = Record<string, { model: string; effort: string }>;
+
+/** The PUT body: the agent when set, and only the providers with a model or an effort. */
+function environmentBody(agent: string, choices: Choices) {
+  const providers: Environment['providers'] = {};
+  for (const p of PROVIDERS) {
+    const c = choices[p];
+    if (!c || (!c.model.trim() && !c.effort.trim())) continue;
+    providers[p] = {
+      ...(c.model.trim() ? { model: c.model.trim() } : {}),
+      ...(c.effort.trim() ? { effort: c.effort.trim() } : {}),
+    };
+  }
+  return { ...(agent ? { agent } : {}), providers };
+}
+
 function EnvironmentCard(props: { env: Environment; reload: () => void; onNotice: (s: string) => void }) {
   const { env } = props;
   const [agent, setAgent] = useState(env.agent ?? '');
-  const [choices, setChoices] = useState(() =>
+  const [choices, setChoices] = useState<Choices>(() =>
     Object.fromEntries(
       PROVIDERS.map((p) => [p, { model: env.providers?.[p]?.model ?? '', effort: env.providers?.[p]?.effort ?? '' }]),
     ),
   );
   const [error, setError] = useState<string | null>(null);
   const [removing, setRemoving] = useState(false);
-  const set = (p: ProviderId, field: 'model' | 'effort', value: string) =>
-    setChoices({ ...choices, [p]: { ...(choices[p] ?? { model: '', effort: '' }), [field]: value } });
   const save = async (event: Event) => {
     event.preventDefault();
-    const providers: Environment['providers'] = {};
-    for (const p of PROVIDERS) {
-      const c = choices[p];
-      if (!c || (!c.model.trim() && !c.effort.trim())) continue;
-      providers[p] = {
-        ...(c.model.trim() ? { model: c.model.trim() } : {}),
-        ...(c.effort.trim() ? { effort: c.effort.trim() } : {}),
-      };
-    }
-    const body = { ...(agent ? { agent } : {}), providers };
+    const body = environmentBody(agent, choices);
     const result = await attempt(() => api('PUT', `/v1/environments/${encodeURIComponent(env.name)}`, body));
     if (!result.ok) return setError(result.error);
     setError(null);
@@ -103,37 +108,7 @@ function EnvironmentCard(props: { env: Environment; reload: () => void; onNotice
           ))}
         </select>
       </div>
-      <table>
-        <caption class="sr-only">Model and effort per provider in {env.name}</caption>
-        <thead>
-          <tr>
-            <th scope="col">Provider</th>
-            <th scope="col">Model</th>
-            <th scope="col">Effort</th>
-          </tr>
-        </thead>
-        <tbody>
-          {PROVIDERS.map((p) => (
-            <tr key={p}>
-              <th scope="row">{providerName(p)}</th>
-              <td>
-                <input
-                  aria-label={`${providerName(p)} model in ${env.name}`}
-                  value={choices[p]?.model ?? ''}
-                  onInput={(e) => set(p, 'model', inputValue(e))}
-                />
-              </td>
-              <td>
-                <input
-                  aria-label={`${providerName(p)} effort in ${env.name}`}
-                  value={choices[p]?.effort ?? ''}
-                  onInput={(e) => set(p, 'effort', inputValue(e))}
-                />
-              </td>
-            </tr>
-          ))}
-        </tbody>
-      </table>
+      <ChoicesTable name={env.name} choices={choices} onChange={setChoices} />
       <ErrorText error={error} />
       <div class="actions">
         {env.name !== 'default' && (
@@ -143,21 +118,72 @@ function EnvironmentCard(props: { env: Environment; reload: () => void; onNotice
         )}
         <button type="submit">Save {env.name}</button>
       </div>
-      {removing && (
-        <Confirm
-          title={`Delete ${env.name}?`}
-          message="Launches that name this environment fall back to the provider settings."
-          action="Delete"
-          onClose={() => setRemoving(false)}
-          onConfirm={async () => {
-            const result = await attempt(() => api('DELETE', `/v1/environments/${encodeURIComponent(env.name)}`));
-            if (!result.ok) return result.error;
-            props.onNotice(`Deleted ${env.name}.`);
-            props.reload();
-            return null;
-          }}
-        />
-      )}
+      {removing && <DeleteEnvironment {...props} onClose={() => setRemoving(false)} />}
     </form>
+  );
+}
+
+/** Model and effort per provider in one environment. */
+function ChoicesTable(props: { name: string; choices: Choices; onChange: (choices: Choices) => void }) {
+  const { name, choices } = props;
+  const set = (p: ProviderId, field: 'model' | 'effort', value: string) =>
+    props.onChange({ ...choices, [p]: { ...(choices[p] ?? { model: '', effort: '' }), [field]: value } });
+  return (
+    <table>
+      <caption class="sr-only">Model and effort per provider in {name}</caption>
+      <thead>
+        <tr>
+          <th scope="col">Provider</th>
+          <th scope="col">Model</th>
+          <th scope="col">Effort</th>
+        </tr>
+      </thead>
+      <tbody>
+        {PROVIDERS.map((p) => (
+          <tr key={p}>
+            <th scope="row">{providerName(p)}</th>
+            <td>
+              <input
+                aria-label={`${providerName(p)} model in ${name}`}
+                value={choices[p]?.model ?? ''}
+                onInput={(e) => set(p, 'model', inputValue(e))}
+              />
+            </td>
+            <td>
+              <input
+                aria-label={`${providerName(p)} effort in ${name}`}
+                value={choices[p]?.effort ?? ''}
+                onInput={(e) => set(p, 'effort', inputValue(e))}
+              />
+            </td>
+          </tr>
+        ))}
+      </tbody>
+    </table>
+  );
+}
+
+/** Asks before deleting an environment (`default` cannot be deleted). */
+function DeleteEnvironment(props: {
+  env: Environment;
+  reload: () => void;
+  onNotice: (s: string) => void;
+  onClose: () => void;
+}) {
+  const { name } = props.env;
+  return (
+    <Confirm
+      title={`Delete ${name}?`}
+      message="Launches that name this environment fall back to the provider settings."
+      action="Delete"
+      onClose={props.onClose}
+      onConfirm={async () => {
+        const result = await attempt(() => api('DELETE', `/v1/environments/${encodeURIComponent(name)}`));
+        if (!result.ok) return result.error;
+        props.onNotice(`Deleted ${name}.`);
+        props.reload();
+        return null;
+      }}
+    />
   );
 }

@@ -48,9 +48,26 @@ function PreferencesSection() {
   );
 }
 
+type Draft = Record<string, Required<Choice>>;
+
+/** The PUT body: per provider only what was chosen, trimmed. */
+function preferencesBody(choices: Draft): Preferences {
+  const providers: Preferences['providers'] = {};
+  for (const p of PROVIDERS) {
+    const c = choices[p];
+    if (!c) continue;
+    const entry: Choice = {};
+    if (c.preferredAccountId) entry.preferredAccountId = c.preferredAccountId;
+    if (c.model.trim()) entry.model = c.model.trim();
+    if (c.effort.trim()) entry.effort = c.effort.trim();
+    if (Object.keys(entry).length) providers[p] = entry;
+  }
+  return { providers };
+}
+
 function PreferencesForm(props: { data: PreferenceData; reload: () => void }) {
   const { data } = props;
-  const [choices, setChoices] = useState<Record<string, Required<Choice>>>(() =>
+  const [choices, setChoices] = useState<Draft>(() =>
     Object.fromEntries(
       PROVIDERS.map((p) => {
         const c = data.preferences.providers?.[p] ?? {};
@@ -68,28 +85,12 @@ function PreferencesForm(props: { data: PreferenceData; reload: () => void }) {
   const save = async (event: Event) => {
     event.preventDefault();
     setSaved(null);
-    const providers: Preferences['providers'] = {};
-    for (const p of PROVIDERS) {
-      const c = choices[p];
-      if (!c) continue;
-      const entry: Choice = {};
-      if (c.preferredAccountId) entry.preferredAccountId = c.preferredAccountId;
-      if (c.model.trim()) entry.model = c.model.trim();
-      if (c.effort.trim()) entry.effort = c.effort.trim();
-      if (Object.keys(entry).length) providers[p] = entry;
-    }
-    const result = await attempt(() => api('PUT', '/v1/me/preferences', { providers }));
+    const result = await attempt(() => api('PUT', '/v1/me/preferences', preferencesBody(choices)));
     if (!result.ok) return setError(result.error);
     setError(null);
     setSaved('Preferences saved.');
     props.reload();
   };
-  const accountsOf = (p: ProviderId) => [
-    ...(data.own.find((x) => x.id === p)?.accounts ?? []).map((a) => ({ id: a.id, label: `${a.label} (mine)` })),
-    ...(data.team.find((x) => x.id === p)?.accounts ?? [])
-      .filter((a) => a.owner === null)
-      .map((a) => ({ id: a.id, label: `${a.label} (team)` })),
-  ];
   return (
     <form class="card" onSubmit={save} noValidate>
       <table>
@@ -104,37 +105,7 @@ function PreferencesForm(props: { data: PreferenceData; reload: () => void }) {
         </thead>
         <tbody>
           {PROVIDERS.map((p) => (
-            <tr key={p}>
-              <th scope="row">{providerName(p, data.team)}</th>
-              <td>
-                <select
-                  aria-label={`Preferred ${providerName(p)} account`}
-                  value={choices[p]?.preferredAccountId ?? ''}
-                  onChange={(e) => set(p, 'preferredAccountId', inputValue(e))}
-                >
-                  <option value="">No preference</option>
-                  {accountsOf(p).map((a) => (
-                    <option key={a.id} value={a.id}>
-                      {a.label}
-                    </option>
-                  ))}
-                </select>
-              </td>
-              <td>
-                <input
-                  aria-label={`Preferred ${providerName(p)} model`}
-                  value={choices[p]?.model ?? ''}
-                  onInput={(e) => set(p, 'model', inputValue(e))}
-                />
-              </td>
-              <td>
-                <input
-                  aria-label={`Preferred ${providerName(p)} effort`}
-                  value={choices[p]?.effort ?? ''}
-                  onInput={(e) => set(p, 'effort', inputValue(e))}
-                />
-              </td>
-            </tr>
+            <PreferenceRow key={p} provider={p} data={data} choice={choices[p]} onChange={set} />
           ))}
         </tbody>
       </table>
@@ -144,5 +115,58 @@ function PreferencesForm(props: { data: PreferenceData; reload: () => void }) {
         <button type="submit">Save preferences</button>
       </div>
     </form>
+  );
+}
+
+/** The accounts one may prefer for a provider: one's own, then the team's. */
+function accountsOf(data: PreferenceData, p: ProviderId): { id: string; label: string }[] {
+  return [
+    ...(data.own.find((x) => x.id === p)?.accounts ?? []).map((a) => ({ id: a.id, label: `${a.label} (mine)` })),
+    ...(data.team.find((x) => x.id === p)?.accounts ?? [])
+      .filter((a) => a.owner === null)
+      .map((a) => ({ id: a.id, label: `${a.label} (team)` })),
+  ];
+}
+
+/** One provider's preferred account, model and effort. */
+function PreferenceRow(props: {
+  provider: ProviderId;
+  data: PreferenceData;
+  choice: Required<Choice> | undefined;
+  onChange: (p: ProviderId, field: keyof Choice, value: string) => void;
+}) {
+  const { provider: p, choice } = props;
+  return (
+    <tr>
+      <th scope="row">{providerName(p, props.data.team)}</th>
+      <td>
+        <select
+          aria-label={`Preferred ${providerName(p)} account`}
+          value={choice?.preferredAccountId ?? ''}
+          onChange={(e) => props.onChange(p, 'preferredAccountId', inputValue(e))}
+        >
+          <option value="">No preference</option>
+          {accountsOf(props.data, p).map((a) => (
+            <option key={a.id} value={a.id}>
+              {a.label}
+            </option>
+          ))}
+        </select>
+      </td>
+      <td>
+        <input
+          aria-label={`Preferred ${providerName(p)} model`}
+          value={choice?.model ?? ''}
+          onInput={(e) => props.onChange(p, 'model', inputValue(e))}
+        />
+      </td>
+      <td>
+        <input
+          aria-label={`Preferred ${providerName(p)} effort`}
+          value={choice?.effort ?? ''}
+          onInput={(e) => props.onChange(p, 'effort', inputValue(e))}
+        />
+      </td>
+    </tr>
   );
 }

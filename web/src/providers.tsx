@@ -106,12 +106,11 @@ function ProviderCard(props: CardProps) {
 
 type RowProps = CardProps & { account: Account; onNotice: (text: string) => void };
 
-function AccountRow(props: RowProps) {
+/** The calls an account row makes; each shows its failure on the row, and a change reloads the card. */
+function useAccountCalls(props: RowProps, path: string) {
   const { account, provider } = props;
-  const path = `${props.base}/${provider.id}/accounts/${account.id}`;
   const [error, setError] = useState<string | null>(null);
   const [test, setTest] = useState<{ ok: boolean; detail: string } | null>(null);
-  const [dialog, setDialog] = useState<'remove' | 'reconnect' | null>(null);
   const run = async (call: () => Promise<unknown>, done?: string) => {
     const result = await attempt(call);
     if (!result.ok) {
@@ -136,6 +135,14 @@ function AccountRow(props: RowProps) {
       () => api('PUT', `${props.base}/${provider.id}/active`, { accountId: on ? account.id : null }),
       on ? `${account.label} is now active.` : `No ${provider.name} account is active now.`,
     );
+  return { error, setError, test, run, runTest, setActive };
+}
+
+function AccountRow(props: RowProps) {
+  const { account, provider } = props;
+  const path = `${props.base}/${provider.id}/accounts/${account.id}`;
+  const { error, setError, test, run, runTest, setActive } = useAccountCalls(props, path);
+  const [dialog, setDialog] = useState<'remove' | 'reconnect' | null>(null);
   return (
     <li class="account" aria-labelledby={`acc-${account.id}`}>
       <div class="account-head">
@@ -159,37 +166,45 @@ function AccountRow(props: RowProps) {
         <StatusText tone={test.ok ? 'ok' : 'bad'} text={`Test ${test.ok ? 'passed' : 'failed'}: ${test.detail}`} />
       )}
       <ErrorText error={error} />
-      {dialog === 'remove' && (
-        <Confirm
-          title={`Remove ${account.label}?`}
-          message={`The account and its stored ${account.kind === 'oauth' ? 'tokens' : 'key'} are deleted at once. This cannot be undone.${account.active ? ` No ${provider.name} account will be active afterwards.` : ''}`}
-          action="Remove"
-          onClose={() => setDialog(null)}
-          onConfirm={async () => {
-            const result = await attempt(() => api('DELETE', path));
-            if (!result.ok) return result.error;
-            props.onNotice(`Removed ${account.label}.`);
-            props.reload();
-            return null;
-          }}
-        />
-      )}
-      {dialog === 'reconnect' && (
-        <AddAccountDialog
-          provider={provider}
-          base={props.base}
-          tab="oauth"
-          label={account.label}
-          title={`Reconnect ${account.label}`}
-          onClose={() => setDialog(null)}
-          onDone={(fresh) => {
-            setDialog(null);
-            props.onNotice(`Signed in again as ${fresh.label}. Remove the old account once the new one works.`);
-            props.reload();
-          }}
-        />
-      )}
+      {dialog && <AccountDialog {...props} path={path} dialog={dialog} onClose={() => setDialog(null)} />}
     </li>
+  );
+}
+
+/** Remove asks first; Reconnect signs in again with the account's label. */
+function AccountDialog(props: RowProps & { path: string; dialog: 'remove' | 'reconnect'; onClose: () => void }) {
+  const { account, provider } = props;
+  if (props.dialog === 'remove') {
+    return (
+      <Confirm
+        title={`Remove ${account.label}?`}
+        message={`The account and its stored ${account.kind === 'oauth' ? 'tokens' : 'key'} are deleted at once. This cannot be undone.${account.active ? ` No ${provider.name} account will be active afterwards.` : ''}`}
+        action="Remove"
+        onClose={props.onClose}
+        onConfirm={async () => {
+          const result = await attempt(() => api('DELETE', props.path));
+          if (!result.ok) return result.error;
+          props.onNotice(`Removed ${account.label}.`);
+          props.reload();
+          return null;
+        }}
+      />
+    );
+  }
+  return (
+    <AddAccountDialog
+      provider={provider}
+      base={props.base}
+      tab="oauth"
+      label={account.label}
+      title={`Reconnect ${account.label}`}
+      onClose={props.onClose}
+      onDone={(fresh) => {
+        props.onClose();
+        props.onNotice(`Signed in again as ${fresh.label}. Remove the old account once the new one works.`);
+        props.reload();
+      }}
+    />
   );
 }
 

@@ -85,34 +85,40 @@ export function AuditScreen() {
         </div>
       </div>
       <LoadState loaded={loaded} what="the audit log" />
-      <table class="records">
-        <caption class="sr-only">Audit events, newest first</caption>
-        <thead>
-          <tr>
-            <th scope="col">When</th>
-            <th scope="col">Who</th>
-            <th scope="col">What</th>
-            <th scope="col">Provider</th>
-            <th scope="col">Account</th>
-            <th scope="col">Detail</th>
-          </tr>
-        </thead>
-        <tbody>
-          {events.map((e, i) => (
-            <tr key={`${e.at}-${i}`}>
-              <td>{when(e.at)}</td>
-              <td>{e.actor}</td>
-              <td>{e.action}</td>
-              <td>{e.provider ?? ''}</td>
-              <td>{e.accountId ?? ''}</td>
-              <td class="detail">{e.detail ? JSON.stringify(e.detail) : ''}</td>
-            </tr>
-          ))}
-        </tbody>
-      </table>
+      <AuditTable events={events} />
       {loaded.data && events.length === 0 && <p class="muted">No events on this page match.</p>}
       <Pager first={pages.first} next={loaded.data?.next} onNewer={pages.newer} onOlder={pages.older} />
     </section>
+  );
+}
+
+function AuditTable({ events }: { events: AuditEvent[] }) {
+  return (
+    <table class="records">
+      <caption class="sr-only">Audit events, newest first</caption>
+      <thead>
+        <tr>
+          <th scope="col">When</th>
+          <th scope="col">Who</th>
+          <th scope="col">What</th>
+          <th scope="col">Provider</th>
+          <th scope="col">Account</th>
+          <th scope="col">Detail</th>
+        </tr>
+      </thead>
+      <tbody>
+        {events.map((e, i) => (
+          <tr key={`${e.at}-${i}`}>
+            <td>{when(e.at)}</td>
+            <td>{e.actor}</td>
+            <td>{e.action}</td>
+            <td>{e.provider ?? ''}</td>
+            <td>{e.accountId ?? ''}</td>
+            <td class="detail">{e.detail ? JSON.stringify(e.detail) : ''}</td>
+          </tr>
+        ))}
+      </tbody>
+    </table>
   );
 }
 
@@ -134,9 +140,28 @@ export function FinanceScreen() {
   );
 }
 
+type FinanceForm = Pick<FinanceRecord, 'billing' | 'status'> & {
+  plan: string;
+  monthlyBudgetUsd: string;
+  costCenter: string;
+  owner: string;
+};
+
+/** The PATCH body: every field, with empty ones cleared (null). */
+function financeBody(form: FinanceForm) {
+  return {
+    billing: form.billing,
+    status: form.status,
+    plan: form.plan.trim() || null,
+    monthlyBudgetUsd: form.monthlyBudgetUsd.trim() === '' ? null : Number(form.monthlyBudgetUsd),
+    costCenter: form.costCenter.trim() || null,
+    owner: form.owner.trim() || null,
+  };
+}
+
 function FinanceCard(props: { record: FinanceRecord; reload: () => void }) {
   const { record } = props;
-  const [form, setForm] = useState({
+  const [form, setForm] = useState<FinanceForm>({
     billing: record.billing,
     status: record.status,
     plan: record.plan ?? '',
@@ -147,29 +172,10 @@ function FinanceCard(props: { record: FinanceRecord; reload: () => void }) {
   const [error, setError] = useState<string | null>(null);
   const [saved, setSaved] = useState<string | null>(null);
   const id = `fin-${record.provider}`;
-  const text = (field: 'plan' | 'costCenter' | 'owner' | 'monthlyBudgetUsd', label: string, numeric = false) => (
-    <div class="field">
-      <label for={`${id}-${field}`}>{label}</label>
-      <input
-        id={`${id}-${field}`}
-        inputMode={numeric ? 'decimal' : undefined}
-        value={form[field]}
-        onInput={(e) => setForm({ ...form, [field]: inputValue(e) })}
-      />
-    </div>
-  );
   const save = async (event: Event) => {
     event.preventDefault();
     setSaved(null);
-    const body = {
-      billing: form.billing,
-      status: form.status,
-      plan: form.plan.trim() || null,
-      monthlyBudgetUsd: form.monthlyBudgetUsd.trim() === '' ? null : Number(form.monthlyBudgetUsd),
-      costCenter: form.costCenter.trim() || null,
-      owner: form.owner.trim() || null,
-    };
-    const result = await attempt(() => api('PATCH', `/v1/finance/${record.provider}`, body));
+    const result = await attempt(() => api('PATCH', `/v1/finance/${record.provider}`, financeBody(form)));
     if (!result.ok) return setError(result.error);
     setError(null);
     setSaved('Saved.');
@@ -178,12 +184,38 @@ function FinanceCard(props: { record: FinanceRecord; reload: () => void }) {
   return (
     <form class="card" onSubmit={save} noValidate aria-labelledby={id}>
       <h3 id={id}>{providerName(record.provider)}</h3>
+      <FinanceFields id={id} form={form} onChange={setForm} />
+      <ErrorText error={error} />
+      <StatusText text={saved} tone="ok" />
+      <div class="actions">
+        <button type="submit">Save {providerName(record.provider)}</button>
+      </div>
+    </form>
+  );
+}
+
+/** Billing and status, then the free-text fields. */
+function FinanceFields(props: { id: string; form: FinanceForm; onChange: (form: FinanceForm) => void }) {
+  const { id, form } = props;
+  const text = (field: 'plan' | 'costCenter' | 'owner' | 'monthlyBudgetUsd', label: string, numeric = false) => (
+    <div class="field">
+      <label for={`${id}-${field}`}>{label}</label>
+      <input
+        id={`${id}-${field}`}
+        inputMode={numeric ? 'decimal' : undefined}
+        value={form[field]}
+        onInput={(e) => props.onChange({ ...form, [field]: inputValue(e) })}
+      />
+    </div>
+  );
+  return (
+    <>
       <div class="field">
         <label for={`${id}-billing`}>Billing</label>
         <select
           id={`${id}-billing`}
           value={form.billing}
-          onChange={(e) => setForm({ ...form, billing: inputValue(e) as FinanceRecord['billing'] })}
+          onChange={(e) => props.onChange({ ...form, billing: inputValue(e) as FinanceRecord['billing'] })}
         >
           <option value="subscription">Subscription</option>
           <option value="usage">Usage</option>
@@ -195,7 +227,7 @@ function FinanceCard(props: { record: FinanceRecord; reload: () => void }) {
         <select
           id={`${id}-status`}
           value={form.status}
-          onChange={(e) => setForm({ ...form, status: inputValue(e) as FinanceRecord['status'] })}
+          onChange={(e) => props.onChange({ ...form, status: inputValue(e) as FinanceRecord['status'] })}
         >
           <option value="incomplete">Incomplete</option>
           <option value="complete">Complete</option>
@@ -205,12 +237,7 @@ function FinanceCard(props: { record: FinanceRecord; reload: () => void }) {
       {text('monthlyBudgetUsd', 'Monthly budget (USD)', true)}
       {text('costCenter', 'Cost center')}
       {text('owner', 'Owner')}
-      <ErrorText error={error} />
-      <StatusText text={saved} tone="ok" />
-      <div class="actions">
-        <button type="submit">Save {providerName(record.provider)}</button>
-      </div>
-    </form>
+    </>
   );
 }
 
@@ -252,52 +279,62 @@ export function LaunchesScreen() {
       {loaded.data && !loaded.data.listed && <p class="muted">This server does not list launches yet.</p>}
       {loaded.data?.listed && loaded.data.launches.length === 0 && <p class="muted">No launches yet.</p>}
       {!!loaded.data?.launches.length && (
-        <table class="records">
-          <caption class="sr-only">Launches, newest first</caption>
-          <thead>
-            <tr>
-              <th scope="col">Started</th>
-              <th scope="col">Provider</th>
-              <th scope="col">Account</th>
-              <th scope="col">Caller</th>
-              <th scope="col">Status</th>
-              <th scope="col">Stopped</th>
-              <th scope="col">Warnings</th>
-              <th scope="col">
-                <span class="sr-only">Details</span>
-              </th>
-            </tr>
-          </thead>
-          <tbody>
-            {loaded.data.launches.map((l) => (
-              <tr key={l.id}>
-                <td>{when(l.createdAt)}</td>
-                <td>{providerName(l.provider as ProviderId)}</td>
-                <td>{l.accountLabel}</td>
-                <td>{l.callerId}</td>
-                <td>
-                  <span class={`badge ${l.status}`}>{l.status}</span>
-                </td>
-                <td>{when(l.stoppedAt)}</td>
-                <td>{l.warnings.length ? l.warnings.join(' ') : '—'}</td>
-                <td>
-                  <button
-                    type="button"
-                    class="link"
-                    aria-expanded={open === l.id}
-                    onClick={() => setOpen(open === l.id ? null : l.id)}
-                  >
-                    Details<span class="sr-only"> of {l.id}</span>
-                  </button>
-                </td>
-              </tr>
-            ))}
-          </tbody>
-        </table>
+        <LaunchesTable
+          launches={loaded.data.launches}
+          open={open}
+          onToggle={(id) => setOpen(open === id ? null : id)}
+        />
       )}
       {open && <LaunchDetail id={open} />}
       <Pager first={pages.first} next={loaded.data?.next} onNewer={pages.newer} onOlder={pages.older} />
     </section>
+  );
+}
+
+function LaunchesTable(props: { launches: Launch[]; open: string | null; onToggle: (id: string) => void }) {
+  return (
+    <table class="records">
+      <caption class="sr-only">Launches, newest first</caption>
+      <thead>
+        <tr>
+          <th scope="col">Started</th>
+          <th scope="col">Provider</th>
+          <th scope="col">Account</th>
+          <th scope="col">Caller</th>
+          <th scope="col">Status</th>
+          <th scope="col">Stopped</th>
+          <th scope="col">Warnings</th>
+          <th scope="col">
+            <span class="sr-only">Details</span>
+          </th>
+        </tr>
+      </thead>
+      <tbody>
+        {props.launches.map((l) => (
+          <tr key={l.id}>
+            <td>{when(l.createdAt)}</td>
+            <td>{providerName(l.provider as ProviderId)}</td>
+            <td>{l.accountLabel}</td>
+            <td>{l.callerId}</td>
+            <td>
+              <span class={`badge ${l.status}`}>{l.status}</span>
+            </td>
+            <td>{when(l.stoppedAt)}</td>
+            <td>{l.warnings.length ? l.warnings.join(' ') : '—'}</td>
+            <td>
+              <button
+                type="button"
+                class="link"
+                aria-expanded={props.open === l.id}
+                onClick={() => props.onToggle(l.id)}
+              >
+                Details<span class="sr-only"> of {l.id}</span>
+              </button>
+            </td>
+          </tr>
+        ))}
+      </tbody>
+    </table>
   );
 }
 

@@ -84,20 +84,27 @@ function KeepaliveCard(props: { id: ProviderId; current: KeepaliveSettings; relo
           onInput={(e) => setHours(inputValue(e))}
         />
       </div>
-      <dl class="facts">
-        <dt>Last refresh</dt>
-        <dd>{when(current.lastRefreshAt)}</dd>
-        <dt>Next refresh</dt>
-        <dd>{when(current.nextRefreshAt)}</dd>
-        <dt>Last result</dt>
-        <dd>{current.lastResult ?? '—'}</dd>
-      </dl>
+      <SweepFacts current={current} />
       <ErrorText error={error} />
       <StatusText text={saved} tone="ok" />
       <div class="actions">
         <button type="submit">Save {NAMES[id]}</button>
       </div>
     </form>
+  );
+}
+
+/** How the keep-alive sweep last went for a provider, and when it runs next. */
+function SweepFacts({ current }: { current: KeepaliveSettings }) {
+  return (
+    <dl class="facts">
+      <dt>Last refresh</dt>
+      <dd>{when(current.lastRefreshAt)}</dd>
+      <dt>Next refresh</dt>
+      <dd>{when(current.nextRefreshAt)}</dd>
+      <dt>Last result</dt>
+      <dd>{current.lastResult ?? '—'}</dd>
+    </dl>
   );
 }
 
