@@ -1,25 +1,19 @@
 /**
- * The API's objects as the console sees them (API.md). Account and keep-alive types come from the
- * server's own definitions, so a change there shows up here as a type error.
+ * The API's objects as the console sees them (API.md). Account, caller and keep-alive types come
+ * from the server's own definitions, so a change there shows up here as a type error. Only
+ * `import type`, and only from modules that import nothing at run time: the bundle stays
+ * browser-only and this type check never reaches Node or AWS SDK code.
  */
 import type { AccountEndpoint, AccountView, EndpointType } from '#shared/accounts/model.ts';
+import type { Caller } from '#shared/http/types.ts';
 import type { ProviderId, SignInFlow } from '#shared/providers/types.ts';
 import type { KeepaliveSettings } from '#shared/settings/provider.ts';
 
-export type { AccountEndpoint, EndpointType, KeepaliveSettings, ProviderId, SignInFlow };
+export type { AccountEndpoint, Caller, EndpointType, KeepaliveSettings, ProviderId, SignInFlow };
 
 export const PROVIDERS: readonly ProviderId[] = ['claude', 'codex', 'gemini', 'bob', 'grok'];
 
-export interface UsageWindow {
-  name: string;
-  usedPercent: number;
-  resetsAt: string | null;
-}
-
-export type Account = AccountView & {
-  lastUsedAt?: string | null;
-  usage?: { plan: string | null; readAt: string; windows: UsageWindow[] } | null;
-};
+export type Account = AccountView;
 
 export interface Provider {
   id: ProviderId;
@@ -104,9 +98,4 @@ export interface Launch {
   expiresAt: string;
   warnings: string[];
   usage?: { requests: number; inputTokens: number; outputTokens: number; statusCounts: Record<string, number> };
-}
-
-export interface Caller {
-  id: string;
-  role: 'admin' | 'member';
 }
