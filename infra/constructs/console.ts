@@ -5,7 +5,7 @@ import { type HttpApi, HttpMethod, HttpNoneAuthorizer } from 'aws-cdk-lib/aws-ap
 import { HttpLambdaIntegration } from 'aws-cdk-lib/aws-apigatewayv2-integrations';
 import { Role, ServicePrincipal } from 'aws-cdk-lib/aws-iam';
 import { Architecture, Runtime } from 'aws-cdk-lib/aws-lambda';
-import { NodejsFunction, OutputFormat } from 'aws-cdk-lib/aws-lambda-nodejs';
+import { type BundlingOptions, NodejsFunction, OutputFormat } from 'aws-cdk-lib/aws-lambda-nodejs';
 import { LogGroup, RetentionDays } from 'aws-cdk-lib/aws-logs';
 import { Construct } from 'constructs';
 
@@ -24,6 +24,33 @@ export interface ConsoleProps {
   logRetention?: RetentionDays;
   removalPolicy: RemovalPolicy;
 }
+
+/** What the console function tells the page (`/console/config.json`): the sign-in and its IdP. */
+function consoleEnvironment(props: ConsoleProps): Record<string, string> {
+  return {
+    KEYFLEET_CONSOLE_AUTH: props.auth,
+    ...(props.issuer ? { KEYFLEET_CONSOLE_ISSUER: props.issuer } : {}),
+    ...(props.clientId ? { KEYFLEET_CONSOLE_CLIENT_ID: props.clientId } : {}),
+    ...(props.scopes ? { KEYFLEET_CONSOLE_SCOPES: props.scopes.join(' ') } : {}),
+    ...(props.connectSrc ? { KEYFLEET_CONSOLE_CONNECT_SRC: props.connectSrc.join(',') } : {}),
+  };
+}
+
+/** One ESM file for the function; the page, script and style sheet are written beside it after bundling. */
+const CONSOLE_BUNDLING: BundlingOptions = {
+  format: OutputFormat.ESM,
+  target: 'node22',
+  platform: 'node',
+  minify: true,
+  externalModules: [],
+  commandHooks: {
+    beforeBundling: () => [],
+    beforeInstall: () => [],
+    afterBundling: (inputDir: string, outputDir: string) => [
+      `cd "${inputDir}" && node --import tsx web/write.ts "${outputDir}/console"`,
+    ],
+  },
+};
 
 /**
  * The web console on the stack's HTTP API: a small function serving the page, script and style
@@ -60,31 +87,17 @@ export class Console extends Construct {
       timeout: Duration.seconds(10),
       role,
       logGroup,
-      environment: {
-        KEYFLEET_CONSOLE_AUTH: props.auth,
-        ...(props.issuer ? { KEYFLEET_CONSOLE_ISSUER: props.issuer } : {}),
-        ...(props.clientId ? { KEYFLEET_CONSOLE_CLIENT_ID: props.clientId } : {}),
-        ...(props.scopes ? { KEYFLEET_CONSOLE_SCOPES: props.scopes.join(' ') } : {}),
-        ...(props.connectSrc ? { KEYFLEET_CONSOLE_CONNECT_SRC: props.connectSrc.join(',') } : {}),
-      },
-      bundling: {
-        format: OutputFormat.ESM,
-        target: 'node22',
-        platform: 'node',
-        minify: true,
-        externalModules: [],
-        commandHooks: {
-          beforeBundling: () => [],
-          beforeInstall: () => [],
-          afterBundling: (inputDir: string, outputDir: string) => [
-            `cd "${inputDir}" && node --import tsx web/write.ts "${outputDir}/console"`,
-          ],
-        },
-      },
+      environment: consoleEnvironment(props),
+      bundling: CONSOLE_BUNDLING,
     });
+    this.addPublicRoutes(props.api);
+  }
+
+  /** `GET /` and `GET /console/{proxy+}` to the function, without an authorizer. */
+  private addPublicRoutes(api: HttpApi): void {
     const integration = new HttpLambdaIntegration('ConsoleIntegration', this.fn);
     for (const path of ['/', '/console/{proxy+}']) {
-      const [route] = props.api.addRoutes({
+      const [route] = api.addRoutes({
         path,
         methods: [HttpMethod.GET],
         integration,
