@@ -1,6 +1,8 @@
 import { GetCommand } from '@aws-sdk/lib-dynamodb';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { ConflictError, NotFoundError } from '#shared/errors.ts';
 import { acquireLease, readLease, releaseLease } from '#shared/oauth/lease.ts';
+import { refreshAccount } from '#shared/oauth/refresh.ts';
 import { documentClient } from '#shared/store/dynamo.ts';
 import { accountKey } from '#shared/store/keys.ts';
 import { seedAccount } from '#test/helpers/accounts.ts';
@@ -91,5 +93,22 @@ describe('refresh lease', () => {
     expect(await acquireLease({ ...target, owner: 'x', durationMs: LEASE_MS, now: T0 })).toBe(undefined);
     expect(await releaseLease({ ...target, owner: 'x', changes: { lastError: null } })).toBe(undefined);
     expect(await rawItem('codex', target.accountId)).toBe(undefined);
+  });
+
+  it('refuses to refresh an API-key account and gives the lease back', async () => {
+    const account = await seedAccount('claude', { kind: 'api_key' });
+    await expect(refreshAccount({ provider: 'claude', accountId: account.id })).rejects.toBeInstanceOf(ConflictError);
+    expect(await readLease({ provider: 'claude', accountId: account.id })).toMatchObject({
+      exists: true,
+      leaseOwner: null,
+      leaseUntil: null,
+    });
+    expect(await rawItem('claude', account.id)).toMatchObject({ updatedAt: account.updatedAt, status: 'connected' });
+  });
+
+  it('answers not_found for an account that does not exist, and creates no item', async () => {
+    const accountId = 'acc_11111111111111111111';
+    await expect(refreshAccount({ provider: 'codex', accountId })).rejects.toBeInstanceOf(NotFoundError);
+    expect(await rawItem('codex', accountId)).toBe(undefined);
   });
 });

@@ -46,6 +46,28 @@ describe('refresh routine against rotating refresh tokens with reuse detection',
     expect((await refreshAccount({ provider: 'codex', accountId: account.id, ...FAST })).result).toBe('ok');
   });
 
+  it('leaves an account refreshed after the caller’s snapshot alone, unless forced', async () => {
+    const before = refreshCalls().length;
+    const snapshot = (await getAccount('codex', account.id))?.lastRefreshAt ?? null;
+    // A launch refreshes the account after the sweep read it.
+    expect((await refreshAccount({ provider: 'codex', accountId: account.id, ...FAST, force: true })).refreshed).toBe(
+      true,
+    );
+    const swept = await refreshAccount({ provider: 'codex', accountId: account.id, ...FAST, lastRefreshAt: snapshot });
+    expect(swept).toMatchObject({ result: 'ok', refreshed: false });
+    expect(swept.tokens?.refresh_token).toBe((await vault(account)).refresh_token);
+    expect(refreshCalls().length - before).toBe(1);
+    const forced = await refreshAccount({
+      provider: 'codex',
+      accountId: account.id,
+      ...FAST,
+      lastRefreshAt: snapshot,
+      force: true,
+    });
+    expect(forced).toMatchObject({ result: 'ok', refreshed: true });
+    expect(refreshCalls().length - before).toBe(2);
+  });
+
   it('retries transient failures: 500, 500, then success is three calls and connected', async () => {
     const before = refreshCalls().length;
     oauth.injectTokenFailures({ status: 500 }, { status: 500 });
