@@ -1,7 +1,7 @@
 import * as z from 'zod/mini';
 import type { Account } from '#shared/accounts/model.ts';
 import { getAccount, requireAccount } from '#shared/accounts/store.ts';
-import { audit } from '#shared/audit/audit.ts';
+import { audit, auditEntry } from '#shared/audit/audit.ts';
 import { config } from '#shared/config.ts';
 import {
   AccountUnusableError,
@@ -14,7 +14,6 @@ import {
 import type { ApiRequest, Route } from '#shared/http/types.ts';
 import { parseInput } from '#shared/http/validate.ts';
 import * as wire from '#shared/http/wire.ts';
-import { auditEntry } from '#shared/launch/audit-item.ts';
 import { ensureFresh, freshTokens, storedCredential } from '#shared/launch/freshen.ts';
 import { authenticateGrant, isGrantToken } from '#shared/launch/grants.ts';
 import {

@@ -2,11 +2,11 @@ import * as z from 'zod/mini';
 import type { Account } from '#shared/accounts/model.ts';
 import { type ResolutionStep, resolveAccount } from '#shared/accounts/resolve.ts';
 import { loadProviderState } from '#shared/accounts/state.ts';
+import { auditEntry } from '#shared/audit/audit.ts';
 import { config } from '#shared/config.ts';
 import { AccountUnusableError, ConflictError, ForbiddenError, NotFoundError, ValidationError } from '#shared/errors.ts';
 import { ACCOUNT_ID, effortLevel, modelId } from '#shared/http/schemas.ts';
 import type { Caller } from '#shared/http/types.ts';
-import { auditEntry } from '#shared/launch/audit-item.ts';
 import { freshen } from '#shared/launch/freshen.ts';
 import { choiceFor, DEFAULT_ENVIRONMENT, type Environment, readLaunchSettings } from '#shared/launch/preferences.ts';
 import {
