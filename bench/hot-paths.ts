@@ -147,7 +147,12 @@ export async function benchCalls(
   // Its tokens now expire within Claude's lead time: the sweep bench must find only its own.
   await deleteAccount('claude', account.id);
   return [
-    figure('per launch, OAuth pool (plus RunTask)', oauthLaunch, 4),
+    figure(
+      'per launch, OAuth pool (plus RunTask)',
+      oauthLaunch,
+      4,
+      '; the fifth is the round-robin cursor step, an atomic ADD no batch can carry',
+    ),
     figure('per launch, API-key account (plus RunTask)', keyLaunch, 4),
     figure('per ticket redemption, OAuth (incl. vault read)', oauthRedeem, 4),
     figure('per ticket redemption, API key (incl. vault read)', keyRedeem, 4),
@@ -192,7 +197,7 @@ export async function benchLatency(world: World, runs: number, perRun: number): 
         name: 'launch / GetItem',
         unit: '×',
         value: summarize(result.ratio),
-        note: 'the call target: 4 round trips, plus RunTask',
+        note: '4 round trips: batch read beside the Query, cursor step, batch write, task ARN (RunTask stubbed)',
       },
       5,
     ),
