@@ -14,7 +14,7 @@ import {
 import type { ApiRequest, Route } from '#shared/http/types.ts';
 import { parseInput } from '#shared/http/validate.ts';
 import * as wire from '#shared/http/wire.ts';
-import { ensureFresh, freshTokens, storedCredential } from '#shared/launch/freshen.ts';
+import { freshen, freshTokens, storedCredential } from '#shared/launch/freshen.ts';
 import { authenticateGrant, isGrantToken } from '#shared/launch/grants.ts';
 import {
   authenticateTaskToken,
@@ -134,7 +134,7 @@ const recentlyRefreshed = (account: Account): boolean =>
 /** Runs the refresh; a busy lease or a failed refresh function means "not now", not a conflict. */
 async function refreshFor(provider: ProviderId, account: Account, force: boolean): Promise<Account> {
   try {
-    return await ensureFresh(provider, account.id, CONTAINER_MIN_VALIDITY_MS, { force });
+    return await freshen(account, CONTAINER_MIN_VALIDITY_MS, { force });
   } catch (error) {
     if (error instanceof ConflictError || error instanceof UpstreamError) {
       const { name } = getProvider(provider);

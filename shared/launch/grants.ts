@@ -7,7 +7,7 @@ import { config } from '#shared/config.ts';
 import { AccountUnusableError, NotFoundError, UnauthorizedError } from '#shared/errors.ts';
 import { ACCOUNT_ID } from '#shared/http/schemas.ts';
 import type { Caller } from '#shared/http/types.ts';
-import { ensureFresh } from '#shared/launch/freshen.ts';
+import { freshen } from '#shared/launch/freshen.ts';
 import { getPreferences } from '#shared/launch/preferences.ts';
 import { hashOf } from '#shared/launch/records.ts';
 import { registerSecret } from '#shared/log/redact.ts';
@@ -110,7 +110,7 @@ export async function issueGrant(caller: Caller, body: GrantBody): Promise<{ gra
     userPreferredAccountId: preferences.providers[provider.id]?.preferredAccountId,
     callerId: caller.id,
   });
-  const account = chosen.kind === 'oauth' ? await ensureFresh(provider.id, chosen.id, GRANT_MIN_VALIDITY_MS) : chosen;
+  const account = chosen.kind === 'oauth' ? await freshen(chosen, GRANT_MIN_VALIDITY_MS) : chosen;
   if (account.status === 'needs_reconnect') {
     throw new AccountUnusableError(`The ${provider.name} account "${account.label}" needs to be signed in again.`);
   }

@@ -121,10 +121,12 @@ async function coolDown(provider: ProviderId, accountId: string, until: string):
     values: { ':reconnect': 'needs_reconnect', ':cooling': 'cooling_down', ':null': 'NULL', ':until': until },
   };
   try {
-    await updateAccount(provider, accountId, { status: 'cooling_down', cooldownUntil: until }, [
-      { expression: 'attribute_exists(#pk)', names: { '#pk': 'pk' } },
-      notShorter,
-    ]);
+    await updateAccount({
+      provider,
+      accountId,
+      changes: { status: 'cooling_down', cooldownUntil: until },
+      conditions: [{ expression: 'attribute_exists(#pk)', names: { '#pk': 'pk' } }, notShorter],
+    });
     return true;
   } catch (error) {
     if (error instanceof ConditionFailedError) return false;
