@@ -349,6 +349,22 @@ function UsageBars({ account }: { account: Account }) {
 function Label(props: RowProps & { onError: (e: string | null) => void }) {
   const { account } = props;
   const [editing, setEditing] = useState(false);
+  if (editing) return <RenameForm {...props} onClose={() => setEditing(false)} />;
+  return (
+    <div class="account-label">
+      <h4 id={`acc-${account.id}`}>{account.label}</h4>
+      {props.canEdit && (
+        <button type="button" class="icon" aria-label={`Rename ${account.label}`} onClick={() => setEditing(true)}>
+          <span aria-hidden="true">✎</span>
+        </button>
+      )}
+    </div>
+  );
+}
+
+/** The name in an input, starting from the current one; Escape or Cancel closes it unchanged. */
+function RenameForm(props: RowProps & { onError: (e: string | null) => void; onClose: () => void }) {
+  const { account } = props;
   const [value, setValue] = useState(account.label);
   const save = async (event: Event) => {
     event.preventDefault();
@@ -356,53 +372,33 @@ function Label(props: RowProps & { onError: (e: string | null) => void }) {
     const result = await attempt(() => api('PATCH', path, { label: value }));
     if (!result.ok) return props.onError(result.error);
     props.onError(null);
-    setEditing(false);
+    props.onClose();
     props.onNotice(`Renamed to ${value.trim()}.`);
     props.reload();
   };
-  if (editing) {
-    return (
-      <form class="rename" onSubmit={save} noValidate>
-        <label class="sr-only" for={`rename-${account.id}`}>
-          New name for {account.label}
-        </label>
-        <input
-          id={`rename-${account.id}`}
-          value={value}
-          maxLength={100}
-          // biome-ignore lint/a11y/noAutofocus: the pencil was pressed to type here
-          autoFocus
-          onInput={(e) => setValue(inputValue(e))}
-          onKeyDown={(e) => {
-            if (e.key !== 'Escape') return;
-            e.preventDefault();
-            setEditing(false);
-          }}
-        />
-        <button type="submit">Save</button>
-        <button type="button" class="secondary" onClick={() => setEditing(false)}>
-          Cancel
-        </button>
-      </form>
-    );
-  }
   return (
-    <div class="account-label">
-      <h4 id={`acc-${account.id}`}>{account.label}</h4>
-      {props.canEdit && (
-        <button
-          type="button"
-          class="icon"
-          aria-label={`Rename ${account.label}`}
-          onClick={() => {
-            setValue(account.label);
-            setEditing(true);
-          }}
-        >
-          <span aria-hidden="true">✎</span>
-        </button>
-      )}
-    </div>
+    <form class="rename" onSubmit={save} noValidate>
+      <label class="sr-only" for={`rename-${account.id}`}>
+        New name for {account.label}
+      </label>
+      <input
+        id={`rename-${account.id}`}
+        value={value}
+        maxLength={100}
+        // biome-ignore lint/a11y/noAutofocus: the pencil was pressed to type here
+        autoFocus
+        onInput={(e) => setValue(inputValue(e))}
+        onKeyDown={(e) => {
+          if (e.key !== 'Escape') return;
+          e.preventDefault();
+          props.onClose();
+        }}
+      />
+      <button type="submit">Save</button>
+      <button type="button" class="secondary" onClick={props.onClose}>
+        Cancel
+      </button>
+    </form>
   );
 }
 
