@@ -1,8 +1,9 @@
 import { constants } from 'node:fs';
-import { chmod, copyFile, lstat, mkdir, readFile, realpath, writeFile } from 'node:fs/promises';
-import { dirname, isAbsolute, normalize, resolve, sep } from 'node:path';
+import { chmod, copyFile, lstat, readFile, realpath } from 'node:fs/promises';
+import { resolve } from 'node:path';
 import { ApiError, callApi, UsageError } from '#shared/operator/client.ts';
 import { type Command, type Context, PROVIDERS, providerArg, stringOption } from '#shared/operator/command.ts';
+import { confinedTarget, writeConfined } from '#shared/profiles/confine.ts';
 
 interface GrantView {
   id: string;
@@ -28,7 +29,6 @@ interface Written {
 }
 
 const FILE_MODE = 0o600;
-const DIR_MODE = 0o700;
 
 /** `20261122T150102Z`: sortable, and safe in a file name. */
 function stamp(now: number): string {
@@ -41,16 +41,6 @@ function stamp(now: number): string {
 /** `'value'` for a POSIX shell, whatever the value holds. */
 export function shellQuote(value: string): string {
   return `'${value.replaceAll("'", `'"'"'`)}'`;
-}
-
-/** The target of a profile file, refusing anything that would land outside `home` (also through a link). */
-async function targetOf(home: string, path: string): Promise<string> {
-  const relative = normalize(path);
-  if (isAbsolute(relative) || relative === '..' || relative.startsWith(`..${sep}`))
-    throw new Error(`refusing to write outside the home directory: ${path}`);
-  const target = resolve(home, relative);
-  if (!target.startsWith(`${home}${sep}`)) throw new Error(`refusing to write outside the home directory: ${path}`);
-  return target;
 }
 
 async function existing(target: string): Promise<string | undefined> {
@@ -107,9 +97,11 @@ export async function writeWorkstationFiles(
   const root = await realpath(home).catch(() => {
     throw new UsageError(`the home directory ${home} does not exist`);
   });
+  // Every path is checked before anything is written, so a bad entry leaves the home untouched.
+  const targets = await Promise.all(files.map((entry) => confinedTarget(root, entry.path)));
   const written: Written[] = [];
-  for (const entry of files) {
-    const target = await targetOf(root, entry.path);
+  for (const [i, entry] of files.entries()) {
+    const target = targets[i] as string;
     const previous = await existing(target);
     const content = entry.merge ? mergeJson(previous, entry.content) : entry.content;
     const unchanged = previous === content;
@@ -118,30 +110,17 @@ export async function writeWorkstationFiles(
       written.push({ path: target, backup, unchanged });
       continue;
     }
-    await mkdir(dirname(target), { recursive: true, mode: DIR_MODE });
-    if (!(await realpath(dirname(target))).startsWith(`${root}${sep}`))
-      throw new Error(`refusing to write outside the home directory: ${entry.path}`);
     if (backup) backup = await backUp(target, backup);
     written.push({ path: target, backup, unchanged });
-    await writeFile(target, content, { mode: FILE_MODE });
-    await chmod(target, FILE_MODE);
+    await writeConfined(root, target, entry.path, content);
   }
   return written;
 }
 
 /** The grant's profile, from the container-side route (authenticated by the grant, not the caller). */
 async function fetchProfile(ctx: Context, grant: string): Promise<WorkstationProfile> {
-  const base = ctx.client.baseUrl.href.replace(/\/$/, '');
-  const response = await (ctx.client.fetch ?? fetch)(`${base}/v1/grants/profile`, {
-    headers: { authorization: `Bearer ${grant}`, accept: 'application/json' },
-    signal: AbortSignal.timeout(60_000),
-  });
-  const body = (await response.json().catch(() => ({}))) as WorkstationProfile & {
-    error?: { code?: string; message?: string };
-  };
-  if (!response.ok)
-    throw new ApiError(response.status, body.error?.code ?? 'http_error', body.error?.message ?? 'no profile');
-  return body;
+  const client = { ...ctx.client, auth: { kind: 'bearer' as const, token: grant } };
+  return (await callApi<WorkstationProfile>(client, 'GET', '/v1/grants/profile')).body;
 }
 
 async function revokeOne(ctx: Context, id: string): Promise<void> {
