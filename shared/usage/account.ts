@@ -2,6 +2,7 @@ import * as z from 'zod/mini';
 import type { Account } from '#shared/accounts/model.ts';
 import { getProvider, listProviders } from '#shared/providers/index.ts';
 import { usageEndpointsOf } from '#shared/usage/endpoints.ts';
+import { readOr } from '#shared/usage/parse.ts';
 import { readUsage, type UsageReadOptions } from '#shared/usage/read.ts';
 import { nextUsageReadAt } from '#shared/usage/schedule.ts';
 import type { AccountUsage, UsageFailure, UsageResult } from '#shared/usage/types.ts';
@@ -71,7 +72,7 @@ export function usageAttributes(result: UsageResult, now: number, intervalMinute
 }
 
 /** `schema` or null; anything else reads as null too. */
-const orNull = <T extends z.ZodMiniType>(schema: T) => z.catch(z.nullable(schema), null);
+const orNull = <T extends z.ZodMiniType>(schema: T) => readOr(z.nullable(schema), null);
 
 const storedWindow = z.object({
   name: z.string().check(z.minLength(1), z.maxLength(100)),
@@ -88,7 +89,7 @@ const storedCredits = z.object({
 const storedUsageSchema = z.object({
   plan: orNull(z.string()),
   readAt: z.string(),
-  windows: z.catch(z.array(z.unknown()), []),
+  windows: readOr(z.array(z.unknown()), []),
   credits: orNull(storedCredits),
 });
 

@@ -1,14 +1,25 @@
 import * as z from 'zod/mini';
+import { _catch } from 'zod/v4/core';
 import type { AccountUsage, UsageCredits, UsageWindow } from '#shared/usage/types.ts';
 
 /*
  * Lenient readers of the providers' usage answers. Every field is optional and a field of the wrong
- * type reads as absent (`z.catch`), so an upstream change loses only what changed: unknown fields are
+ * type reads as absent ({@link readOr}), so an upstream change loses only what changed: unknown fields are
  * ignored, a missing window is unknown (left out, never 0 %), and nothing here throws.
  */
 
+/**
+ * What `schema` reads from a value, or `fallback` when it does not read: exactly zod's `catch`.
+ * zod/mini's `z.catch` reaches `core.util` as a nested namespace, which makes esbuild keep all of
+ * zod's util module (8 KB) in every bundle; core's `_catch` builds the same schema without it.
+ */
+export function readOr<T extends z.ZodMiniType>(schema: T, fallback: z.output<T>): z.ZodMiniCatch<T> {
+  // core types _catch for objects only; the schema it builds is the one z.catch builds for any type.
+  return _catch(z.ZodMiniCatch, schema as never, fallback as never) as unknown as z.ZodMiniCatch<T>;
+}
+
 /** `schema`, null or absent; anything else reads as null. */
-const lenient = <T extends z.ZodMiniType>(schema: T) => z.catch(z.nullish(schema), null);
+const lenient = <T extends z.ZodMiniType>(schema: T) => readOr(z.nullish(schema), null);
 const num = lenient(z.number());
 const str = lenient(z.string());
 const bool = lenient(z.boolean());
