@@ -1,3 +1,4 @@
+import { COLLECT_EVERY_BYTES, garbagePacer, minorCollector } from '#shared/proxy/memory.ts';
 import { type RunningProxy, startProxy } from '#shared/proxy/server.ts';
 
 /** The sidecar's port when none is given (the agent container reaches it on 127.0.0.1). */
@@ -70,7 +71,8 @@ export async function runProxyCommand(argv: string[], env: NodeJS.ProcessEnv = p
   const stopped = stopSignal();
   let proxy: RunningProxy;
   try {
-    proxy = await startProxy({ apiUrl, ticket, port: parsed.port });
+    const onRelayed = garbagePacer(COLLECT_EVERY_BYTES, minorCollector());
+    proxy = await startProxy({ apiUrl, ticket, port: parsed.port, onRelayed });
   } catch (error) {
     process.stderr.write(`${(error as Error).message}\n`);
     return 1;

@@ -1,5 +1,6 @@
 import { timingSafeEqual } from 'node:crypto';
 import {
+  type ClientRequest,
   createServer,
   Agent as HttpAgent,
   request as httpRequest,
@@ -17,6 +18,7 @@ import { agentResponseHeaders, presented, upstreamRequestHeaders } from '#shared
 import { readRateLimit } from '#shared/proxy/limits.ts';
 import { UsageMeter, UsageReporter } from '#shared/proxy/meter.ts';
 import { CODEX_REFRESH_PATH, newPlaceholder, proxyProfileFor } from '#shared/proxy/profiles.ts';
+import { ReplayCopy } from '#shared/proxy/replay.ts';
 import { ROUTES, type UpstreamRoute } from '#shared/proxy/routes.ts';
 import { UsageTap } from '#shared/proxy/usage.ts';
 
@@ -36,6 +38,8 @@ export interface ProxyOptions {
   replayLimitBytes?: number;
   /** One line per event; never given bodies, headers or credentials. */
   log?: (message: string) => void;
+  /** Told the size of every body chunk relayed either way (the sidecar paces its garbage collection). */
+  onRelayed?: (bytes: number) => void;
 }
 
 export interface RunningProxy {
@@ -286,7 +290,17 @@ async function codexRefresh(context: Context, req: IncomingMessage, res: ServerR
   );
 }
 
-function send(context: Context, req: IncomingMessage, target: URL, body: Buffer | undefined, credential: string) {
+/** One request sent upstream: the request (to stop it) and its answer once the head has arrived. */
+interface Sent {
+  request: ClientRequest;
+  answer: Promise<IncomingMessage>;
+}
+
+/**
+ * Sends the agent's request upstream with the account's credential: its body streamed as it
+ * arrives (`body` undefined) or, when sent again after a 401, the copy kept meanwhile.
+ */
+function send(context: Context, req: IncomingMessage, target: URL, credential: string, body?: Buffer): Sent {
   const { route, grant, agents } = context;
   const headers = upstreamRequestHeaders(
     req.headers,
@@ -295,22 +309,56 @@ function send(context: Context, req: IncomingMessage, target: URL, body: Buffer 
   );
   if (body) headers['content-length'] = String(body.length);
   const https = target.protocol === 'https:';
-  return new Promise<IncomingMessage>((resolve, reject) => {
-    const upstream = (https ? httpsRequest : httpRequest)(target, {
-      method: req.method,
-      headers,
-      agent: https ? agents.https : agents.http,
-    });
-    upstream.setNoDelay(true);
-    upstream.once('response', resolve);
-    upstream.once('error', reject);
-    req.once('close', () => {
-      // The agent went away before its request was complete: nothing useful can follow.
-      if (!req.complete) upstream.destroy();
-    });
-    if (body) upstream.end(body);
-    else req.pipe(upstream);
+  const request = (https ? httpsRequest : httpRequest)(target, {
+    method: req.method,
+    headers,
+    agent: https ? agents.https : agents.http,
   });
+  request.setNoDelay(true);
+  const answer = new Promise<IncomingMessage>((resolve, reject) => {
+    request.once('response', resolve);
+    // Errors after the answer has come (the rest of a body that no longer fits) end nothing here.
+    request.on('error', reject);
+  });
+  req.once('close', () => {
+    // The agent went away before its request was complete: nothing useful can follow.
+    if (!req.complete) request.destroy();
+  });
+  if (body) return { request: request.end(body), answer };
+  const { onRelayed } = context.options;
+  if (onRelayed) req.on('data', (chunk: Buffer) => onRelayed(chunk.length));
+  req.pipe(request);
+  return { request, answer };
+}
+
+/**
+ * After a 401 on a renewing account: renews the token and sends the request again with the body
+ * copied while it streamed; when no copy could be kept (too large, the agent left) or no new token
+ * came, passes the 401 on (renewing in the background for the CLI's own retry).
+ */
+async function retryAfter401(
+  context: Context,
+  req: IncomingMessage,
+  target: URL,
+  first: Sent,
+  answer: IncomingMessage,
+  copy: ReplayCopy,
+): Promise<IncomingMessage> {
+  const { keeper } = context;
+  if (!req.complete) {
+    // The upstream has answered: the rest of the body only goes to the copy (or nowhere).
+    req.unpipe(first.request);
+    req.resume();
+    answer.once('end', () => first.request.destroy());
+  }
+  const body = copy.keeping ? await copy.whole() : undefined;
+  if (!body) {
+    void keeper.renew(true);
+    return answer;
+  }
+  if (!(await keeper.renew(true))) return answer;
+  answer.resume();
+  return send(context, req, target, (await keeper.current()).reveal(), body).answer;
 }
 
 async function forward(
@@ -322,22 +370,15 @@ async function forward(
 ): Promise<void> {
   const { keeper, options } = context;
   const target = new URL(`${upstream.origin}${path}`);
-  const length = Number(req.headers['content-length'] ?? (req.headers['transfer-encoding'] ? Number.NaN : 0));
-  const limit = options.replayLimitBytes ?? DEFAULT_REPLAY_LIMIT;
-  const body = keeper.renews && length <= limit ? await readBody(req, limit) : undefined;
-  const replayable = body !== undefined;
+  const credential = (await keeper.current()).reveal();
   let answer: IncomingMessage;
   try {
-    answer = await send(context, req, target, body, (await keeper.current()).reveal());
-    if (answer.statusCode === 401 && keeper.renews) {
-      if (!replayable) {
-        // Too large to send again: the CLI sees the 401, and its own retry finds a renewed token.
-        void keeper.renew(true);
-      } else if (await keeper.renew(true)) {
-        answer.resume();
-        answer = await send(context, req, target, body, (await keeper.current()).reveal());
-      }
-    }
+    const first = send(context, req, target, credential);
+    // Only a renewing account can cure a 401 by sending again; the copy streams along.
+    const copy = keeper.renews ? new ReplayCopy(req, options.replayLimitBytes ?? DEFAULT_REPLAY_LIMIT) : undefined;
+    answer = await first.answer;
+    if (copy && answer.statusCode === 401) answer = await retryAfter401(context, req, target, first, answer, copy);
+    else copy?.release();
   } catch (error) {
     options.log(`upstream unreachable: ${(error as NodeJS.ErrnoException).code ?? (error as Error).name}`);
     return refuse(res, 502, 'upstream_error', 'The proxy could not reach the provider.');
@@ -353,7 +394,11 @@ function relay(context: Context, answer: IncomingMessage, res: ServerResponse): 
   const tap = new UsageTap(route.usage, answer.headers['content-type']);
   res.writeHead(status, agentResponseHeaders(answer.headers));
   res.flushHeaders();
-  answer.on('data', (chunk: Buffer) => tap.write(chunk));
+  const { onRelayed } = options;
+  answer.on('data', (chunk: Buffer) => {
+    tap.write(chunk);
+    onRelayed?.(chunk.length);
+  });
   answer.once('end', () => {
     tap.end();
     meter.tokens(tap.usage);

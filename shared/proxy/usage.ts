@@ -101,7 +101,9 @@ export class UsageTap {
   write(chunk: Buffer): void {
     if (!this.#sse) {
       this.#size += chunk.length;
+      // Past the limit the body will not be parsed: let go of what was kept at once.
       if (this.#size <= MAX_EVENT_BYTES) this.#chunks.push(chunk);
+      else this.#chunks = [];
       return;
     }
     this.#crlf ??= chunk.includes('\r\n') ? true : chunk.includes('\n') ? false : undefined;
