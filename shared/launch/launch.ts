@@ -23,7 +23,7 @@ import { logger } from '#shared/log/logger.ts';
 import { redactText } from '#shared/log/redact.ts';
 import { checkEffort } from '#shared/providers/efforts.ts';
 import { getProvider, refreshTokenShareable } from '#shared/providers/index.ts';
-import { PROVIDER_IDS, type ProviderDefinition } from '#shared/providers/types.ts';
+import { PROVIDER_IDS, type ProviderDefinition, type ProviderId } from '#shared/providers/types.ts';
 import { isProxyProvider } from '#shared/proxy/routes.ts';
 import { putAll } from '#shared/store/batch.ts';
 
@@ -97,7 +97,7 @@ export type LaunchBody = z.infer<typeof launchBody>;
 /** API.md launch response. */
 export interface LaunchView {
   id: string;
-  provider: string;
+  provider: ProviderId;
   accountId: string;
   accountLabel: string;
   taskArn: string;

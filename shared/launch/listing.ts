@@ -1,6 +1,7 @@
 import { GetCommand, QueryCommand } from '@aws-sdk/lib-dynamodb';
 import { config } from '#shared/config.ts';
 import type { LaunchRecord } from '#shared/launch/records.ts';
+import type { ProviderId } from '#shared/providers/types.ts';
 import { encodeCursor, parseBefore } from '#shared/store/cursor.ts';
 import { documentClient, dynamo } from '#shared/store/dynamo.ts';
 import { launchKey } from '#shared/store/keys.ts';
@@ -49,7 +50,7 @@ export interface ListQuery {
   limit: number;
   /** A `next` value from a previous page, or an ISO time: launches created strictly before it. */
   before?: string | undefined;
-  provider?: string | undefined;
+  provider?: ProviderId | undefined;
   accountId?: string | undefined;
 }
 

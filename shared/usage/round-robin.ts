@@ -1,3 +1,4 @@
+import type { ProviderId } from '#shared/providers/types.ts';
 import { type PoolMember, type PoolPlan, pickAt, planPool } from '#shared/usage/pool.ts';
 
 export interface RoundRobinOutcome<T extends PoolMember> {
@@ -36,7 +37,7 @@ function resetPhrase(plan: PoolPlan<PoolMember>): string {
 }
 
 /** The launch warning when the whole pool is skipped and the active OAuth account is used instead. */
-export function poolFallbackWarning(provider: string, plan: PoolPlan<PoolMember>): string {
+export function poolFallbackWarning(provider: ProviderId, plan: PoolPlan<PoolMember>): string {
   return `Every ${provider} round-robin account is at its usage limit or cooling down (${resetPhrase(plan)}); the active account was used instead.`;
 }
 
@@ -44,7 +45,7 @@ export function poolFallbackWarning(provider: string, plan: PoolPlan<PoolMember>
  * The `provider_not_configured` message: names the earliest reset when the pool exists but every
  * account in it is skipped, else the usual advice.
  */
-export function noUsableAccountMessage(provider: string, plan: PoolPlan<PoolMember> | null): string {
+export function noUsableAccountMessage(provider: ProviderId, plan: PoolPlan<PoolMember> | null): string {
   if (plan && poolExhausted(plan)) {
     return `No usable ${provider} account: every round-robin account is at its usage limit or cooling down; ${resetPhrase(plan)}.`;
   }
