@@ -4,7 +4,7 @@ import { type AccountChanges, requireAccount } from '#shared/accounts/store.ts';
 import { ConflictError, UpstreamError } from '#shared/errors.ts';
 import { logger } from '#shared/log/logger.ts';
 import { oauthConfiguration, oidc, type ProviderAnswer, providerAnswer } from '#shared/oauth/client.ts';
-import { acquireLease, readLease, releaseLease } from '#shared/oauth/lease.ts';
+import { acquireLease, readLease, releaseLease, type StatusFacts } from '#shared/oauth/lease.ts';
 import { toStoredTokens } from '#shared/oauth/tokens.ts';
 import { getProvider } from '#shared/providers/index.ts';
 import type { ProviderDefinition, ProviderId } from '#shared/providers/types.ts';
@@ -18,13 +18,19 @@ import { readSecret, writeSecret } from '#shared/vault/vault.ts';
  *      lease means someone else is refreshing — wait for them and use their result instead of
  *      refreshing again);
  *   2. read the refresh token from the vault and call the token endpoint (transient failures —
- *      network, 5xx, 429 — up to 3 attempts with backoff, honouring Retry-After);
+ *      network, 5xx, 429 — up to 3 attempts with backoff, honouring Retry-After). An attempt (or a
+ *      wait before one) starts only if it can end inside the lease with time left for the writes:
+ *      once the lease may lapse, another refresher may spend the same refresh token, and a provider
+ *      that rotates them revokes the whole grant when a spent one comes again. A refresh that runs
+ *      short of lease stops as if it had lost it: no token call, no write;
  *   3. write the new tokens to the vault before anything else, as a new version whose id is made
  *      once per refresh: every retry of that write is the same version, and every refresh a new
  *      one (an id derived from the spent refresh token would repeat for providers whose refresh
  *      tokens do not rotate, such as Google's, and the vault refuses a version id with a new value);
  *   4. then update metadata (expiry, last refresh, status) and release the lease in one write,
- *      conditioned on still holding the lease (a refresher whose lease lapsed changes nothing).
+ *      conditioned on still holding the lease (a refresher whose lease lapsed changes nothing) and
+ *      on the status and cool-down being as read under the lease: a rate limit a proxy reported
+ *      meanwhile is read again and kept (two more calls, only then).
  * Four AWS calls in all: lease, vault read, vault write, metadata with release.
  * On invalid_grant / refresh_token_reused the vault is read again first: if it already holds a
  * different refresh token, another writer rotated it and the account stays connected.
@@ -61,6 +67,12 @@ export interface RefreshOutcome {
 }
 
 const ATTEMPTS = 3;
+/** How long one token call may take: the request timeout of the provider fetch (shared/oauth/client.ts). */
+const ATTEMPT_TIMEOUT_MS = 15_000;
+/** Lease time kept for after the last token call: the vault write and the metadata write. */
+const LEASE_MARGIN_MS = 10_000;
+/** The shortest lease that fits one attempt and the writes after it. */
+const MIN_LEASE_MS = ATTEMPT_TIMEOUT_MS + LEASE_MARGIN_MS;
 /** The longest Retry-After honoured between attempts; a longer one becomes the cool-down instead. */
 const MAX_RETRY_WAIT_MS = 20_000;
 /** How long an account rate-limited at its token endpoint stays out of the pool, at least. */
@@ -141,6 +153,8 @@ interface Run {
   definition: ProviderDefinition;
   /** This call's lease owner id. */
   owner: string;
+  /** When this call's lease runs out (epoch ms); 0 until it is taken. */
+  leaseUntil: number;
   /** The caller's `lastRefreshAt` ({@link RefreshRequest.lastRefreshAt}); undefined when it gave none. */
   before: string | null | undefined;
   /** When this call began (epoch ms): the baseline when the caller gave no `lastRefreshAt`. */
@@ -173,8 +187,11 @@ function refreshedSince(run: Run, account: Account): boolean {
 async function leaseOrOtherResult(run: Run): Promise<{ account: Account } | { outcome: RefreshOutcome }> {
   const { provider, accountId, leaseMs } = run.request;
   for (let round = 0; ; round++) {
-    const account = await acquireLease({ provider, accountId, owner: run.owner, durationMs: leaseMs });
-    if (account) return { account };
+    const leased = await acquireLease({ provider, accountId, owner: run.owner, durationMs: leaseMs });
+    if (leased) {
+      run.leaseUntil = leased.leaseUntil;
+      return { account: leased.account };
+    }
     if (round === 3) throw new ConflictError('Another refresh of this account is still running; try again shortly.');
     await waitForOtherWriter(provider, accountId, leaseMs);
     const after = await requireAccount(provider, accountId);
@@ -182,16 +199,13 @@ async function leaseOrOtherResult(run: Run): Promise<{ account: Account } | { ou
   }
 }
 
-/**
- * Step 4: the account's changes and the lease's release, in one write that holds only while this
- * call still owns the lease. A lapsed lease changes nothing: the new holder's outcome stands, and
- * the account is read as it is.
- */
-async function finish(run: Run, changes: AccountChanges): Promise<Account> {
+/** The account changes a finished refresh makes, given the account's status and cool-down as they stand. */
+type Plan = (facts: StatusFacts) => AccountChanges;
+
+/** The lease is not this call's any more: nothing was written, and the account is read as it is. */
+async function lapsed(run: Run): Promise<Account> {
   const { provider, accountId } = run.request;
-  const updated = await releaseLease({ provider, accountId, owner: run.owner, changes });
   run.released = true;
-  if (updated) return updated;
   logger.warn('the refresh lease lapsed before the refresh finished; its changes were not written', {
     provider,
     accountId,
@@ -199,43 +213,134 @@ async function finish(run: Run, changes: AccountChanges): Promise<Account> {
   return requireAccount(provider, accountId);
 }
 
-/** Step 2: the token endpoint, up to {@link ATTEMPTS} times while the failure is transient. */
-async function exchange(
-  run: Run,
-  spent: string,
-): Promise<{ response: oidc.TokenEndpointResponse } | { failure: Classified }> {
+/** Step 4 with changes that hold whatever the status: written with the release while this call owns the lease. */
+async function finish(run: Run, changes: AccountChanges): Promise<Account> {
+  const { provider, accountId } = run.request;
+  const updated = await releaseLease({ provider, accountId, owner: run.owner, changes });
+  if (!updated) return lapsed(run);
+  run.released = true;
+  return updated;
+}
+
+/** Of a plan's changes, the token facts only (what this call alone knows). */
+function tokenFacts(changes: AccountChanges): AccountChanges {
+  const { tokenExpiresAt, lastRefreshAt } = changes;
+  return {
+    ...(tokenExpiresAt !== undefined ? { tokenExpiresAt } : {}),
+    ...(lastRefreshAt !== undefined ? { lastRefreshAt } : {}),
+  };
+}
+
+/**
+ * Step 4 with changes that depend on the account's status and cool-down (`seen`: as read under the
+ * lease): the write also holds only while those are unchanged, so a cool-down a proxy reported
+ * while this call ran is not overwritten. If they changed, they are read again (consistently, with
+ * the lease) and the changes recomputed once; if they changed yet again, only the token facts are
+ * written. A lapsed lease changes nothing, as in {@link finish}.
+ */
+async function finishFrom(run: Run, seen: StatusFacts, plan: Plan): Promise<Account> {
+  const { provider, accountId } = run.request;
+  let facts = seen;
+  for (let round = 0; round < 2; round++) {
+    const expected = { status: facts.status, cooldownUntil: facts.cooldownUntil };
+    const updated = await releaseLease({ provider, accountId, owner: run.owner, changes: plan(facts), expected });
+    if (updated) {
+      run.released = true;
+      return updated;
+    }
+    const lease = await readLease({ provider, accountId });
+    if (lease.leaseOwner !== run.owner || lease.status === null) return lapsed(run);
+    facts = { status: lease.status, cooldownUntil: lease.cooldownUntil };
+  }
+  return finish(run, tokenFacts(plan(facts)));
+}
+
+/** Raised when a token call has not ended by the time this call's lease leaves no room for the writes. */
+class LeaseRunningOut extends Error {}
+
+/** Whatever `call` settles to, unless `ms` pass first: then {@link LeaseRunningOut} (the answer is not waited for). */
+function withinLease<T>(call: Promise<T>, ms: number): Promise<T> {
+  const signal = AbortSignal.timeout(Math.max(0, ms));
+  const timeout = new Promise<never>((_, reject) => {
+    signal.addEventListener('abort', () => reject(new LeaseRunningOut()), { once: true });
+  });
+  return Promise.race([call, timeout]);
+}
+
+/** Lease time left for token calls: until the lease runs out, less what the writes after them need. */
+const leaseLeft = (run: Run) => run.leaseUntil - LEASE_MARGIN_MS - Date.now();
+
+type Exchanged = { response: oidc.TokenEndpointResponse } | { failure: Classified } | { lapsing: true };
+
+/**
+ * Step 2: the token endpoint, up to {@link ATTEMPTS} times while the failure is transient. Each
+ * attempt, and each wait before one, starts only if it ends inside the lease with
+ * {@link LEASE_MARGIN_MS} to spare; otherwise `lapsing` (no call is made).
+ */
+async function exchange(run: Run, spent: string): Promise<Exchanged> {
   const configuration = await oauthConfiguration(run.definition);
   let failure: Classified = { kind: 'failed', detail: 'no attempt was made' };
   for (let attempt = 1; attempt <= ATTEMPTS; attempt++) {
+    const left = leaseLeft(run);
+    if (left < ATTEMPT_TIMEOUT_MS) return { lapsing: true };
     try {
-      return { response: await oidc.refreshTokenGrant(configuration, spent) };
+      return { response: await withinLease(oidc.refreshTokenGrant(configuration, spent), left) };
     } catch (error) {
+      if (error instanceof LeaseRunningOut) return { lapsing: true };
       failure = classify(await providerAnswer(error));
     }
     if (failure.kind !== 'transient' || attempt === ATTEMPTS) break;
-    await sleep(retryWaitMs(failure.retryAfterSeconds, run.request.backoffMs, attempt));
+    const wait = retryWaitMs(failure.retryAfterSeconds, run.request.backoffMs, attempt);
+    if (leaseLeft(run) < wait + ATTEMPT_TIMEOUT_MS) return { lapsing: true };
+    await sleep(wait);
   }
   return { failure };
 }
 
-/** Steps 3 and 4: the new tokens go to the vault first (one version per refresh), then the metadata. */
+/**
+ * The lease ran short before a token call could end inside it: nothing was called or written.
+ * Another refresher's result is used if there is one; otherwise this refresh failed and the account
+ * stays as it is.
+ */
+async function leaseRanShort(run: Run, current: StoredTokens): Promise<RefreshOutcome> {
+  const { provider, accountId } = run.request;
+  logger.warn('the refresh lease ran short; the token endpoint was not called again', { provider, accountId });
+  const account = await requireAccount(provider, accountId);
+  if (refreshedSince(run, account) || account.status === 'needs_reconnect') return otherResult(account);
+  return { account, tokens: current, refreshed: false, result: 'failed' };
+}
+
+/**
+ * Steps 3 and 4: the new tokens go to the vault first (one version per refresh), then the metadata.
+ * The vault write does not wait on the lease: the provider has spent the old refresh token, so the
+ * new one is the only one that works (the attempt deadline keeps this write inside the lease).
+ */
 async function store(run: Run, account: Account, next: StoredTokens): Promise<RefreshOutcome> {
   if (!account.secretName) throw new ConflictError('Account has no vault secret.');
   await writeTokens(account.secretName, next, randomUUID(), run.request.backoffMs);
-  // A rate limit the provider announced (a proxy report, or the token endpoint's 429) still holds
-  // until its reset: a fresh token does not bring the account back into the pool early.
-  const coolingDown =
-    account.status === 'cooling_down' &&
-    account.cooldownUntil !== null &&
-    Date.parse(account.cooldownUntil) > Date.now();
-  const updated = await finish(run, {
-    status: coolingDown ? 'cooling_down' : 'connected',
-    lastError: null,
-    cooldownUntil: coolingDown ? account.cooldownUntil : null,
-    tokenExpiresAt: next.expires_at === null ? null : new Date(next.expires_at).toISOString(),
-    lastRefreshAt: new Date().toISOString(),
+  const tokenExpiresAt = next.expires_at === null ? null : new Date(next.expires_at).toISOString();
+  const lastRefreshAt = new Date().toISOString();
+  const updated = await finishFrom(run, account, (facts) => {
+    // A rate limit the provider announced (a proxy report, or the token endpoint's 429) still holds
+    // until its reset: a fresh token does not bring the account back into the pool early.
+    const until = coolingUntil(facts);
+    return {
+      status: until !== null ? 'cooling_down' : 'connected',
+      lastError: null,
+      cooldownUntil: until,
+      tokenExpiresAt,
+      lastRefreshAt,
+    };
   });
   return { account: updated, tokens: next, refreshed: true, result: 'ok' };
+}
+
+/** The cool-down in `facts` if it is still running, else null. */
+function coolingUntil(facts: StatusFacts): string | null {
+  const { status, cooldownUntil } = facts;
+  return status === 'cooling_down' && cooldownUntil !== null && Date.parse(cooldownUntil) > Date.now()
+    ? cooldownUntil
+    : null;
 }
 
 /**
@@ -264,10 +369,16 @@ async function settleFailure(
     failure.kind === 'transient' && failure.rateLimited
       ? Math.max((failure.retryAfterSeconds ?? 0) * 1000, COOLDOWN_MS)
       : 0;
-  const updated = await finish(run, {
-    status: cooldownMs > 0 ? 'cooling_down' : 'refresh_failed',
-    cooldownUntil: cooldownMs > 0 ? new Date(Date.now() + cooldownMs).toISOString() : null,
-    lastError: `Refresh failed: ${detail}.`,
+  const mine = cooldownMs > 0 ? new Date(Date.now() + cooldownMs).toISOString() : null;
+  const updated = await finishFrom(run, account, (facts) => {
+    // The later of this cool-down and one already running (e.g. a proxy's report) stands.
+    const theirs = coolingUntil(facts);
+    const until = mine === null || (theirs !== null && Date.parse(theirs) > Date.parse(mine)) ? theirs : mine;
+    return {
+      status: until !== null ? 'cooling_down' : 'refresh_failed',
+      cooldownUntil: until,
+      lastError: `Refresh failed: ${detail}.`,
+    };
   });
   return { account: updated, tokens: current, refreshed: false, result: 'failed' };
 }
@@ -288,11 +399,15 @@ async function refreshLeased(run: Run, account: Account): Promise<RefreshOutcome
     return { account: updated, tokens: current, refreshed: false, result: 'failed' };
   }
   const exchanged = await exchange(run, current.refresh_token);
+  if ('lapsing' in exchanged) return leaseRanShort(run, current);
   if ('failure' in exchanged) return settleFailure(run, account, current, exchanged.failure);
   return store(run, account, toStoredTokens(exchanged.response, current));
 }
 
 function normalise(request: RefreshRequest): Run['request'] {
+  if (request.leaseMs !== undefined && !(request.leaseMs >= MIN_LEASE_MS)) {
+    throw new RangeError(`leaseMs must be at least ${MIN_LEASE_MS} (one token call and the writes after it).`);
+  }
   return {
     provider: request.provider,
     accountId: request.accountId,
@@ -313,6 +428,7 @@ export async function refreshAccount(options: RefreshRequest): Promise<RefreshOu
     request,
     definition,
     owner: randomUUID(),
+    leaseUntil: 0,
     before: options.lastRefreshAt,
     startedAt: Date.now(),
     released: false,

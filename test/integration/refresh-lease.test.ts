@@ -28,7 +28,10 @@ describe('refresh lease', () => {
   it('takes the lease with the account as it stands, and refuses a second owner while it runs', async () => {
     const account = await seedAccount('codex', { lastRefreshAt: '2026-11-22T06:00:00.000Z' });
     const target = { provider: 'codex' as const, accountId: account.id };
-    expect(await acquireLease({ ...target, owner: 'first', durationMs: LEASE_MS, now: T0 })).toEqual(account);
+    expect(await acquireLease({ ...target, owner: 'first', durationMs: LEASE_MS, now: T0 })).toEqual({
+      account,
+      leaseUntil: T0 + LEASE_MS,
+    });
     expect(await acquireLease({ ...target, owner: 'second', durationMs: LEASE_MS, now: T0 + LEASE_MS - 1 })).toBe(
       undefined,
     );
@@ -38,7 +41,20 @@ describe('refresh lease', () => {
       leaseOwner: 'first',
       lastRefreshAt: '2026-11-22T06:00:00.000Z',
       status: 'connected',
+      cooldownUntil: null,
     });
+  });
+
+  it('regression: a lease write whose answer was lost and that the SDK sends again finds the lease its own and returns the account', async () => {
+    const account = await seedAccount('codex');
+    const target = { provider: 'codex' as const, accountId: account.id };
+    const request = { ...target, owner: 'retried', durationMs: LEASE_MS, now: T0 };
+    const first = await acquireLease(request);
+    expect(first).toEqual({ account, leaseUntil: T0 + LEASE_MS });
+    // The same request again, as the SDK's automatic retry sends it.
+    expect(await acquireLease(request)).toEqual(first);
+    expect(await acquireLease({ ...request, owner: 'someone-else', now: T0 + 1 })).toBe(undefined);
+    expect(await readLease(target)).toMatchObject({ leaseOwner: 'retried', leaseUntil: T0 + LEASE_MS });
   });
 
   it('refuses the release and the changes of an owner whose lease was taken over, and applies the holder’s with the release', async () => {
@@ -46,9 +62,10 @@ describe('refresh lease', () => {
     const target = { provider: 'claude' as const, accountId: account.id };
     await acquireLease({ ...target, owner: 'lapsed', durationMs: LEASE_MS, now: T0 });
     // The first holder's lease ran out; a second refresher takes over.
-    expect(await acquireLease({ ...target, owner: 'holder', durationMs: LEASE_MS, now: T0 + LEASE_MS + 1 })).toEqual(
+    expect(await acquireLease({ ...target, owner: 'holder', durationMs: LEASE_MS, now: T0 + LEASE_MS + 1 })).toEqual({
       account,
-    );
+      leaseUntil: T0 + 2 * LEASE_MS + 1,
+    });
 
     const refused = await releaseLease({
       ...target,

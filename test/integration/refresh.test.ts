@@ -1,6 +1,14 @@
+import { randomBytes } from 'node:crypto';
+import { PutCommand } from '@aws-sdk/lib-dynamodb';
 import { afterAll, beforeAll, beforeEach, describe, expect, it, vi } from 'vitest';
 import { getAccount } from '#shared/accounts/store.ts';
-import { refreshAccount } from '#shared/oauth/refresh.ts';
+import { config } from '#shared/config.ts';
+import { recordUsage } from '#shared/launch/usage.ts';
+import { acquireLease, readLease } from '#shared/oauth/lease.ts';
+import { type RefreshOutcome, refreshAccount } from '#shared/oauth/refresh.ts';
+import type { ProviderId } from '#shared/providers/types.ts';
+import { documentClient } from '#shared/store/dynamo.ts';
+import { launchKey } from '#shared/store/keys.ts';
 import { readSecret, writeSecret } from '#shared/vault/vault.ts';
 import { startOAuthApi, type TestApi } from '#test/helpers/api.ts';
 import { capturedLogs } from '#test/helpers/logs.ts';
@@ -20,6 +28,21 @@ const refreshCalls = () => oauth.requests.filter((r) => r.path === '/token' && r
 const vault = async (account: SignedInAccount) =>
   (await readSecret(`keyfleet/test/${account.provider}/${account.id}`)).value;
 const FAST = { backoffMs: 5 };
+
+/**
+ * A proxy's usage report that the provider rate-limits `account` until `resetsAt`, recorded as the
+ * usage route records it (the account cools down). Its launch is a bare item: only its key matters.
+ */
+async function reportRateLimit(account: SignedInAccount, resetsAt: string): Promise<void> {
+  const launchId = `lau_${randomBytes(8).toString('hex')}`;
+  await documentClient().send(
+    new PutCommand({ TableName: config().tableName, Item: { ...launchKey(launchId), type: 'launch' } }),
+  );
+  const grant = { launchId, provider: account.provider as ProviderId, accountId: account.id, expiresAt: resetsAt };
+  const report = { requests: 1, inputTokens: 10, outputTokens: 0, statusCounts: { '429': 1 } };
+  const outcome = await recordUsage(grant, { ...report, rateLimit: { limited: true as const, resetsAt } });
+  expect(outcome).toEqual({ stored: true, cooldownUntil: resetsAt });
+}
 
 describe('refresh routine against rotating refresh tokens with reuse detection', () => {
   let account: SignedInAccount;
@@ -187,37 +210,109 @@ describe('refresh routine against rotating refresh tokens with reuse detection',
     expect((await refreshAccount({ provider: 'codex', accountId: account.id, ...FAST })).result).toBe('ok');
   });
 
-  it('regression: a refresher whose lease was taken over mid-refresh writes nothing to the account', async () => {
-    const { acquireLease, readLease } = await import('#shared/oauth/lease.ts');
+  it('regression: a refresher whose lease was taken over mid-refresh writes nothing to the account and calls the token endpoint no more', async () => {
+    const before = refreshCalls().length;
     const takeOver = async () => {
-      // As if this refresh had stalled past its lease: the next refresher's clock is beyond it.
+      // This refresh stalls past its lease; the next refresher takes over.
+      vi.setSystemTime(Date.now() + 200_000);
       const taken = await acquireLease({
         provider: 'codex',
         accountId: account.id,
         owner: 'next-holder',
         durationMs: 60_000,
-        now: Date.now() + 200_000,
       });
-      expect(taken?.id).toBe(account.id);
+      expect(taken?.account.id).toBe(account.id);
     };
-    oauth.injectTokenFailures({ status: 500, before: takeOver }, { status: 500 }, { status: 500 });
+    oauth.injectTokenFailures({ status: 500, before: takeOver });
+    vi.useFakeTimers({ toFake: ['Date'] });
+    try {
+      const outcome = await refreshAccount({ provider: 'codex', accountId: account.id, ...FAST });
+      expect(refreshCalls().length - before).toBe(1);
+      expect(outcome.result).toBe('failed');
+      expect(outcome.account).toMatchObject({ status: 'connected', lastError: null });
+      expect(await getAccount('codex', account.id)).toMatchObject({ status: 'connected', lastError: null });
+      expect((await readLease({ provider: 'codex', accountId: account.id })).leaseOwner).toBe('next-holder');
+    } finally {
+      vi.useRealTimers();
+    }
+  });
+
+  it('regression: a refresher whose lease ran out between attempts sends no spent refresh token, so the rotated grant survives', async () => {
+    const before = refreshCalls().length;
+    const spent = (await vault(account)).refresh_token;
+    let other: RefreshOutcome | undefined;
+    // The first attempt fails; meanwhile this refresher's 120 s lease runs out and another one rotates the token.
+    const rotateElsewhere = async () => {
+      vi.setSystemTime(Date.now() + 121_000);
+      other = await refreshAccount({ provider: 'codex', accountId: account.id, ...FAST });
+    };
+    oauth.injectTokenFailures({ status: 500, before: rotateElsewhere });
+    vi.useFakeTimers({ toFake: ['Date'] });
+    try {
+      const outcome = await refreshAccount({ provider: 'codex', accountId: account.id, ...FAST });
+      const successor = (await vault(account)).refresh_token;
+      expect(successor).not.toBe(spent);
+      expect(other).toMatchObject({ result: 'ok', refreshed: true, tokens: { refresh_token: successor } });
+      // The stalled refresher's first attempt and the other refresher's call; the spent token was not sent again.
+      expect(
+        refreshCalls()
+          .slice(before)
+          .map((call) => call.body.refresh_token),
+      ).toEqual([spent, spent]);
+      expect(outcome).toMatchObject({
+        result: 'ok',
+        refreshed: false,
+        tokens: { refresh_token: successor },
+        account: { status: 'connected', lastError: null },
+      });
+      // The grant was not revoked: the successor refreshes.
+      const next = await refreshAccount({ provider: 'codex', accountId: account.id, ...FAST, force: true });
+      expect(next).toMatchObject({ result: 'ok', refreshed: true, account: { status: 'connected' } });
+    } finally {
+      vi.useRealTimers();
+    }
+  });
+
+  it('regression: a rate-limit cooldown reported while a refresh runs outlasts the refresh', async () => {
+    const resetsAt = new Date(Date.now() + 3_600_000).toISOString();
+    oauth.injectTokenFailures({ status: 500, before: () => reportRateLimit(account, resetsAt) });
     const outcome = await refreshAccount({ provider: 'codex', accountId: account.id, ...FAST });
-    expect(outcome.result).toBe('failed');
-    expect(outcome.account).toMatchObject({ status: 'connected', lastError: null });
-    expect(await getAccount('codex', account.id)).toMatchObject({ status: 'connected', lastError: null });
-    expect((await readLease({ provider: 'codex', accountId: account.id })).leaseOwner).toBe('next-holder');
+    expect(outcome).toMatchObject({ result: 'ok', refreshed: true });
+    const expected = { status: 'cooling_down', cooldownUntil: resetsAt, lastError: null };
+    expect(outcome.account).toMatchObject(expected);
+    expect(await getAccount('codex', account.id)).toMatchObject({
+      ...expected,
+      lastRefreshAt: outcome.account.lastRefreshAt,
+    });
+    expect((await readLease({ provider: 'codex', accountId: account.id })).leaseOwner).toBe(null);
+  });
+
+  it('regression: a refresh that fails keeps a rate-limit cooldown reported while it ran', async () => {
+    const resetsAt = new Date(Date.now() + 3_600_000).toISOString();
+    oauth.injectTokenFailures(
+      { status: 500, before: () => reportRateLimit(account, resetsAt) },
+      { status: 500 },
+      { status: 500 },
+    );
+    const outcome = await refreshAccount({ provider: 'codex', accountId: account.id, ...FAST });
+    const expected = {
+      status: 'cooling_down',
+      cooldownUntil: resetsAt,
+      lastError: 'Refresh failed: the token endpoint answered HTTP 500 after 3 attempts.',
+    };
+    expect(outcome).toMatchObject({ result: 'failed', account: expected });
+    expect(await getAccount('codex', account.id)).toMatchObject(expected);
   });
 
   it('takes over the lease of a holder that crashed once the lease runs out', async () => {
-    const { acquireLease } = await import('#shared/oauth/lease.ts');
     const held = await acquireLease({
       provider: 'codex',
       accountId: account.id,
       owner: 'crashed-holder',
       durationMs: 300,
     });
-    expect(held?.id).toBe(account.id);
-    const outcome = await refreshAccount({ provider: 'codex', accountId: account.id, ...FAST, leaseMs: 300 });
+    expect(held?.account.id).toBe(account.id);
+    const outcome = await refreshAccount({ provider: 'codex', accountId: account.id, ...FAST });
     expect(outcome.result).toBe('ok');
   });
 });
