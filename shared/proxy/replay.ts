@@ -31,7 +31,10 @@ export class ReplayCopy {
     req.on('data', this.#onData);
     req.once('end', () => {
       this.#ended = true;
-      this.#settle(this.#chunks ? Buffer.concat(this.#chunks) : undefined);
+      const body = this.#chunks ? Buffer.concat(this.#chunks) : undefined;
+      // One buffer from now on, not the chunks beside it.
+      if (body) this.#chunks = [body];
+      this.#settle(body);
     });
     // Before 'end', the agent went away mid-body; after it, the copy is whole.
     req.once('close', () => {
