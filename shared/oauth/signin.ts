@@ -1,3 +1,4 @@
+import * as oidc from 'openid-client';
 import type { AccountView } from '#shared/accounts/model.ts';
 import { toAccountView } from '#shared/accounts/model.ts';
 import type { Scope } from '#shared/accounts/service.ts';
@@ -7,7 +8,7 @@ import type { Caller } from '#shared/http/types.ts';
 import { logger } from '#shared/log/logger.ts';
 import { registerSecret } from '#shared/log/redact.ts';
 import { createOAuthAccount } from '#shared/oauth/accounts.ts';
-import { oauthConfiguration, oidc, type ProviderAnswer, providerAnswer, userinfoEmail } from '#shared/oauth/client.ts';
+import { oauthConfiguration, type ProviderAnswer, providerAnswer, userinfoEmail } from '#shared/oauth/client.ts';
 import type { PastedCallback } from '#shared/oauth/pasted.ts';
 import {
   claimSession,

@@ -48,6 +48,11 @@ describe('what the function bundles carry', () => {
     expect(carrying(/docs\/openapi\.json$/)).toEqual([]);
   });
 
+  it('regression: openid-client comes without jose (only the parts sign-in and refresh call, not its whole namespace)', () => {
+    expect(carrying(/node_modules\/openid-client\//).length).toBeGreaterThan(0);
+    expect(carrying(/node_modules\/jose\//)).toEqual([]);
+  });
+
   it('keeps the AWS SDK inside the bundles that call AWS', () => {
     expect(carrying(/node_modules\/@aws-sdk\/client-dynamodb\//)).toEqual(
       FUNCTIONS.filter((name) => name !== 'console'),
