@@ -282,8 +282,7 @@ async function codexRefresh(request: ApiRequest) {
 async function taskUsage(request: ApiRequest) {
   const grant = await authenticateTaskToken(bearer(request), Date.now(), { graceMs: FINAL_REPORT_GRACE_MS });
   const report = parseInput(usageBody, request.body, 'body');
-  const launch = await getLaunch(grant.launchId);
-  if ((launch?.delivery ?? 'ticket') !== 'proxy') {
+  if (grant.delivery !== 'proxy') {
     throw new ConflictError('Only a proxy-delivery launch reports usage; this launch uses ticket delivery.');
   }
   await recordUsage(grant, report);

@@ -239,6 +239,11 @@ export interface TaskTokenGrant {
   expiresAt: string;
 }
 
+/** An authenticated task token: its grant, and the delivery its launch's record names. */
+export interface AuthenticatedTask extends TaskTokenGrant {
+  delivery: Delivery;
+}
+
 /**
  * The launch a task token belongs to, or `unauthorized` if the token is unknown, revoked or
  * expired, or its launch has stopped (even if revoking the token itself did not happen). With
@@ -249,7 +254,7 @@ export async function authenticateTaskToken(
   token: string | undefined,
   now = Date.now(),
   options: { graceMs?: number } = {},
-): Promise<TaskTokenGrant> {
+): Promise<AuthenticatedTask> {
   if (!token || !/^kft_[A-Za-z0-9_-]{43}$/.test(token)) throw new UnauthorizedError('A valid task token is required.');
   const out = await dynamo(() =>
     documentClient().send(
@@ -265,7 +270,8 @@ export async function authenticateTaskToken(
   const launch = await getLaunch(item.launchId);
   if (!launch || launch.status === 'failed') throw invalid;
   if (launch.status === 'stopped' && (grace === 0 || lapsed(launch.stoppedAt ?? launch.createdAt))) throw invalid;
-  return { launchId: item.launchId, provider: item.provider, accountId: item.accountId, expiresAt: item.expiresAt };
+  const { launchId, provider, accountId, expiresAt } = item;
+  return { launchId, provider, accountId, expiresAt, delivery: launch.delivery ?? 'ticket' };
 }
 
 async function revokeTaskToken(hash: string): Promise<boolean> {

@@ -121,6 +121,7 @@ beforeAll(async () => {
   process.env.AWS_ENDPOINT_URL_SECRETS_MANAGER = secrets.endpoint;
   setTaskRunner({
     kind: 'local',
+    deliveries: ['ticket', 'proxy'],
     run: async (run) => {
       tickets.push(run.ticket);
       return `test:task/${run.launchId}`;
@@ -156,19 +157,13 @@ const launchBody = (provider: 'claude' | 'gemini') => ({
   ecs: { command: ['true'] },
 });
 
-async function redeem(ticket: string) {
-  const route = containerRoutes.find((r) => r.path === '/v1/tickets/redeem');
-  if (!route) throw new Error('no redemption route');
-  return route.handler({
-    method: 'POST',
-    path: '',
-    params: {},
-    query: {},
-    headers: {},
-    body: { ticket },
-    caller: null,
-  });
+async function call(path: string, body: unknown, headers: Record<string, string> = {}) {
+  const route = containerRoutes.find((r) => r.path === path && r.method === 'POST');
+  if (!route) throw new Error(`no route ${path}`);
+  return route.handler({ method: 'POST', path, params: {}, query: {}, headers, body, caller: null });
 }
+
+const redeem = (ticket: string) => call('/v1/tickets/redeem', { ticket });
 
 const readItem = async (key: { pk: string; sk: string }) =>
   (await documentClient().send(new GetCommand({ TableName: config().tableName, Key: key, ConsistentRead: true }))).Item;
@@ -217,6 +212,19 @@ describe('call budgets, counted at the endpoints', () => {
       });
     },
   );
+});
+
+describe('a proxy’s usage report', () => {
+  it('reads its task token and its launch once each', async () => {
+    const account = await poolAccount();
+    await launchTask(caller, { ...launchBody('claude'), preferredAccountId: account.id, delivery: 'proxy' });
+    const { taskToken } = (await redeem(tickets.at(-1) as string)).body as { taskToken: string };
+    resetCounts();
+    const report = { requests: 3, inputTokens: 1200, outputTokens: 340, statusCounts: { '200': 3 } };
+    const answer = await call('/v1/tasks/usage', report, { authorization: `Bearer ${taskToken}` });
+    expect(answer.status).toBe(204);
+    expect(counts).toEqual({ 'dynamodb.GetItem': 2, 'dynamodb.UpdateItem': 2 });
+  });
 });
 
 describe('redemption through the ticket’s own facts', () => {
