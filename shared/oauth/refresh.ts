@@ -1,9 +1,10 @@
 import { randomUUID } from 'node:crypto';
+import { refreshTokenGrant, type TokenEndpointResponse } from 'openid-client';
 import type { Account } from '#shared/accounts/model.ts';
 import { type AccountChanges, requireAccount } from '#shared/accounts/store.ts';
 import { ConflictError, UpstreamError } from '#shared/errors.ts';
 import { logger } from '#shared/log/logger.ts';
-import { oauthConfiguration, oidc, type ProviderAnswer, providerAnswer } from '#shared/oauth/client.ts';
+import { oauthConfiguration, type ProviderAnswer, providerAnswer } from '#shared/oauth/client.ts';
 import { acquireLease, readLease, releaseLease, type StatusFacts } from '#shared/oauth/lease.ts';
 import { toStoredTokens } from '#shared/oauth/tokens.ts';
 import { getProvider } from '#shared/providers/index.ts';
@@ -255,38 +256,26 @@ async function finishFrom(run: Run, seen: StatusFacts, plan: Plan): Promise<Acco
   return finish(run, tokenFacts(plan(facts)));
 }
 
-/** Raised when a token call has not ended by the time this call's lease leaves no room for the writes. */
-class LeaseRunningOut extends Error {}
-
-/** Whatever `call` settles to, unless `ms` pass first: then {@link LeaseRunningOut} (the answer is not waited for). */
-function withinLease<T>(call: Promise<T>, ms: number): Promise<T> {
-  const signal = AbortSignal.timeout(Math.max(0, ms));
-  const timeout = new Promise<never>((_, reject) => {
-    signal.addEventListener('abort', () => reject(new LeaseRunningOut()), { once: true });
-  });
-  return Promise.race([call, timeout]);
-}
-
 /** Lease time left for token calls: until the lease runs out, less what the writes after them need. */
 const leaseLeft = (run: Run) => run.leaseUntil - LEASE_MARGIN_MS - Date.now();
 
-type Exchanged = { response: oidc.TokenEndpointResponse } | { failure: Classified } | { lapsing: true };
+type Exchanged = { response: TokenEndpointResponse } | { failure: Classified } | { lapsing: true };
 
 /**
  * Step 2: the token endpoint, up to {@link ATTEMPTS} times while the failure is transient. Each
  * attempt, and each wait before one, starts only if it ends inside the lease with
- * {@link LEASE_MARGIN_MS} to spare; otherwise `lapsing` (no call is made).
+ * {@link LEASE_MARGIN_MS} to spare; otherwise `lapsing` (no call is made). The attempt's end is the
+ * provider fetch's own timeout ({@link ATTEMPT_TIMEOUT_MS}), which aborts the request; an answer
+ * that came is always used, since a rotating provider has spent the old token by then.
  */
 async function exchange(run: Run, spent: string): Promise<Exchanged> {
   const configuration = await oauthConfiguration(run.definition);
   let failure: Classified = { kind: 'failed', detail: 'no attempt was made' };
   for (let attempt = 1; attempt <= ATTEMPTS; attempt++) {
-    const left = leaseLeft(run);
-    if (left < ATTEMPT_TIMEOUT_MS) return { lapsing: true };
+    if (leaseLeft(run) < ATTEMPT_TIMEOUT_MS) return { lapsing: true };
     try {
-      return { response: await withinLease(oidc.refreshTokenGrant(configuration, spent), left) };
+      return { response: await refreshTokenGrant(configuration, spent) };
     } catch (error) {
-      if (error instanceof LeaseRunningOut) return { lapsing: true };
       failure = classify(await providerAnswer(error));
     }
     if (failure.kind !== 'transient' || attempt === ATTEMPTS) break;
@@ -347,7 +336,8 @@ function coolingUntil(facts: StatusFacts): string | null {
  * A refresh that did not succeed. A dead grant whose stored token has changed meanwhile was
  * rotated by someone else (the account is fine); otherwise the account needs a new sign-in. A
  * transient failure that outlasted every attempt marks it `refresh_failed`, or keeps it out of the
- * pool (`cooling_down`) while the provider rate-limits it.
+ * pool (`cooling_down`) while the provider rate-limits it (at its token endpoint, or as a proxy
+ * reported: the later reset stands).
  */
 async function settleFailure(
   run: Run,

@@ -57,6 +57,32 @@ describe('refresh lease', () => {
     expect(await readLease(target)).toMatchObject({ leaseOwner: 'retried', leaseUntil: T0 + LEASE_MS });
   });
 
+  it('regression: a lease write DynamoDB applied but whose answer was lost takes the lease when the SDK retries it', async () => {
+    const account = await seedAccount('claude');
+    const target = { provider: 'claude' as const, accountId: account.id };
+    const sent: unknown[] = [];
+    const name = `lose-lease-answer-${Math.random()}`;
+    // The connection drops after DynamoDB applied the first lease write: the SDK sends it again.
+    documentClient().middlewareStack.add(
+      (next) => async (args) => {
+        const lease = (args.input as { UpdateExpression?: string }).UpdateExpression?.startsWith('SET leaseUntil');
+        if (lease) sent.push(structuredClone(args.input));
+        const out = await next(args);
+        if (lease && sent.length === 1) throw Object.assign(new Error('socket hang up'), { code: 'ECONNRESET' });
+        return out;
+      },
+      { step: 'deserialize', name },
+    );
+    try {
+      const leased = await acquireLease({ ...target, owner: 'answer-lost', durationMs: LEASE_MS, now: T0 });
+      expect(leased).toEqual({ account, leaseUntil: T0 + LEASE_MS });
+    } finally {
+      documentClient().middlewareStack.remove(name);
+    }
+    expect(sent).toHaveLength(2);
+    expect(sent[1]).toEqual(sent[0]);
+  });
+
   it('refuses the release and the changes of an owner whose lease was taken over, and applies the holder’s with the release', async () => {
     const account = await seedAccount('claude');
     const target = { provider: 'claude' as const, accountId: account.id };
@@ -110,6 +136,15 @@ describe('refresh lease', () => {
     expect(await acquireLease({ ...target, owner: 'x', durationMs: LEASE_MS, now: T0 })).toBe(undefined);
     expect(await releaseLease({ ...target, owner: 'x', changes: { lastError: null } })).toBe(undefined);
     expect(await rawItem('codex', target.accountId)).toBe(undefined);
+  });
+
+  it('refuses a lease too short for one token call and the writes after it, and takes none', async () => {
+    const account = await seedAccount('codex');
+    await expect(refreshAccount({ provider: 'codex', accountId: account.id, leaseMs: 24_999 })).rejects.toThrow(
+      new RangeError('leaseMs must be at least 25000 (one token call and the writes after it).'),
+    );
+    expect(await rawItem('codex', account.id)).not.toHaveProperty('leaseOwner');
+    expect(await rawItem('codex', account.id)).toMatchObject({ updatedAt: account.updatedAt });
   });
 
   it('refuses to refresh an API-key account and gives the lease back', async () => {

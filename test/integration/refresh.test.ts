@@ -38,7 +38,8 @@ async function reportRateLimit(account: SignedInAccount, resetsAt: string): Prom
   await documentClient().send(
     new PutCommand({ TableName: config().tableName, Item: { ...launchKey(launchId), type: 'launch' } }),
   );
-  const grant = { launchId, provider: account.provider as ProviderId, accountId: account.id, expiresAt: resetsAt };
+  const provider = account.provider as ProviderId;
+  const grant = { launchId, provider, accountId: account.id, expiresAt: resetsAt, delivery: 'proxy' as const };
   const report = { requests: 1, inputTokens: 10, outputTokens: 0, statusCounts: { '429': 1 } };
   const outcome = await recordUsage(grant, { ...report, rateLimit: { limited: true as const, resetsAt } });
   expect(outcome).toEqual({ stored: true, cooldownUntil: resetsAt });
@@ -268,6 +269,28 @@ describe('refresh routine against rotating refresh tokens with reuse detection',
       // The grant was not revoked: the successor refreshes.
       const next = await refreshAccount({ provider: 'codex', accountId: account.id, ...FAST, force: true });
       expect(next).toMatchObject({ result: 'ok', refreshed: true, account: { status: 'connected' } });
+    } finally {
+      vi.useRealTimers();
+    }
+  });
+
+  it('stops retrying when an answer comes too late for another attempt inside the lease, and writes nothing', async () => {
+    const before = refreshCalls().length;
+    const stored = await vault(account);
+    const seen = await getAccount('codex', account.id);
+    // The answer (a 500) comes once the 120 s lease has 10 s left: room for the writes, not for a call.
+    const lateAnswer = async () => {
+      vi.setSystemTime(Date.now() + 110_000);
+    };
+    oauth.injectTokenFailures({ status: 500, before: lateAnswer });
+    vi.useFakeTimers({ toFake: ['Date'] });
+    try {
+      const outcome = await refreshAccount({ provider: 'codex', accountId: account.id, ...FAST });
+      expect(refreshCalls().length - before).toBe(1);
+      expect(outcome).toMatchObject({ result: 'failed', refreshed: false, tokens: stored });
+      expect(await getAccount('codex', account.id)).toEqual(seen);
+      expect(await vault(account)).toEqual(stored);
+      expect((await readLease({ provider: 'codex', accountId: account.id })).leaseOwner).toBe(null);
     } finally {
       vi.useRealTimers();
     }
