@@ -147,16 +147,18 @@ async function refreshFor(provider: ProviderId, account: Account, force: boolean
 }
 
 /**
- * The account's tokens as a container may receive them: refreshed first when they would expire
- * within 10 minutes, or — `recover`, the CLI's token was refused upstream — whatever their expiry.
+ * The tokens of the account just read, as a container may receive them: refreshed first when they
+ * would expire within 10 minutes, or — `recover`, the CLI's token was refused upstream — whatever
+ * their expiry.
  * Container routes start at most one refresh per account every 30 seconds (and none right after a
  * refresh). Never answers a token that has expired or is about to: that is
  * {@link TokenUnavailableError}; an account that must be signed in again is `account_unusable`, and
  * one without OAuth tokens a `conflict`.
  */
-async function servableTokens(provider: ProviderId, accountId: string, recover: boolean): Promise<StoredTokens> {
+async function servableTokens(read: Account, recover: boolean): Promise<StoredTokens> {
+  const { provider, id: accountId } = read;
   const { name } = getProvider(provider);
-  let account = await requireAccount(provider, accountId);
+  let account = read;
   if (account.kind !== 'oauth') {
     const uses = account.kind === 'api_key' ? 'an API key' : 'no credential';
     throw new ConflictError(`This launch's account uses ${uses}; there is no token to fetch.`);
@@ -211,7 +213,7 @@ async function taskAccessToken(request: ApiRequest) {
     throw new ForbiddenError('This task token is for another provider.');
   const recover = recoverParam(request);
   const provider = getProvider(grant.provider);
-  const tokens = await servableTokens(provider.id, grant.accountId, recover);
+  const tokens = await servableTokens(await requireAccount(provider.id, grant.accountId), recover);
   return {
     status: 200,
     body: {
@@ -250,7 +252,8 @@ async function codexRefresh(request: ApiRequest) {
   if (grant.provider !== 'codex') throw new ForbiddenError('This task token is not for a Codex launch.');
   let tokens: StoredTokens;
   try {
-    tokens = await servableTokens('codex', grant.accountId, body.refresh_reason === 'unauthorized_recovery');
+    const account = await requireAccount('codex', grant.accountId);
+    tokens = await servableTokens(account, body.refresh_reason === 'unauthorized_recovery');
   } catch (error) {
     if (error instanceof TokenUnavailableError) {
       const retryAfter = String(CONTAINER_REFRESH_INTERVAL_MS / 1000);
@@ -299,7 +302,7 @@ async function grantProfile(request: ApiRequest) {
   const provider = getProvider(grant.provider);
   const account = await getAccount(grant.provider, grant.accountId);
   if (!account) throw new AccountUnusableError('The account of this grant no longer exists. Run keyfleet sync again.');
-  const tokens = account.kind === 'oauth' ? await servableTokens(provider.id, account.id, false) : undefined;
+  const tokens = account.kind === 'oauth' ? await servableTokens(account, false) : undefined;
   const apiKey = account.kind === 'api_key' ? String((await storedCredential(account)).api_key ?? '') : undefined;
   const profile = workstationProfile({
     provider,

@@ -1,8 +1,9 @@
 import { randomBytes } from 'node:crypto';
-import { GetCommand, PutCommand, UpdateCommand } from '@aws-sdk/lib-dynamodb';
+import { GetCommand, UpdateCommand } from '@aws-sdk/lib-dynamodb';
 import * as z from 'zod/mini';
 import { resolveAccount } from '#shared/accounts/resolve.ts';
-import { audit } from '#shared/audit/audit.ts';
+import { loadProviderState } from '#shared/accounts/state.ts';
+import { audit, auditEntry } from '#shared/audit/audit.ts';
 import { config } from '#shared/config.ts';
 import { AccountUnusableError, NotFoundError, UnauthorizedError } from '#shared/errors.ts';
 import { ACCOUNT_ID } from '#shared/http/schemas.ts';
@@ -13,6 +14,7 @@ import { hashOf } from '#shared/launch/records.ts';
 import { registerSecret } from '#shared/log/redact.ts';
 import { getProvider } from '#shared/providers/index.ts';
 import { PROVIDER_IDS, type ProviderId } from '#shared/providers/types.ts';
+import { putAll } from '#shared/store/batch.ts';
 import { conditional, documentClient, dynamo } from '#shared/store/dynamo.ts';
 import { queryPartition } from '#shared/store/query.ts';
 
@@ -103,12 +105,13 @@ export function grantView(record: GrantRecord, now = Date.now()): GrantView {
  */
 export async function issueGrant(caller: Caller, body: GrantBody): Promise<{ grant: GrantView; token: string }> {
   const provider = getProvider(body.provider);
-  const preferences = await getPreferences(caller.id);
+  const [preferences, state] = await Promise.all([getPreferences(caller.id), loadProviderState(provider.id)]);
   const { account: chosen, step } = await resolveAccount({
     provider: provider.id,
     taskPreferredAccountId: body.preferredAccountId,
     userPreferredAccountId: preferences.providers[provider.id]?.preferredAccountId,
     callerId: caller.id,
+    state,
   });
   const account = chosen.kind === 'oauth' ? await freshen(chosen, GRANT_MIN_VALIDITY_MS) : chosen;
   if (account.status === 'needs_reconnect') {
@@ -127,26 +130,20 @@ export async function issueGrant(caller: Caller, body: GrantBody): Promise<{ gra
     expiresAt: new Date(now + body.hours * 3_600_000).toISOString(),
   };
   const ttl = ttlOf(record.expiresAt);
-  await dynamo(() =>
-    documentClient().send(
-      new PutCommand({ TableName: table(), Item: { ...tokenKey(hashOf(token)), type: 'grant-token', ...record, ttl } }),
-    ),
-  );
-  await dynamo(() =>
-    documentClient().send(
-      new PutCommand({
-        TableName: table(),
-        Item: { ...listKey(caller.id, record.id), type: 'grant', ...record, tokenHash: hashOf(token), ttl },
-      }),
-    ),
-  );
-  await audit({
+  // New items only (the grant id and the token are random): one batch, no condition needed.
+  const event = auditEntry({
     actor: caller.id,
     action: 'grant.issued',
     provider: provider.id,
     accountId: account.id,
     detail: { grantId: record.id, step, expiresAt: record.expiresAt },
   });
+  await putAll([
+    { ...tokenKey(hashOf(token)), type: 'grant-token', ...record, ttl },
+    { ...listKey(caller.id, record.id), type: 'grant', ...record, tokenHash: hashOf(token), ttl },
+    event.item,
+  ]);
+  event.logged();
   return { grant: grantView(record, now), token };
 }
 
