@@ -314,8 +314,9 @@ export interface StopOutcome {
 /**
  * Marks the launch stopped (its task ended), then spends its ticket and revokes its task token.
  * The status is written first and read back in the same request, so a redemption racing with the
- * stop either sees `stopped` or has already recorded the token hash that is revoked here.
- * Undefined when there is no such launch.
+ * stop either sees `stopped` or has already recorded the token hash that is revoked here. (Its
+ * token item may land just after this revocation found none: it is refused all the same, since
+ * {@link authenticateTaskToken} checks the launch.) Undefined when there is no such launch.
  */
 export async function stopLaunch(launchId: string, now = Date.now()): Promise<StopOutcome | undefined> {
   let launch: LaunchRecord;
