@@ -6,6 +6,7 @@ import { setActiveAccount } from '#shared/accounts/active.ts';
 import type { Account } from '#shared/accounts/model.ts';
 import { config } from '#shared/config.ts';
 import { containerRoutes } from '#shared/launch/container-routes.ts';
+import { issueGrant } from '#shared/launch/grants.ts';
 import { launchTask } from '#shared/launch/launch.ts';
 import { getLaunch, hashOf, TICKET_TTL_MS, updateLaunch } from '#shared/launch/records.ts';
 import { setTaskRunner } from '#shared/launch/runner.ts';
@@ -212,6 +213,20 @@ describe('call budgets, counted at the endpoints', () => {
       });
     },
   );
+});
+
+describe('a workstation grant', () => {
+  it('is issued with one preferences read, one Query, the cursor step and one batch write', async () => {
+    resetCounts();
+    const { grant } = await issueGrant(caller, { provider: 'claude', hours: 8 });
+    expect(grant.provider).toBe('claude');
+    expect(counts).toEqual({
+      'dynamodb.GetItem': 1,
+      'dynamodb.Query': 1,
+      'dynamodb.UpdateItem': 1,
+      'dynamodb.BatchWriteItem': 1,
+    });
+  });
 });
 
 describe('a proxy’s usage report', () => {
