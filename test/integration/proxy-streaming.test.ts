@@ -166,9 +166,9 @@ describe('streaming without buffering', () => {
     expect(p.keyfleet.tokenCalls.map((c) => c.query)).toEqual([{ provider: 'codex', recover: 'true' }]);
   });
 
-  it('relays a 32 MB answer byte-exact without holding it: the upstream waits while the agent reads nothing', async () => {
+  it('relays a 64 MB answer byte-exact without holding it: the upstream waits while the agent reads nothing', async () => {
     const piece = randomBytes(64 * 1024);
-    const total = 512 * piece.length;
+    const total = 1024 * piece.length;
     let written = 0;
     const base = await liveUpstream(async (req, res) => {
       await text(req);
@@ -190,7 +190,7 @@ describe('streaming without buffering', () => {
       before = written;
       await new Promise((resolve) => setTimeout(resolve, 100));
     }
-    // Socket buffers on two loopback legs and the streams' high-water marks, not the answer.
+    // Socket buffers on two loopback legs (8 MB here) and the streams' high-water marks, not the answer.
     expect(written).toBeLessThan(total / 2);
     const hash = createHash('sha256');
     let received = 0;
@@ -199,7 +199,7 @@ describe('streaming without buffering', () => {
       received += (chunk as Buffer).length;
     }
     const expected = createHash('sha256');
-    for (let i = 0; i < 512; i++) expected.update(piece);
+    for (let i = 0; i < 1024; i++) expected.update(piece);
     expect(received).toBe(total);
     expect(hash.digest('hex')).toBe(expected.digest('hex'));
   });
