@@ -317,7 +317,7 @@ function send(context: Context, req: IncomingMessage, target: URL, credential: s
   request.setNoDelay(true);
   const answer = new Promise<IncomingMessage>((resolve, reject) => {
     request.once('response', resolve);
-    // Errors after the answer has come (the rest of a body that no longer fits) end nothing here.
+    // `on`, not `once`: a later error (the rest of a body the upstream no longer reads) is expected.
     request.on('error', reject);
   });
   req.once('close', () => {
