@@ -2,7 +2,7 @@ import { spawn } from 'node:child_process';
 import { mkdtemp, readFile, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { afterAll, afterEach, beforeAll, beforeEach, describe, expect, it } from 'vitest';
 import { type RunningProxy, startProxy } from '#shared/proxy/server.ts';
 import { startFakeAgentUpstream } from '#test/helpers/fake-agent-upstream.ts';
 import { type FakeKeyfleet, startFakeKeyfleet } from '#test/helpers/proxy-keyfleet.ts';
@@ -18,6 +18,12 @@ const credential = realCredential('claude', 'oauth', Date.now() + 3_600_000);
 
 beforeAll(async () => {
   upstream = await startFakeAgentUpstream();
+});
+afterAll(async () => {
+  await upstream.close();
+});
+// Each test: its own sidecar (which hands out one agent profile) and an empty HOME.
+beforeEach(async () => {
   keyfleet = await startFakeKeyfleet(
     'kftk_exec_proxy_ticket',
     ticketProfile('claude', 'oauth', {
@@ -30,10 +36,9 @@ beforeAll(async () => {
   proxy = await startProxy({ apiUrl: keyfleet.url, ticket: 'kftk_exec_proxy_ticket', port: 0 });
   home = await mkdtemp(join(tmpdir(), 'kf-exec-proxy-'));
 });
-afterAll(async () => {
+afterEach(async () => {
   await proxy.close();
   await keyfleet.close();
-  await upstream.close();
   await rm(home, { recursive: true, force: true });
 });
 
@@ -68,6 +73,8 @@ describe('keyfleet exec behind the proxy', () => {
   });
 
   it('refuses a second agent profile: the sidecar hands it out once', async () => {
+    const first = await execAgent({ PATH: process.env.PATH, HOME: home, KEYFLEET_PROXY_URL: proxy.url });
+    expect(first.code).toBe(0);
     const out = await execAgent({ PATH: process.env.PATH, HOME: home, KEYFLEET_PROXY_URL: proxy.url });
     expect(out.code).toBe(1);
     expect(out.stderr).toContain('the proxy has already handed out its agent profile');

@@ -2,7 +2,7 @@ import { existsSync } from 'node:fs';
 import { mkdtemp, readFile, realpath, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
 import { startTestApi, type TestApi } from '#test/helpers/api.ts';
 
 // The agent: reports its PID, its parent (keyfleet exec) and the first PATH entry (exec's shim
@@ -25,6 +25,13 @@ beforeAll(async () => {
   dir = await realpath(await mkdtemp(join(tmpdir(), 'kf-exec-')));
   agent = join(dir, 'agent.mjs');
   await writeFile(agent, AGENT);
+});
+afterAll(async () => {
+  await api.stop();
+  for (const path of [dir, ...homes]) await rm(path, { recursive: true, force: true });
+});
+// Each test launches with the team's Claude key (the table starts empty).
+beforeEach(async () => {
   const account = await api.call('POST', '/v1/providers/claude/accounts', {
     body: {
       kind: 'api_key',
@@ -34,10 +41,6 @@ beforeAll(async () => {
     },
   });
   expect(account.status).toBe(201);
-});
-afterAll(async () => {
-  await api.stop();
-  for (const path of [dir, ...homes]) await rm(path, { recursive: true, force: true });
 });
 
 async function launch(name: string, quick: boolean): Promise<{ launchId: string; probeFile: string }> {

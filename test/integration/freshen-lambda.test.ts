@@ -1,9 +1,10 @@
 import { createServer, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
 import { UpstreamError } from '#shared/errors.ts';
 import { ensureFresh } from '#shared/launch/freshen.ts';
-import { startOAuthApi } from '#test/helpers/api.ts';
+import { startOAuthApi, type TestApi } from '#test/helpers/api.ts';
+import type { OAuthServer } from '#test/helpers/oauth-server.ts';
 import { signIn } from '#test/helpers/sign-in.ts';
 
 /**
@@ -13,15 +14,15 @@ import { signIn } from '#test/helpers/sign-in.ts';
  */
 
 let stop: () => Promise<void>;
+let api: TestApi;
+let oauth: OAuthServer;
 let lambda: Server;
 let accountId: string;
 const invocations: { path: string; payload: unknown }[] = [];
 let answer: { status: number; headers?: Record<string, string>; body: string } = { status: 200, body: '{}' };
 
 beforeAll(async () => {
-  const started = await startOAuthApi();
-  stop = started.stop;
-  accountId = (await signIn(started.api, started.oauth, 'codex', 'lambda-path')).id;
+  ({ api, oauth, stop } = await startOAuthApi());
   lambda = createServer(async (req, res) => {
     const chunks: Buffer[] = [];
     for await (const chunk of req) chunks.push(chunk as Buffer);
@@ -39,12 +40,17 @@ afterAll(async () => {
   lambda.close();
   await stop();
 });
+// Each test: a freshly signed-in Codex account (its token valid for an hour), no invocation yet.
+beforeEach(async () => {
+  accountId = (await signIn(api, oauth, 'codex', 'lambda-path')).id;
+  invocations.length = 0;
+  answer = { status: 200, body: JSON.stringify({ result: 'ok', status: 'connected' }) };
+});
 
 describe('ensureFresh through the refresh function', () => {
   it('asks for a refresh only when the token is due, without a force flag', async () => {
     await ensureFresh('codex', accountId, 10 * 60_000);
     expect(invocations).toEqual([]);
-    answer = { status: 200, body: JSON.stringify({ result: 'ok', status: 'connected' }) };
     await ensureFresh('codex', accountId, 2 * 3_600_000);
     expect(invocations).toEqual([
       {
@@ -55,7 +61,6 @@ describe('ensureFresh through the refresh function', () => {
   });
 
   it('forces a refresh of a token that is still valid when asked to', async () => {
-    invocations.length = 0;
     await ensureFresh('codex', accountId, 10 * 60_000, { force: true });
     expect(invocations.map((i) => i.payload)).toEqual([
       { action: 'refresh', provider: 'codex', accountId, minValidityMs: 600_000, force: true },

@@ -3,6 +3,7 @@ import type { AddressInfo } from 'node:net';
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
 import { startTestApi, type TestApi } from '#test/helpers/api.ts';
 import { type FakeProviderApi, startFakeProviderApi } from '#test/helpers/fake-provider-api.ts';
+import { checkNoLeaksAfterEach } from '#test/helpers/leaks.ts';
 import { capturedLogs } from '#test/helpers/logs.ts';
 
 let api: TestApi;
@@ -24,6 +25,16 @@ beforeAll(async () => {
       gemini: { apiBaseUrl: fake.base },
     }),
   });
+});
+afterAll(async () => {
+  await api.stop();
+  await fake.close();
+});
+
+// Each test starts with the canned answers below and no recorded calls; the table is empty.
+beforeEach(() => {
+  fake.seen.length = 0;
+  fake.answers.clear();
   fake.answers.set('/v1/messages', {
     status: 200,
     body: { content: [{ type: 'text', text: '"Add retry to the upload client."\n' }] },
@@ -50,10 +61,9 @@ beforeAll(async () => {
     body: { candidates: [{ content: { parts: [{ text: 'Update the README' }] } }] },
   });
 });
-afterAll(async () => {
-  await api.stop();
-  await fake.close();
-});
+
+// No key reaches the logs or a response.
+checkNoLeaksAfterEach(() => Object.values(KEYS), { responses: () => api.responses.join('\n') });
 
 const setAgent = (defaultAgent: string) => api.call('PATCH', '/v1/settings', { body: { defaultAgent } });
 const addKey = (provider: string, apiKey: string, endpoint?: unknown) =>
@@ -72,10 +82,6 @@ const commitMessage = (diff: string) =>
   });
 
 describe('helpers', () => {
-  beforeEach(() => {
-    fake.seen.length = 0;
-  });
-
   it('answers provider_not_configured while the default agent has no API-key account', async () => {
     await setAgent('claude');
     const res = await taskName('Add retries to uploads');
@@ -85,6 +91,7 @@ describe('helpers', () => {
   });
 
   it('names a task with Claude’s Messages API and cleans the answer', async () => {
+    await setAgent('claude');
     await addKey('claude', KEYS.claude);
     const res = await taskName('The upload client gives up on the first network error; retry chunks.');
     expect(res.body).toEqual({ name: 'Add retry to the upload client' });
@@ -106,10 +113,12 @@ describe('helpers', () => {
   });
 
   it('uses the provider’s configured model', async () => {
+    await setAgent('claude');
+    await addKey('claude', KEYS.claude);
     await api.call('PATCH', '/v1/settings', { body: { models: { claude: 'claude-team-model' } } });
     await taskName('Anything');
+    expect(fake.seen).toHaveLength(1);
     expect(JSON.parse(fake.seen[0]?.body ?? '{}').model).toBe('claude-team-model');
-    await api.call('PATCH', '/v1/settings', { body: { models: { claude: null } } });
   });
 
   it('writes a conventional commit message with the Codex Responses API', async () => {
@@ -129,6 +138,8 @@ describe('helpers', () => {
   });
 
   it('calls an Azure-style custom endpoint with its api-version and the configured model', async () => {
+    await setAgent('codex');
+    await addKey('codex', KEYS.codex);
     await api.call('PATCH', '/v1/settings', { body: { models: { codex: 'my-gpt-deployment' } } });
     const added = await addKey('codex', KEYS.codex, {
       type: 'custom',
@@ -182,6 +193,8 @@ describe('helpers', () => {
   });
 
   it('answers upstream_error naming the provider, never echoing the key', async () => {
+    await setAgent('claude');
+    await addKey('claude', KEYS.claude);
     fake.answers.set('/v1/messages', { status: 500, body: { error: `internal, key was ${KEYS.claude}` } });
     const res = await taskName('x');
     expect(res.status).toBe(502);
@@ -196,6 +209,7 @@ describe('helpers', () => {
     await new Promise<void>((done) => closed.listen(0, '127.0.0.1', done));
     const port = (closed.address() as AddressInfo).port;
     await new Promise<void>((done) => closed.close(() => done()));
+    await setAgent('claude');
     const added = await addKey('claude', KEYS.claude, { type: 'custom', baseUrl: `http://127.0.0.1:${port}` });
     await api.call('PUT', '/v1/providers/claude/active', { body: { accountId: added.body.account.id } });
 
@@ -216,15 +230,6 @@ describe('helpers', () => {
       });
     } finally {
       process.env.KEYFLEET_ALLOW_LOOPBACK_CALLS = 'true';
-    }
-  });
-
-  it('keeps every key out of logs and responses', () => {
-    const logs = capturedLogs();
-    const responses = api.responses.join('\n');
-    for (const key of Object.values(KEYS)) {
-      expect(logs.includes(key)).toBe(false);
-      expect(responses.includes(key)).toBe(false);
     }
   });
 });

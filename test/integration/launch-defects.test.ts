@@ -1,4 +1,4 @@
-import { afterAll, afterEach, beforeAll, describe, expect, it, vi } from 'vitest';
+import { afterAll, afterEach, beforeAll, beforeEach, describe, expect, it, vi } from 'vitest';
 import { handler as taskStopped } from '#functions/task-stopped.ts';
 import type { Redeemed } from '#shared/cli/exec.ts';
 import type { LaunchView } from '#shared/launch/launch.ts';
@@ -220,10 +220,15 @@ describe('stopped tasks (issue 10, item 5)', () => {
       },
     } as never);
 
-  it('regression: a stopped task’s ticket can no longer be redeemed', async () => {
-    await api.call('POST', '/v1/providers/claude/accounts', {
+  // Each test launches Claude tasks on the team's key.
+  beforeEach(async () => {
+    const added = await api.call('POST', '/v1/providers/claude/accounts', {
       body: { kind: 'api_key', label: 'Claude key', apiKey: 'sk-ant-api03-stopped-task-key-0005' },
     });
+    expect(added.status).toBe(201);
+  });
+
+  it('regression: a stopped task’s ticket can no longer be redeemed', async () => {
     const started = await launch({ provider: 'claude' });
     const ticket = lastTicket();
     expect(await stopped(started.body.launch.id)).toEqual({ revoked: false });

@@ -170,13 +170,14 @@ const readItem = async (key: { pk: string; sk: string }) =>
   (await documentClient().send(new GetCommand({ TableName: config().tableName, Key: key, ConsistentRead: true }))).Item;
 
 describe('call budgets, counted at the endpoints', () => {
-  beforeAll(async () => {
+  // Each test: one pooled Claude account and Gemini's active API key, in an otherwise empty table.
+  beforeEach(async () => {
     await poolAccount();
     const key = await seedAccount('gemini', { kind: 'api_key' });
     await createSecret(key.secretName as string, { api_key: 'AIza-hot-paths-key-0000000000' });
     await setActiveAccount({ provider: 'gemini', owner: null, accountId: key.id });
+    resetCounts();
   });
-  beforeEach(resetCounts);
 
   it('launches on the OAuth pool with one batch read, one Query, the cursor step, one batch write and the task ARN', async () => {
     await launchTask(caller, launchBody('claude'));
@@ -217,6 +218,7 @@ describe('call budgets, counted at the endpoints', () => {
 
 describe('a workstation grant', () => {
   it('is issued with one preferences read, one Query, the cursor step and one batch write', async () => {
+    await poolAccount();
     resetCounts();
     const { grant } = await issueGrant(caller, { provider: 'claude', hours: 8 });
     expect(grant.provider).toBe('claude');

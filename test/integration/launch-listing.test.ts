@@ -1,4 +1,4 @@
-import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
+import { afterAll, beforeAll, beforeEach, describe, expect, it, vi } from 'vitest';
 import { startTestApi, type TestApi } from '#test/helpers/api.ts';
 import { type FakeEcs, startFakeEcs } from '#test/helpers/fake-ecs.ts';
 
@@ -62,6 +62,15 @@ const newestFirst = (filter: (s: (typeof started)[number]) => boolean) =>
 beforeAll(async () => {
   ecs = await startFakeEcs();
   api = await startTestApi({ AWS_ENDPOINT_URL_ECS: ecs.endpoint });
+});
+afterAll(async () => {
+  await api.stop();
+  await ecs.close();
+});
+
+// Every test sees the same seven launches over three accounts, and nothing an earlier test added.
+beforeEach(async () => {
+  started.length = 0;
   const add = async (provider: string, label: string, apiKey: string) =>
     (
       await api.call<{ account: { id: string } }>('POST', `/v1/providers/${provider}/accounts`, {
@@ -78,10 +87,6 @@ beforeAll(async () => {
   await launchAt(5, 'alice', 'claude', claudeOtherId);
   await launchAt(6, 'bob', 'codex');
   await launchAt(7, 'alice', 'claude');
-});
-afterAll(async () => {
-  await api.stop();
-  await ecs.close();
 });
 
 describe('GET /v1/launches', () => {

@@ -1,4 +1,4 @@
-import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
+import { afterAll, afterEach, beforeAll, beforeEach, describe, expect, it, vi } from 'vitest';
 import { handler as taskStopped } from '#functions/task-stopped.ts';
 import type { Redeemed } from '#shared/cli/exec.ts';
 import type { LaunchView } from '#shared/launch/launch.ts';
@@ -6,6 +6,7 @@ import { hashOf } from '#shared/launch/records.ts';
 import { deleteSecret, readSecret } from '#shared/vault/vault.ts';
 import { startTestApi, type TestApi } from '#test/helpers/api.ts';
 import { type FakeEcs, startFakeEcs } from '#test/helpers/fake-ecs.ts';
+import { checkNoLeaksAfterEach } from '#test/helpers/leaks.ts';
 import { capturedLogs } from '#test/helpers/logs.ts';
 import { type OAuthServer, startOAuthServer } from '#test/helpers/oauth-server.ts';
 import { type SignedInAccount, signIn } from '#test/helpers/sign-in.ts';
@@ -59,12 +60,36 @@ const redeem = (ticket: string) => api.call<Redeemed & Err>('POST', '/v1/tickets
 let claudeKeyAccount: string;
 let codex: SignedInAccount;
 
-beforeAll(async () => {
+// Each test: the team's Claude key and a signed-in Codex account, both active (the table starts empty).
+beforeEach(async () => {
   const added = await api.call<{ account: { id: string } }>('POST', '/v1/providers/claude/accounts', {
     body: { kind: 'api_key', label: 'Claude API', apiKey: CLAUDE_KEY },
   });
   claudeKeyAccount = added.body.account.id;
   codex = await signIn(api, oauth, 'codex', 'pooled');
+});
+
+// No token, key or ticket reaches RunTask (beyond the ticket itself), the logs or the table.
+checkNoLeaksAfterEach(
+  async () => {
+    const secrets = new Set<string>([CLAUDE_KEY, 'sk-ant-api03-bob-own-key-0002', 'sk-ant-api03-short-lived-key-0004']);
+    for (const r of oauth.requests)
+      for (const k of ['refresh_token', 'code_verifier'])
+        if (typeof r.body[k] === 'string') secrets.add(String(r.body[k]));
+    const stored = (await readSecret(`keyfleet/test/codex/${codex.id}`)).value;
+    secrets.add(String(stored.access_token));
+    secrets.add(String(stored.id_token));
+    return secrets;
+  },
+  { table: () => api.tableDump(), other: () => ecs.raw.join('\n') },
+);
+afterEach(async () => {
+  const logs = capturedLogs();
+  const table = await api.tableDump();
+  for (const ticket of ecs.runTasks.map(ticketOf).filter(Boolean)) {
+    expect(logs.includes(ticket), 'a ticket in the logs').toBe(false);
+    expect(table.includes(ticket), 'a ticket in the table').toBe(false);
+  }
 });
 
 describe('POST /v1/launches', () => {
@@ -276,7 +301,7 @@ describe('Codex OAuth launches', () => {
   let redeemed: Redeemed;
   let launchId: string;
 
-  beforeAll(async () => {
+  beforeEach(async () => {
     const res = await launch({ provider: 'codex', maxDurationMinutes: 240 });
     expect(res.status).toBe(201);
     launchId = res.body.launch.id;
@@ -450,31 +475,5 @@ describe('preferences and environments', () => {
     expect((await api.call('PUT', '/v1/environments/ci', { as: 'alice', body: { providers: {} } })).status).toBe(403);
     expect((await api.call('GET', '/v1/environments/nope', { as: 'alice' })).status).toBe(404);
     expect((await launch({ provider: 'claude', environment: 'nope' })).status).toBe(404);
-  });
-});
-
-describe('secrets stay secret', () => {
-  it('no token, key or ticket reaches RunTask beyond the ticket itself, logs or the table', async () => {
-    const secrets = new Set<string>([CLAUDE_KEY, 'sk-ant-api03-bob-own-key-0002']);
-    for (const r of oauth.requests)
-      for (const k of ['refresh_token', 'code_verifier'])
-        if (typeof r.body[k] === 'string') secrets.add(String(r.body[k]));
-    const stored = (await readSecret(`keyfleet/test/codex/${codex.id}`)).value;
-    secrets.add(String(stored.access_token));
-    secrets.add(String(stored.id_token));
-    const runTasks = ecs.raw.join('\n');
-    const logs = capturedLogs();
-    const table = await api.tableDump();
-    for (const secret of secrets) {
-      expect(runTasks.includes(secret)).toBe(false);
-      expect(logs.includes(secret)).toBe(false);
-      expect(table.includes(secret)).toBe(false);
-    }
-    const tickets = ecs.runTasks.map(ticketOf).filter(Boolean);
-    expect(tickets.length).toBeGreaterThan(5);
-    for (const ticket of tickets) {
-      expect(logs.includes(ticket)).toBe(false);
-      expect(table.includes(ticket)).toBe(false);
-    }
   });
 });

@@ -77,6 +77,15 @@ async function interactiveLogin(argv: string[], answer: (stderr: string) => Prom
 /** The authorize link: the last address printed before the prompt. */
 const linkIn = (text: string): string => text.match(/https?:\/\/\S+/g)?.at(-1) ?? '';
 
+/** Adds a team API-key account through the API; the commands under test find it by label. */
+async function addKey(provider: string, label: string, apiKey: string): Promise<string> {
+  const res = await api.call<{ account: { id: string } }>('POST', `/v1/providers/${provider}/accounts`, {
+    body: { kind: 'api_key', label, apiKey },
+  });
+  expect(res.status).toBe(201);
+  return res.body.account.id;
+}
+
 describe('keyfleet operator commands', () => {
   it('lists every operator command in the help, each with its own --help', async () => {
     const help = operatorHelp();
@@ -128,9 +137,11 @@ describe('keyfleet operator commands', () => {
   });
 
   it('activates by label, clears with none, and reports the API refusing the pool for an API-key account', async () => {
+    await addKey('claude', 'First key', 'sk-ant-api03-operator-first-key-0001');
+    const id = await addKey('claude', 'CLI key', 'sk-ant-api03-operator-cli-key-0002');
     const active = await cli(['activate', 'claude', 'cli key']);
     expect(active).toMatchObject({ code: 0 });
-    expect(active.stdout).toMatch(/^claude: active account acc_[a-f0-9]{20}\n$/);
+    expect(active.stdout).toBe(`claude: active account ${id}\n`);
     const pool = await cli(['pool', 'claude', 'CLI key', 'on']);
     expect(pool.code).toBe(1);
     expect(pool.stderr).toMatch(/^keyfleet: conflict: /);
@@ -139,6 +150,7 @@ describe('keyfleet operator commands', () => {
   });
 
   it('renames, and removes only after a yes', async () => {
+    await addKey('claude', 'CLI key', 'sk-ant-api03-operator-cli-key-0002');
     expect((await cli(['rename', 'claude', 'CLI key', 'Renamed key'])).stdout).toContain('label        Renamed key');
     const declined = await cli(['remove', 'claude', 'Renamed key'], { input: 'n\n' });
     expect(declined).toMatchObject({ code: 2 });
@@ -223,9 +235,19 @@ describe('keyfleet operator commands', () => {
     expect(JSON.parse(finance.stdout).records).toContainEqual(
       expect.objectContaining({ provider: 'claude', billing: 'usage', monthlyBudgetUsd: 250 }),
     );
+    const id = await addKey('grok', 'Audited', 'xai-operator-audited-key-0003');
+    for (const label of ['Audited 1', 'Audited 2', 'Audited 3', 'Audited 4']) {
+      await api.call('PATCH', `/v1/providers/grok/accounts/${id}`, { body: { label } });
+    }
     const audit = await cli(['audit', '--limit', '5', '--json']);
     expect(audit.code).toBe(0);
-    expect(JSON.parse(audit.stdout).events).toHaveLength(5);
+    expect(JSON.parse(audit.stdout).events.map((e: { action: string }) => e.action)).toEqual([
+      'account.renamed',
+      'account.renamed',
+      'account.renamed',
+      'account.renamed',
+      'account.added',
+    ]);
   });
 
   it('lets a member manage their own accounts and preferences but not the team settings', async () => {

@@ -1,6 +1,6 @@
 import { createServer, type IncomingMessage, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
-import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
+import { afterAll, afterEach, beforeAll, beforeEach, describe, expect, it, vi } from 'vitest';
 import { clientFromEnv } from '#shared/operator/client.ts';
 import { type ConsoleServer, startConsoleServer } from '#shared/operator/console.ts';
 import { startTestApi, type TestApi, TOKENS } from '#test/helpers/api.ts';
@@ -18,7 +18,6 @@ let front: Server;
 let frontUrl: string;
 let consoleServer: ConsoleServer;
 const signed: { path: string; verified: boolean }[] = [];
-let sessionCookie = '';
 
 const verified = (req: IncomingMessage, body: string) =>
   sigv4Verified(req, body, { base: frontUrl, region: 'eu-west-1', credentials });
@@ -46,13 +45,19 @@ beforeAll(async () => {
   frontUrl = `http://127.0.0.1:${(front.address() as AddressInfo).port}`;
   vi.stubEnv('AWS_ACCESS_KEY_ID', credentials.accessKeyId);
   vi.stubEnv('AWS_SECRET_ACCESS_KEY', credentials.secretAccessKey);
-  consoleServer = await startConsoleServer(clientFromEnv({ KEYFLEET_URL: frontUrl, AWS_REGION: 'eu-west-1' }), 0);
 });
 afterAll(async () => {
   vi.unstubAllEnvs();
-  await consoleServer.close();
   front.close();
   await api.stop();
+});
+// Each test: a console just started, with its own one-time sign-in code, and no request signed yet.
+beforeEach(async () => {
+  signed.length = 0;
+  consoleServer = await startConsoleServer(clientFromEnv({ KEYFLEET_URL: frontUrl, AWS_REGION: 'eu-west-1' }), 0);
+});
+afterEach(async () => {
+  await consoleServer.close();
 });
 
 async function session(code: string): Promise<Response> {
@@ -80,7 +85,6 @@ describe('keyfleet console', () => {
     const signedIn = await session(consoleServer.code);
     expect(signedIn.status).toBe(201);
     const cookie = (signedIn.headers.get('set-cookie') ?? '').split(';')[0] ?? '';
-    sessionCookie = cookie;
     expect(signedIn.headers.get('set-cookie')).toMatch(/HttpOnly; SameSite=Strict/);
     const before = signed.length;
     const created = await fetch(`${consoleServer.url}/v1/providers/claude/accounts`, {
@@ -104,6 +108,7 @@ describe('keyfleet console', () => {
   });
 
   it('regression: the sign-in code opens one session only, and is no bearer token', async () => {
+    expect((await session(consoleServer.code)).status).toBe(201);
     const before = signed.length;
     expect((await session(consoleServer.code)).status).toBe(401);
     const bearer = await fetch(`${consoleServer.url}/v1/providers`, {
@@ -114,9 +119,10 @@ describe('keyfleet console', () => {
   });
 
   it('forwards nothing without the session, the console header, or from another site', async () => {
+    const cookie = ((await session(consoleServer.code)).headers.get('set-cookie') ?? '').split(';')[0] ?? '';
+    expect(cookie).toMatch(/=/);
     const before = signed.length;
     expect((await fetch(`${consoleServer.url}/v1/providers`)).status).toBe(401);
-    const cookie = sessionCookie;
     expect((await fetch(`${consoleServer.url}/v1/providers`, { headers: { cookie } })).status).toBe(401);
     const crossSite = await fetch(`${consoleServer.url}/v1/providers`, {
       headers: { cookie, 'x-keyfleet-console': '1', 'sec-fetch-site': 'cross-site' },

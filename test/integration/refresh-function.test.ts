@@ -1,5 +1,5 @@
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { startOAuthApi } from '#test/helpers/api.ts';
+import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
+import { startOAuthApi, type TestApi } from '#test/helpers/api.ts';
 import type { OAuthServer } from '#test/helpers/oauth-server.ts';
 import { signIn } from '#test/helpers/sign-in.ts';
 
@@ -9,17 +9,20 @@ import { signIn } from '#test/helpers/sign-in.ts';
  */
 
 let stop: () => Promise<void>;
+let api: TestApi;
 let oauth: OAuthServer;
 let accountId: string;
 let handler: (event: Record<string, unknown>) => Promise<unknown>;
 
 beforeAll(async () => {
-  const started = await startOAuthApi();
-  ({ stop, oauth } = started);
-  accountId = (await signIn(started.api, oauth, 'codex', 'refresh-function')).id;
+  ({ stop, api, oauth } = await startOAuthApi());
   ({ handler } = (await import('#functions/refresh.ts')) as unknown as { handler: typeof handler });
 });
 afterAll(async () => stop());
+// Each test: a freshly signed-in Codex account whose token is valid for an hour.
+beforeEach(async () => {
+  accountId = (await signIn(api, oauth, 'codex', 'refresh-function')).id;
+});
 
 const refreshGrants = () => oauth.requests.filter((r) => r.body.grant_type === 'refresh_token').length;
 

@@ -11,7 +11,7 @@ import {
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { Readable } from 'node:stream';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
 import type { OperatorIo } from '#shared/operator/io.ts';
 import { runOperator } from '#shared/operator/run.ts';
 import { writeWorkstationFiles } from '#shared/operator/sync.ts';
@@ -30,11 +30,14 @@ const NOW = Date.parse('2026-11-22T15:01:02.345Z');
 
 beforeAll(async () => {
   ({ api, oauth, stop } = await startOAuthApi());
+});
+afterAll(async () => stop());
+// Each test: one signed-in team account per provider, active (the table starts empty).
+beforeEach(async () => {
   for (const provider of ['claude', 'codex', 'gemini'] as const) {
     accounts[provider] = (await signIn(api, oauth, provider, `sync-${provider}`)).id;
   }
 });
-afterAll(async () => stop());
 
 interface Run {
   code: number;

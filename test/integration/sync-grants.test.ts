@@ -1,4 +1,4 @@
-import { afterAll, afterEach, beforeAll, describe, expect, it, vi } from 'vitest';
+import { afterAll, afterEach, beforeAll, beforeEach, describe, expect, it, vi } from 'vitest';
 import { createOAuthAccount } from '#shared/oauth/accounts.ts';
 import { readSecret } from '#shared/vault/vault.ts';
 import { startOAuthApi, type TestApi } from '#test/helpers/api.ts';
@@ -42,6 +42,10 @@ const profileOf = (grant: string) =>
 
 beforeAll(async () => {
   ({ api, oauth, stop } = await startOAuthApi());
+});
+afterAll(async () => stop());
+// Each test: one signed-in team account per provider, active (the table starts empty).
+beforeEach(async () => {
   for (const provider of ['claude', 'codex', 'gemini'] as const) {
     accounts[provider] = (await signIn(api, oauth, provider, `pool-${provider}`)).id;
   }
@@ -63,7 +67,6 @@ beforeAll(async () => {
   });
   accounts.grok = grok.account.id;
 });
-afterAll(async () => stop());
 afterEach(() => {
   vi.useRealTimers();
 });

@@ -1,4 +1,4 @@
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
 import type { ProviderId } from '#shared/providers/types.ts';
 import type { UsageAttributes } from '#shared/usage/account.ts';
 import { type UsageCandidate, usageDue, usageReadTasks } from '#shared/usage/sweep.ts';
@@ -21,6 +21,10 @@ beforeAll(async () => {
 afterAll(async () => {
   await fake.close();
   await aws.stop();
+});
+// Each test counts only the usage requests it made.
+beforeEach(() => {
+  fake.seen.length = 0;
 });
 
 async function claudeAccount(id: string, accessToken: string): Promise<UsageCandidate> {
@@ -94,7 +98,7 @@ describe('the sweep’s usage reads', () => {
     for (const token of [GOOD, REVOKED]) expect(capturedLogs()).not.toContain(token);
   });
 
-  it('never throws when the store fails, and reports the outcome as not stored', async () => {
+  it('reports a reading it could not store as not stored, instead of failing the sweep', async () => {
     const good = await claudeAccount('acc_sweep_store', GOOD);
     const { store } = recordingStore(true);
     const [task] = usageReadTasks([good], {

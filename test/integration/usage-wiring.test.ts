@@ -1,4 +1,4 @@
-import { afterAll, afterEach, beforeAll, describe, expect, it, vi } from 'vitest';
+import { afterAll, afterEach, beforeAll, beforeEach, describe, expect, it, vi } from 'vitest';
 import { getAccount } from '#shared/accounts/store.ts';
 import { sweep } from '#shared/keepalive/sweeper.ts';
 import type { ProviderId } from '#shared/providers/types.ts';
@@ -62,6 +62,11 @@ afterAll(async () => {
   await ecs.close();
   await fake.close();
 });
+// The table starts empty for each test: so do the accounts the fake provider knows.
+beforeEach(() => {
+  mine.length = 0;
+  profiles.clear();
+});
 afterEach(() => {
   vi.useRealTimers();
   fake.answers.clear();
@@ -104,13 +109,20 @@ describe('the keep-alive sweep reads each OAuth account’s usage', () => {
   let first: string;
   let second: string;
   let start: number;
-  let clock: number;
 
-  it('reads usage with each account’s own token, stores it on the account, and reads again only after the interval', async () => {
+  // Each test: two freshly signed-in Claude accounts (one-hour tokens) whose usage was never read.
+  beforeEach(async () => {
     first = await connect('claude', 'usage-one', { usage: claudeUsage(42, 7) });
     second = await connect('claude', 'usage-two', { usage: claudeUsage(96, 12.5) });
     start = Date.now();
-    clock = start;
+  });
+
+  /** A first sweep reads both accounts' usage; the answer is what the tests then expect to keep. */
+  async function readOnce(): Promise<void> {
+    expect((await sweep({ now: start })).usage).toEqual({ due: 2, read: 2, failed: 0 });
+  }
+
+  it('reads usage with each account’s own token, stores it on the account, and reads again only after the interval', async () => {
     const summary = await sweep({ now: start });
     expect(summary).toMatchObject({ due: 0, refreshed: 0, failed: 0, usage: { due: 2, read: 2, failed: 0 } });
     const requests = fake.seen.filter((s) => s.route === 'claude');
@@ -151,11 +163,11 @@ describe('the keep-alive sweep reads each OAuth account’s usage', () => {
   ])(
     'a usage endpoint answering %s changes nothing else: the refresh works and the status stays',
     async (_, answer) => {
+      await readOnce();
       fake.answers.set('claude', answer);
       const before = await accountsOf('claude');
-      // Two hours on each time: the 1-hour tokens need a refresh, and the usage is due again.
-      clock += 2 * 60 * MINUTE;
-      const now = clock;
+      // Two hours on: the 1-hour tokens need a refresh, and the usage is due again.
+      const now = start + 2 * 60 * MINUTE;
       vi.useFakeTimers({ toFake: ['Date'], now });
       const summary = await sweep({ now });
       expect(summary.providers.claude).toEqual({ enabled: true, due: 2, failed: 0 });
@@ -173,9 +185,10 @@ describe('the keep-alive sweep reads each OAuth account’s usage', () => {
   );
 
   it('a usage answer whose shape changed reads as no known window and changes nothing else', async () => {
+    await readOnce();
     fake.answers.set('claude', { status: 200, body: { five_hour: { percent: 'high' }, seven_day: 'soon', plan: 7 } });
     const before = await accountsOf('claude');
-    clock += 2 * 60 * MINUTE;
+    const clock = start + 2 * 60 * MINUTE;
     vi.useFakeTimers({ toFake: ['Date'], now: clock });
     const summary = await sweep({ now: clock });
     expect(summary.providers.claude).toEqual({ enabled: true, due: 2, failed: 0 });
@@ -237,19 +250,28 @@ async function launches(count: number): Promise<Record<string, number>> {
   return counts;
 }
 
+/**
+ * Three pooled Codex accounts (the first one connected is the active one), the second at 97 % of
+ * its five-hour window until `resetAt`, their usage read at `now`.
+ */
+async function pooledThree(now: number, resetAt: number): Promise<{ a: string; full: string; c: string }> {
+  const a = await connect('codex', 'pool-a', { usage: codexUsage(10, now + 3 * 60 * MINUTE) });
+  const full = await connect('codex', 'pool-full', { usage: codexUsage(97, resetAt) });
+  const c = await connect('codex', 'pool-c', { usage: codexUsage(20, now + 3 * 60 * MINUTE) });
+  for (const id of [a, full, c]) {
+    const res = await api.call('PATCH', `/v1/providers/codex/accounts/${id}`, { body: { roundRobin: true } });
+    expect(res.status).toBe(200);
+  }
+  const summary = await sweep({ now });
+  expect(summary.usage).toMatchObject({ read: 3, failed: 0 });
+  return { a, full, c };
+}
+
 describe('acceptance: the pool avoids an exhausted account until its window resets', () => {
   it('sends 30 launches 15/15 to two pooled accounts while the third is at 97 % of its five-hour window, then all three again', async () => {
     const now = Date.now();
     const resetAt = now + 40 * MINUTE;
-    const a = await connect('codex', 'pool-a', { usage: codexUsage(10, now + 3 * 60 * MINUTE) });
-    const full = await connect('codex', 'pool-full', { usage: codexUsage(97, resetAt) });
-    const c = await connect('codex', 'pool-c', { usage: codexUsage(20, now + 3 * 60 * MINUTE) });
-    for (const id of [a, full, c]) {
-      const res = await api.call('PATCH', `/v1/providers/codex/accounts/${id}`, { body: { roundRobin: true } });
-      expect(res.status).toBe(200);
-    }
-    const summary = await sweep({ now });
-    expect(summary.usage).toMatchObject({ read: 3, failed: 0 });
+    const { a, full, c } = await pooledThree(now, resetAt);
     expect((await accountsOf('codex')).get(full)?.usage).toEqual({
       plan: 'pro',
       readAt: new Date(now).toISOString(),
@@ -267,8 +289,9 @@ describe('acceptance: the pool avoids an exhausted account until its window rese
 
   it('falls through to the active OAuth account with a warning when the whole pool is exhausted, and names the earliest reset when nothing is usable', async () => {
     const now = Date.now();
+    const { a, full, c } = await pooledThree(now, now + 40 * MINUTE);
     const resets = [now + 50 * MINUTE, now + 30 * MINUTE, now + 70 * MINUTE];
-    const pool = mine.filter((m) => m.provider === 'codex').map((m) => m.id);
+    const pool = [a, full, c];
     pool.forEach((id, i) => {
       profiles.set(id, { usage: codexUsage(99, resets[i] ?? now) });
     });

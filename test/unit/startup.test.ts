@@ -1,7 +1,8 @@
 import { describe, expect, it } from 'vitest';
 import { startLocalMode } from '#infra/local/start.ts';
-import { ConfigProblems } from '#shared/config.ts';
+import { ConfigProblems, readConfig } from '#shared/config.ts';
 import { ConfigError } from '#shared/errors.ts';
+import { buildProviders } from '#shared/providers/index.ts';
 import { checkStartup } from '#shared/startup.ts';
 
 const BAD_OVERRIDES = JSON.stringify({
@@ -34,15 +35,18 @@ describe('checkStartup', () => {
     for (const part of ['bob.tokenEndpoint', 'https://', '"colour"', '"gork"']) expect(problems[2]).toContain(part);
   });
 
-  it('passes a valid configuration with overrides', () => {
-    expect(() =>
-      checkStartup({
-        env: {
-          KEYFLEET_TABLE_NAME: 'kf',
-          KEYFLEET_PROVIDER_OVERRIDES: '{"grok":{"clientId":"x","tokenEndpoint":"http://127.0.0.1:9/token"}}',
-        },
-      }),
-    ).not.toThrow();
+  it('passes a valid configuration whose overrides take effect, a loopback http token endpoint included', () => {
+    const env = {
+      KEYFLEET_TABLE_NAME: 'kf',
+      KEYFLEET_PROVIDER_OVERRIDES: '{"grok":{"clientId":"x","tokenEndpoint":"http://127.0.0.1:9/token"}}',
+    };
+    expect(checkStartup({ env })).toBeUndefined();
+    const { config, problems } = readConfig(env);
+    expect(problems).toEqual([]);
+    expect(buildProviders(config.providerOverrides).get('grok')?.oauth).toMatchObject({
+      clientId: 'x',
+      tokenEndpoint: 'http://127.0.0.1:9/token',
+    });
   });
 
   it('reports invalid JSON once, without a second problem from the providers', () => {

@@ -1,10 +1,9 @@
 import { describe, expect, it } from 'vitest';
-import { loadConfig, readConfig, USAGE_INTERVAL } from '#shared/config.ts';
+import { loadConfig, readConfig } from '#shared/config.ts';
 
 describe('KEYFLEET_USAGE_INTERVAL_MINUTES', () => {
   it('defaults to 10 minutes per account', () => {
     expect(loadConfig({ KEYFLEET_TABLE_NAME: 'kf' }).usageIntervalMinutes).toBe(10);
-    expect(USAGE_INTERVAL.fallback).toBe(10);
   });
 
   it('accepts whole minutes from one sweep (5) to a day (1440)', () => {

@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { DEFAULT_USAGE_INTERVAL_MINUTES, nextUsageReadAt, usageReadDue } from '#shared/usage/schedule.ts';
+import { nextUsageReadAt, usageReadDue } from '#shared/usage/schedule.ts';
 import type { UsageResult } from '#shared/usage/types.ts';
 
 const NOW = Date.parse('2026-03-02T10:00:00.000Z');
@@ -24,7 +24,6 @@ describe('usage read pacing', () => {
   });
 
   it('waits one interval (10 minutes by default) after a success or a failure alike', () => {
-    expect(DEFAULT_USAGE_INTERVAL_MINUTES).toBe(10);
     const failed: UsageResult = { ok: false, kind: 'upstream_status', detail: 'x', status: 503, retryAfterMs: null };
     expect(nextUsageReadAt(ok, NOW, 10)).toBe('2026-03-02T10:10:00.000Z');
     expect(nextUsageReadAt(failed, NOW, 30)).toBe('2026-03-02T10:30:00.000Z');
