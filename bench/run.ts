@@ -101,11 +101,12 @@ async function benchProxyHook(): Promise<Figure[]> {
   }
   const { benchProxy } = (await import(pathToFileURL(file).href)) as typeof import('./proxy.ts');
   const r = await benchProxy();
-  const note = `median of ${r.runs}`;
+  const note = `${r.runs} runs, each proxy run beside a direct one`;
+  const relayNote = 'a 10-line Node relay (request + pipe) in its own process: the ceiling for any Node relay here';
   return [
-    atMost({ section, name: 'added time to first byte', unit: 'ms', value: once(r.ttfbAddedMs), note }, 1),
+    atMost({ section, name: 'added time to first byte', unit: 'ms', value: r.ttfbAdded, note }, 1),
     atMost(
-      { section, name: 'added time to first byte, in process', unit: 'ms', value: once(r.ttfbAddedInProcessMs), note },
+      { section, name: 'added time to first byte, in process', unit: 'ms', value: once(r.ttfbAddedInProcessMs) },
       1,
     ),
     atLeast(
@@ -113,11 +114,30 @@ async function benchProxyHook(): Promise<Figure[]> {
         section,
         name: `streaming throughput / direct (${r.bodyMb.toFixed(0)} MB SSE)`,
         unit: '×',
-        value: once(r.throughputRatio),
+        value: r.throughput,
+        note: `${r.streamingRuns} runs`,
       },
       0.95,
     ),
-    atMost({ section, name: 'peak resident memory', unit: 'MB', value: once(r.peakRssMb) }, 64),
+    { section, name: 'bare relay throughput / direct', unit: '×', value: r.bareRelayRatio, note: relayNote },
+    {
+      section,
+      name: 'CPU per MB streamed',
+      unit: 'ms',
+      value: once(r.proxyCpuMsPerMb),
+      note: `bare relay ${r.bareRelayCpuMsPerMb.toFixed(2)} ms`,
+    },
+    atMost(
+      {
+        section,
+        name: 'peak resident memory',
+        unit: 'MB',
+        value: once(r.peakRssMb),
+        note: `idle ${r.idleRssMb.toFixed(1)} MB; bare relay peak ${r.bareRelayPeakRssMb.toFixed(1)} MB`,
+      },
+      64,
+    ),
+    { section, name: '`keyfleet proxy` from the CLI bundle, idle', unit: 'MB', value: once(r.cliIdleRssMb) },
   ];
 }
 
