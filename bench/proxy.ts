@@ -17,6 +17,7 @@ import { dirname, join } from 'node:path';
 import { createInterface } from 'node:readline';
 import { fileURLToPath, pathToFileURL } from 'node:url';
 import { build } from 'esbuild';
+import { localCliBundle } from '#infra/local/runner.ts';
 import type { RedeemedProfile } from '#shared/proxy/grant.ts';
 import { startProxy } from '#shared/proxy/server.ts';
 import { type FakeKeyfleet, startFakeKeyfleet } from '#test/helpers/proxy-keyfleet.ts';
@@ -202,9 +203,9 @@ async function inProcessProxy(upstreamBase: string) {
   };
 }
 
-/** `keyfleet proxy` as the CLI bundle runs it: resident memory once ready (MB). */
-async function cliIdleRss(dir: string, upstreamBase: string): Promise<number> {
-  const cli = await bundle('shared/cli/main.ts', join(dir, 'keyfleet.mjs'));
+/** `keyfleet proxy` as the CLI bundle runs it (split as `npm run build:cli` and local mode build it): resident memory once ready (MB). */
+async function cliIdleRss(upstreamBase: string): Promise<number> {
+  const cli = await localCliBundle();
   const { ticket, keyfleet } = await account(upstreamBase);
   let child: ChildProcess | undefined;
   try {
@@ -323,7 +324,7 @@ export async function benchProxy(options: { runs?: number; bodyMb?: number } = {
       rssMb: memory.rss,
       peakRssMb: memory.peak,
       bareRelayPeakRssMb: (await memoryOf(barePid)).peak,
-      cliIdleRssMb: await cliIdleRss(dir, upstream.base),
+      cliIdleRssMb: await cliIdleRss(upstream.base),
     };
   } finally {
     agent.destroy();
