@@ -1,8 +1,8 @@
 import { type ChildProcess, spawn } from 'node:child_process';
-import { constants as fsConstants } from 'node:fs';
-import { type FileHandle, mkdir, mkdtemp, open, realpath, rm, writeFile } from 'node:fs/promises';
+import { mkdtemp, realpath, rm, writeFile } from 'node:fs/promises';
 import { constants, tmpdir } from 'node:os';
-import { basename, dirname, isAbsolute, join, normalize, resolve, sep } from 'node:path';
+import { join } from 'node:path';
+import { confinedTarget, OutsideHomeError, writeConfined } from '#shared/profiles/confine.ts';
 import { httpTransport } from '#shared/proxy/client.ts';
 
 /** What POST /v1/tickets/redeem answers. */
@@ -44,51 +44,15 @@ function parseObject(text: string): Record<string, unknown> {
   }
 }
 
-/** True when `path` is `root` or inside it. */
-const within = (root: string, path: string): boolean => path === root || path.startsWith(`${root}${sep}`);
-
-/** The real path of `path`'s deepest folder that exists (symbolic links resolved). */
-async function deepestExisting(path: string): Promise<string> {
-  for (let at = path; ; at = dirname(at)) {
-    try {
-      return await realpath(at);
-    } catch (error) {
-      if ((error as NodeJS.ErrnoException).code !== 'ENOENT' || dirname(at) === at) throw error;
-    }
-  }
-}
-
 /** Writes the profile's files under `home`, refusing any path that would leave it; files 0600, directories 0700. */
 export async function writeProfileFiles(home: string, files: Redeemed['files']): Promise<void> {
   const realHome = await realpath(home);
   for (const entry of files) {
-    const relative = normalize(entry.path);
-    const refuse = () => new Error(`keyfleet: refusing to write outside the home directory: ${entry.path}`);
-    if (isAbsolute(relative) || relative === '..' || relative.startsWith(`..${sep}`)) throw refuse();
-    const target = resolve(realHome, relative);
-    // A folder on the way may be a symbolic link out of the home: judge where it really leads,
-    // before creating anything, and again once the folders exist.
-    if (!within(realHome, await deepestExisting(dirname(target)))) throw refuse();
-    await mkdir(dirname(target), { recursive: true, mode: 0o700 });
-    const folder = await realpath(dirname(target));
-    if (!within(realHome, folder)) throw refuse();
-    // And the file itself must not be one: O_NOFOLLOW refuses to open a link.
-    let handle: FileHandle;
     try {
-      handle = await open(
-        join(folder, basename(target)),
-        fsConstants.O_WRONLY | fsConstants.O_CREAT | fsConstants.O_TRUNC | fsConstants.O_NOFOLLOW,
-        0o600,
-      );
+      await writeConfined(realHome, await confinedTarget(realHome, entry.path), entry.path, entry.content);
     } catch (error) {
-      if ((error as NodeJS.ErrnoException).code === 'ELOOP') throw refuse();
+      if (error instanceof OutsideHomeError) throw new Error(`keyfleet: ${error.message}`);
       throw error;
-    }
-    try {
-      await handle.writeFile(entry.content);
-      await handle.chmod(0o600);
-    } finally {
-      await handle.close();
     }
   }
 }
