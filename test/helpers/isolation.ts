@@ -19,9 +19,17 @@ export function resetBeforeEachTest(reset: Reset): () => void {
   };
 }
 
+/**
+ * Suites that tell one story over their tests keep their state from test to test: the console in a
+ * browser (test:console), the real agent CLIs (test:cli) and the attack suite's shared world
+ * (test:security). Everything `npm test` runs is reset.
+ */
+const STORY_SUITES = /[\\/]test[\\/](console|cli|security)[\\/]/;
+
 /** Registers the hooks; called once by the setup file, so they run outside every `describe`. */
 export function installTestIsolation(): void {
-  beforeEach(async () => {
+  beforeEach(async (context) => {
+    if (STORY_SUITES.test(context.task.file.filepath)) return;
     for (const reset of resets) await reset();
   });
   afterEach(() => {
