@@ -11,7 +11,8 @@ import {
   putNewAccount,
   updateAccount,
 } from '#shared/accounts/store.ts';
-import { type AuditAction, audit } from '#shared/audit/audit.ts';
+import type { AuditAction } from '#shared/audit/actions.ts';
+import { audit } from '#shared/audit/audit.ts';
 import { ConflictError, ForbiddenError, NotFoundError } from '#shared/errors.ts';
 import { seedFinanceRecord } from '#shared/finance/finance.ts';
 import { registerSecret } from '#shared/log/redact.ts';

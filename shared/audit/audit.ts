@@ -1,5 +1,6 @@
 import { randomBytes } from 'node:crypto';
 import { PutCommand, QueryCommand } from '@aws-sdk/lib-dynamodb';
+import type { AuditAction } from '#shared/audit/actions.ts';
 import { config } from '#shared/config.ts';
 import { logger } from '#shared/log/logger.ts';
 import { redactDeep } from '#shared/log/redact.ts';
@@ -12,30 +13,6 @@ import { AUDIT_SHARDS, auditKey, auditPartition, LEGACY_AUDIT_PARTITION } from '
 const RETENTION_DAYS = 400;
 
 /** Every action an audit event may record. A new kind of event gets its own name here. */
-export const AUDIT_ACTIONS = [
-  'account.signed_in',
-  'account.added',
-  'account.renamed',
-  'account.pool_changed',
-  'account.updated',
-  'account.key_rotated',
-  'account.removed',
-  'account.activated',
-  'account.deactivated',
-  'account.tested',
-  'sign_in.completed',
-  'settings.changed',
-  'finance.changed',
-  'environment.changed',
-  'environment.deleted',
-  'launch.started',
-  'launch.stopped',
-  'ticket.redeemed',
-  'ticket.reused',
-  'grant.issued',
-  'grant.revoked',
-] as const;
-export type AuditAction = (typeof AUDIT_ACTIONS)[number];
 
 export interface AuditEvent {
   at: string;

@@ -2,7 +2,7 @@ import * as z from 'zod/mini';
 import type { Account } from '#shared/accounts/model.ts';
 import { type ResolutionStep, resolveAccount } from '#shared/accounts/resolve.ts';
 import { loadProviderState } from '#shared/accounts/state.ts';
-import { auditEntry } from '#shared/audit/audit.ts';
+import { audit, auditEntry } from '#shared/audit/audit.ts';
 import { config } from '#shared/config.ts';
 import { AccountUnusableError, ConflictError, ForbiddenError, NotFoundError, ValidationError } from '#shared/errors.ts';
 import { ACCOUNT_ID, effortLevel, modelId } from '#shared/http/schemas.ts';
@@ -146,14 +146,26 @@ function checkEcs(body: LaunchBody): void {
   }
 }
 
-/** Runs the task; a launch whose task did not start is marked `failed` (its ticket was never handed out). */
-async function startTask(request: RunRequest): Promise<string> {
+/**
+ * Runs the task; a launch whose task did not start is marked `failed` (its ticket was never handed
+ * out) and gets a `launch.failed` event beside its `launch.started` one, naming the error's code.
+ */
+async function startTask(request: RunRequest, actor: string): Promise<string> {
   try {
     return await taskRunner().run(request);
   } catch (error) {
-    await updateLaunch(request.launchId, { status: 'failed' }).catch((failure: unknown) =>
-      logger.warn('could not mark the launch failed', { launchId: request.launchId, error: failure }),
-    );
+    const { launchId, provider, accountId } = request;
+    const reason = (error as { code?: unknown }).code;
+    await Promise.all([
+      updateLaunch(launchId, { status: 'failed' }),
+      audit({
+        actor,
+        action: 'launch.failed',
+        provider,
+        accountId,
+        detail: { launchId, error: typeof reason === 'string' ? reason : 'internal_error' },
+      }),
+    ]).catch((failure: unknown) => logger.warn('could not record the failed launch', { launchId, error: failure }));
     throw error;
   }
 }
@@ -379,15 +391,18 @@ export async function launchTask(caller: Caller, body: LaunchBody): Promise<Laun
   const launch = { ...newLaunch(caller, choice, coverage, { minutes, now }), ticketHash: hashOf(ticket) };
   await recordLaunch(launch, ticket, coverage.account, choice.step);
   const { id, accountId, accountLabel, expiresAt, warnings, delivery } = launch;
-  const taskArn = await startTask({
-    launchId: id,
-    provider: provider.id,
-    accountId,
-    delivery,
-    ticket,
-    apiUrl,
-    ecs: body.ecs,
-  });
+  const taskArn = await startTask(
+    {
+      launchId: id,
+      provider: provider.id,
+      accountId,
+      delivery,
+      ticket,
+      apiUrl,
+      ecs: body.ecs,
+    },
+    caller.id,
+  );
   await updateLaunch(id, { taskArn });
   return { id, provider: provider.id, accountId, accountLabel, taskArn, expiresAt, warnings };
 }

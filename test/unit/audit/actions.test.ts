@@ -1,7 +1,7 @@
 import { readdirSync, readFileSync, statSync } from 'node:fs';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
-import { AUDIT_ACTIONS } from '#shared/audit/audit.ts';
+import { AUDIT_ACTIONS } from '#shared/audit/actions.ts';
 
 function sources(dir: string): string[] {
   return readdirSync(dir).flatMap((name) => {
