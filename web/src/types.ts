@@ -1,17 +1,18 @@
 /**
  * The API's objects as the console sees them (API.md). Account, caller and keep-alive types come
  * from the server's own definitions, so a change there shows up here as a type error. Only
- * `import type`, and only from modules that import nothing at run time: the bundle stays
+ * `import type` (or values from modules that import nothing at all): the bundle stays
  * browser-only and this type check never reaches Node or AWS SDK code.
  */
 import type { AccountEndpoint, AccountView, EndpointType } from '#shared/accounts/model.ts';
+import type { AuditAction } from '#shared/audit/actions.ts';
 import type { Caller } from '#shared/http/types.ts';
-import type { ProviderId, SignInFlow } from '#shared/providers/types.ts';
+import { PROVIDER_IDS, type ProviderId, type SignInFlow } from '#shared/providers/types.ts';
 import type { KeepaliveSettings } from '#shared/settings/provider.ts';
 
-export type { AccountEndpoint, Caller, EndpointType, KeepaliveSettings, ProviderId, SignInFlow };
+export type { AccountEndpoint, AuditAction, Caller, EndpointType, KeepaliveSettings, ProviderId, SignInFlow };
 
-export const PROVIDERS: readonly ProviderId[] = ['claude', 'codex', 'gemini', 'bob', 'grok'];
+export const PROVIDERS: readonly ProviderId[] = PROVIDER_IDS;
 
 export type Account = AccountView;
 
@@ -66,7 +67,7 @@ export interface Environment {
 export interface AuditEvent {
   at: string;
   actor: string;
-  action: string;
+  action: AuditAction;
   provider?: ProviderId;
   accountId?: string;
   detail?: Record<string, unknown>;
