@@ -40,10 +40,6 @@ describe('what the function bundles carry', () => {
     expect(carrying(/node_modules\/zod\/v4\/classic\//)).toEqual([]);
   });
 
-  it('regression: no bundle carries the Powertools logger (20 KB and ~12 ms of every cold start)', () => {
-    expect(carrying(/node_modules\/@aws-lambda-powertools\//)).toEqual([]);
-  });
-
   it('regression: no bundle carries the API reference (served from a file beside the helpers bundle)', () => {
     expect(carrying(/docs\/openapi\.json$/)).toEqual([]);
   });
