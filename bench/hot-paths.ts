@@ -6,6 +6,7 @@ import { createKeyAccount } from '#shared/accounts/service.ts';
 import { deleteAccount } from '#shared/accounts/store.ts';
 import { config } from '#shared/config.ts';
 import { containerRoutes } from '#shared/launch/container-routes.ts';
+import { refreshInProcess } from '#shared/launch/freshen.ts';
 import { launchTask } from '#shared/launch/launch.ts';
 import { setTaskRunner } from '#shared/launch/runner.ts';
 import { refreshAccount } from '#shared/oauth/refresh.ts';
@@ -58,6 +59,7 @@ export async function buildWorld(tokens: TokenEndpoint): Promise<World> {
   for (let i = 0; i < 7; i++) pool.push(await seedOAuthAccount(tokens, { roundRobin: true }, 12 * HOUR));
   const tickets = { oauth: [] as string[], key: [] as string[] };
   let runs = 0;
+  refreshInProcess(refreshAccount);
   setTaskRunner({
     kind: 'local',
     run: async (request) => {

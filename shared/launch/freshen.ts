@@ -2,7 +2,7 @@ import { InvokeCommand, LambdaClient } from '@aws-sdk/client-lambda';
 import type { Account } from '#shared/accounts/model.ts';
 import { requireAccount } from '#shared/accounts/store.ts';
 import { AccountUnusableError, UpstreamError } from '#shared/errors.ts';
-import { refreshAccount } from '#shared/oauth/refresh.ts';
+import type { refreshAccount } from '#shared/oauth/refresh.ts';
 import type { RefreshRequest } from '#shared/oauth/refresh-request.ts';
 import type { ProviderId } from '#shared/providers/types.ts';
 import { fromSecretValue, type StoredTokens } from '#shared/vault/tokens.ts';
@@ -10,11 +10,23 @@ import { readSecret, SecretNotFoundError, type SecretValue } from '#shared/vault
 
 let lambda: LambdaClient | undefined;
 
+/** The refresh routine, when it runs in this process (local mode, tests, the bench). */
+let inProcess: typeof refreshAccount | undefined;
+
+/**
+ * Has {@link freshen} run `refresher` in this process instead of invoking the refresh function.
+ * Local mode and the tests set it; deployed functions never do, which keeps the OAuth client out
+ * of the launch and tasks bundles.
+ */
+export function refreshInProcess(refresher: typeof refreshAccount | undefined): void {
+  inProcess = refresher;
+}
+
 /**
  * Makes sure the account's access token is valid for `minValidityMs` more (with `force`, refreshes
  * it whatever its expiry). Only the accounts and refresh functions may write secrets, so deployed
  * functions ask the refresh function (named by `KEYFLEET_REFRESH_FUNCTION_NAME`) to do it; local
- * mode and tests run the same routine in process. Returns the account as it is afterwards.
+ * mode and tests run the same routine in process ({@link refreshInProcess}). Returns the account as it is afterwards.
  */
 export async function ensureFresh(
   provider: ProviderId,
@@ -40,7 +52,10 @@ export async function freshen(
   if (!force && account.tokenExpiresAt && Date.parse(account.tokenExpiresAt) - Date.now() > minValidityMs)
     return account;
   const functionName = process.env.KEYFLEET_REFRESH_FUNCTION_NAME;
-  if (!functionName) return (await refreshAccount({ provider, accountId, minValidityMs, force })).account;
+  if (!functionName) {
+    if (!inProcess) throw new Error('KEYFLEET_REFRESH_FUNCTION_NAME is not set and no in-process refresher was given.');
+    return (await inProcess({ provider, accountId, minValidityMs, force })).account;
+  }
   lambda ??= new LambdaClient({});
   const request: RefreshRequest = {
     action: 'refresh',

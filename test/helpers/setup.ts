@@ -1,3 +1,5 @@
+import { refreshInProcess } from '#shared/launch/freshen.ts';
+import { refreshAccount } from '#shared/oauth/refresh.ts';
 import { installContractCheck } from '#test/helpers/contract.ts';
 import { installTestIsolation } from '#test/helpers/isolation.ts';
 import { installLogCapture } from '#test/helpers/logs.ts';
@@ -10,3 +12,6 @@ installContractCheck();
 
 // Every test starts from an empty table and the real clock, whatever ran before it (test/helpers/isolation.ts).
 installTestIsolation();
+
+// Launches and container routes refresh in this process, as local mode does (no refresh function to invoke).
+refreshInProcess(refreshAccount);
