@@ -1,7 +1,7 @@
 import { createServer, type IncomingMessage, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { PassThrough, Readable } from 'node:stream';
-import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
+import { afterAll, afterEach, beforeAll, beforeEach, describe, expect, it, vi } from 'vitest';
 import type { OperatorIo } from '#shared/operator/io.ts';
 import { operatorHelp, runOperator } from '#shared/operator/run.ts';
 import { startOAuthApi, type TestApi, TOKENS } from '#test/helpers/api.ts';
@@ -301,6 +301,13 @@ describe('keyfleet with IAM auth', () => {
     base = `http://127.0.0.1:${(server.address() as AddressInfo).port}`;
   });
   afterAll(() => new Promise<void>((resolve) => server.close(() => resolve())));
+  // Each test sees only the requests it signed, and leaves no credentials in the environment.
+  beforeEach(() => {
+    seen.length = 0;
+  });
+  afterEach(() => {
+    vi.unstubAllEnvs();
+  });
 
   it('signs requests with SigV4 from the standard credential chain, verified by the same library', async () => {
     vi.stubEnv('AWS_ACCESS_KEY_ID', credentials.accessKeyId);
@@ -333,7 +340,7 @@ describe('keyfleet with IAM auth', () => {
     vi.unstubAllEnvs();
     expect(code).toBe(1);
     expect(stderr.text).toBe('keyfleet: forbidden: Keyfleet answered HTTP 403.\n');
-    expect(seen.at(-1)).toEqual({ verified: false, path: '/v1/providers' });
+    expect(seen).toEqual([{ verified: false, path: '/v1/providers' }]);
   });
 });
 
