@@ -24,12 +24,31 @@ const SECRET_SHAPES: RegExp[] = [
   /\bAIza[A-Za-z0-9_-]{20,}/g,
 ];
 
+/** The shapes above, matching a whole value: such a value is scrubbed by shape and needs no registering. */
+const WHOLE_SHAPES = SECRET_SHAPES.map((shape) => new RegExp(`^(?:${shape.source})$`));
+
 const MIN_SECRET_LENGTH = 8;
+/**
+ * How many registered secrets are remembered. A long-lived process (local mode, a warm Lambda)
+ * sees new tokens on every refresh; the oldest are forgotten first, and a secret the process
+ * handles again (every vault read registers what it read) becomes the newest again.
+ */
+export const MAX_REGISTERED_SECRETS = 4096;
+/** Insertion-ordered, oldest first. */
 const registered = new Set<string>();
 
 /** Remember `value` as a secret so it is scrubbed from every later log line and error message. */
 export function registerSecret(value: string | undefined | null): void {
-  if (typeof value === 'string' && value.length >= MIN_SECRET_LENGTH) registered.add(value);
+  if (typeof value !== 'string' || value.length < MIN_SECRET_LENGTH) return;
+  if (WHOLE_SHAPES.some((shape) => shape.test(value))) return;
+  registered.delete(value);
+  registered.add(value);
+  if (registered.size > MAX_REGISTERED_SECRETS) registered.delete(registered.values().next().value as string);
+}
+
+/** How many secrets are registered now (for tests and the bench). */
+export function registeredSecretCount(): number {
+  return registered.size;
 }
 
 /** For tests: forget registered secrets. */
