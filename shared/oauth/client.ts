@@ -45,7 +45,8 @@ export async function providerAnswer(error: unknown): Promise<ProviderAnswer> {
   };
 }
 
-const REQUEST_TIMEOUT_MS = 15_000;
+/** How long one provider call (discovery, token, user-info) may take before it is aborted. */
+export const REQUEST_TIMEOUT_MS = 15_000;
 
 /**
  * The fetch every provider call goes through: a timeout, the provider's User-Agent, and JSON
@@ -192,23 +193,4 @@ export async function userinfoEmail(request: {
     logger.warn('provider user-info request failed', { provider: provider.id, error });
     return undefined;
   }
-}
-
-/**
- * What other modules and tests still reach through this one: `refreshTokenGrant`, the
- * `Configuration` class, `allowInsecureRequests` and a few types. Not the
- * library's namespace: re-exporting that made esbuild keep every export of openid-client (and the
- * parts of oauth4webapi and jose they use) in every bundle, 81 KB where sign-in and refresh need
- * 21 KB. Import from `openid-client` directly instead; this goes once nothing uses it.
- */
-export const oidc = {
-  refreshTokenGrant: openid.refreshTokenGrant,
-  Configuration: openid.Configuration,
-  allowInsecureRequests: openid.allowInsecureRequests,
-};
-export declare namespace oidc {
-  export type Configuration = openid.Configuration;
-  export type ServerMetadata = openid.ServerMetadata;
-  export type TokenEndpointResponse = openid.TokenEndpointResponse;
-  export type IDToken = openid.IDToken;
 }

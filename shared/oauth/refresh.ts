@@ -4,7 +4,7 @@ import type { Account } from '#shared/accounts/model.ts';
 import { type AccountChanges, requireAccount } from '#shared/accounts/store.ts';
 import { ConflictError, UpstreamError } from '#shared/errors.ts';
 import { logger } from '#shared/log/logger.ts';
-import { oauthConfiguration, type ProviderAnswer, providerAnswer } from '#shared/oauth/client.ts';
+import { oauthConfiguration, type ProviderAnswer, providerAnswer, REQUEST_TIMEOUT_MS } from '#shared/oauth/client.ts';
 import { acquireLease, readLease, releaseLease, type StatusFacts } from '#shared/oauth/lease.ts';
 import { toStoredTokens } from '#shared/oauth/tokens.ts';
 import { getProvider } from '#shared/providers/index.ts';
@@ -69,7 +69,7 @@ export interface RefreshOutcome {
 
 const ATTEMPTS = 3;
 /** How long one token call may take: the request timeout of the provider fetch (shared/oauth/client.ts). */
-const ATTEMPT_TIMEOUT_MS = 15_000;
+const ATTEMPT_TIMEOUT_MS = REQUEST_TIMEOUT_MS;
 /** Lease time kept for after the last token call: the vault write and the metadata write. */
 const LEASE_MARGIN_MS = 10_000;
 /** The shortest lease that fits one attempt and the writes after it. */

@@ -1,8 +1,8 @@
+import type { IDToken, TokenEndpointResponse } from 'openid-client';
 import { registerSecret } from '#shared/log/redact.ts';
-import type { oidc } from '#shared/oauth/client.ts';
 import type { StoredTokens } from '#shared/vault/tokens.ts';
 
-type TokenResponse = oidc.TokenEndpointResponse & Partial<{ claims: () => oidc.IDToken | undefined }>;
+type TokenResponse = TokenEndpointResponse & Partial<{ claims: () => IDToken | undefined }>;
 
 /**
  * Converts a token endpoint answer into what the vault keeps. A refresh answer without a new

@@ -1,7 +1,8 @@
 import { createServer } from 'node:http';
 import type { AddressInfo } from 'node:net';
+import { allowInsecureRequests, Configuration, refreshTokenGrant } from 'openid-client';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { oidc, providerAnswer } from '#shared/oauth/client.ts';
+import { providerAnswer } from '#shared/oauth/client.ts';
 
 /** Token endpoint answers by path, as real providers send them when a refresh fails. */
 const answers: Record<string, { status: number; headers: Record<string, string>; body: string }> = {
@@ -37,10 +38,10 @@ beforeAll(async () => {
 afterAll(() => new Promise<void>((resolve) => server.close(() => resolve())));
 
 async function refreshError(tokenEndpoint: string): Promise<unknown> {
-  const configuration = new oidc.Configuration({ issuer: base, token_endpoint: tokenEndpoint }, 'client-1');
-  oidc.allowInsecureRequests(configuration);
+  const configuration = new Configuration({ issuer: base, token_endpoint: tokenEndpoint }, 'client-1');
+  allowInsecureRequests(configuration);
   try {
-    await oidc.refreshTokenGrant(configuration, 'rt-answer-test-000');
+    await refreshTokenGrant(configuration, 'rt-answer-test-000');
   } catch (error) {
     return error;
   }

@@ -1,7 +1,8 @@
 import { createServer, type IncomingHttpHeaders } from 'node:http';
 import type { AddressInfo } from 'node:net';
+import { Configuration, type ServerMetadata } from 'openid-client';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { oidc, userinfoEmail } from '#shared/oauth/client.ts';
+import { userinfoEmail } from '#shared/oauth/client.ts';
 import { buildProviders, type ProviderDefinition } from '#shared/providers/index.ts';
 
 const ACCESS_TOKEN = 'ya29.userinfo-test-access-token';
@@ -40,8 +41,8 @@ function gemini(userinfoEndpoint: string): ProviderDefinition {
   if (!found) throw new Error('no gemini');
   return found;
 }
-const configuration = (metadata: Partial<oidc.ServerMetadata> = {}) =>
-  new oidc.Configuration({ issuer: 'https://accounts.google.com', ...metadata }, 'gemini-client');
+const configuration = (metadata: Partial<ServerMetadata> = {}) =>
+  new Configuration({ issuer: 'https://accounts.google.com', ...metadata }, 'gemini-client');
 
 describe('userinfoEmail', () => {
   it('reads the email from Google’s v2 answer, which has no sub, with a plain bearer GET', async () => {
