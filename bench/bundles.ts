@@ -1,5 +1,5 @@
 import { spawn } from 'node:child_process';
-import { cp, mkdir, mkdtemp, readdir, readFile, rm, symlink, writeFile } from 'node:fs/promises';
+import { mkdtemp, readdir, readFile, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { pathToFileURL } from 'node:url';
@@ -237,76 +237,4 @@ async function coldFigures(section: string, built: BuiltBundle, baseline: BuiltB
 async function bundleFigures(name: string, built: BuiltBundle, baseline: BuiltBundle, runs: number): Promise<Figure[]> {
   const section = `bundle ${name}`;
   return [...sizeFigures(section, built, baseline), ...(await coldFigures(section, built, baseline, runs))];
-}
-
-/** `import { z } from 'zod'` → `import * as z from 'zod'` (and the type-only form), as the lead's sed does. */
-export function namespaceZod(source: string): string {
-  return source
-    .replace(/^import \{ z \} from 'zod';$/gm, "import * as z from 'zod';")
-    .replace(/^import type \{ z \} from 'zod';$/gm, "import type * as z from 'zod';");
-}
-
-async function rewriteTree(dir: string): Promise<number> {
-  let changed = 0;
-  for (const entry of await readdir(dir, { withFileTypes: true })) {
-    const path = join(dir, entry.name);
-    if (entry.isDirectory()) changed += await rewriteTree(path);
-    else if (entry.name.endsWith('.ts')) {
-      const before = await readFile(path, 'utf8');
-      const after = namespaceZod(before);
-      if (after !== before) {
-        await writeFile(path, after);
-        changed += 1;
-      }
-    }
-  }
-  return changed;
-}
-
-/**
- * The zod import style, measured on a scratch copy of the tree (the sources stay as they are):
- * `function`'s bundle as the tree has it, and with every `import { z } from 'zod'` turned into
- * `import * as z from 'zod'`.
- */
-export async function benchZodStyle(
-  root: string,
-  fn: string,
-  baselineBytes?: number,
-): Promise<{ figures: Figure[]; filesChanged: number }> {
-  const copy = await mkdtemp(join(tmpdir(), 'keyfleet-bench-zod-'));
-  try {
-    for (const part of ['shared', 'functions', 'web', 'docs', 'package.json', 'tsconfig.json']) {
-      await cp(join(root, part), join(copy, part), { recursive: true });
-    }
-    await symlink(join(root, 'node_modules'), join(copy, 'node_modules'), 'dir');
-    const filesChanged = await rewriteTree(copy);
-    await mkdir(join(copy, 'out'));
-    const named = await bundleFunction(root, join(root, 'functions', `${fn}.ts`), join(copy, 'out', 'named'));
-    const star = await bundleFunction(copy, join(copy, 'functions', `${fn}.ts`), join(copy, 'out', 'namespace'));
-    const zodOf = (b: BuiltBundle) => b.contributors.find((c) => c.input === 'zod')?.bytes ?? 0;
-    const section = `zod import style (${fn})`;
-    const figures: Figure[] = [
-      {
-        section,
-        name: 'bundle as the tree imports zod',
-        unit: 'KB',
-        value: summarize([KB(named.bytes)]),
-        exact: true,
-        note: `zod ${KB(zodOf(named)).toFixed(0)} KB`,
-      },
-      {
-        section,
-        name: "bundle with import * as z from 'zod'",
-        unit: 'KB',
-        value: summarize([KB(star.bytes)]),
-        exact: true,
-        note: `zod ${KB(zodOf(star)).toFixed(0)} KB; ${filesChanged} files would change${
-          baselineBytes ? `; ${(star.bytes / baselineBytes).toFixed(2)} × the SDK-only baseline` : ''
-        }`,
-      },
-    ];
-    return { figures, filesChanged };
-  } finally {
-    await rm(copy, { recursive: true, force: true });
-  }
 }

@@ -4,7 +4,7 @@
  * ratio to a baseline measured in the same run, interleaved with it; each figure has its target
  * and a verdict. Prints the table and writes `bench/results.json`.
  *
- * `BENCH_SECTIONS` (comma-separated: bundles, zod, calls, latency, roundrobin, sweep, local, proxy)
+ * `BENCH_SECTIONS` (comma-separated: bundles, calls, latency, roundrobin, sweep, local, proxy)
  * limits the run; `BENCH_RUNS`, `BENCH_SWEEP_ACCOUNTS`, `BENCH_SWEEP_RUNS` and `BENCH_OUT` change
  * its size and where the results go.
  */
@@ -26,7 +26,7 @@ logger.setLogLevel('SILENT');
 process.env.AWS_SDK_JS_NODE_VERSION_SUPPORT_WARNING_DISABLED = 'true';
 
 const ROOT = join(dirname(fileURLToPath(import.meta.url)), '..');
-const ALL = ['bundles', 'zod', 'calls', 'latency', 'roundrobin', 'sweep', 'local', 'proxy'];
+const ALL = ['bundles', 'calls', 'latency', 'roundrobin', 'sweep', 'local', 'proxy'];
 const sections = new Set((process.env.BENCH_SECTIONS ?? ALL.join(',')).split(',').map((s) => s.trim()));
 const RUNS = Math.max(1, Number(process.env.BENCH_RUNS ?? 5));
 const SWEEP_ACCOUNTS = Number(process.env.BENCH_SWEEP_ACCOUNTS ?? 500);
@@ -36,17 +36,11 @@ const started = performance.now();
 const figures: Figure[] = [];
 const extra: Record<string, unknown> = {};
 
-if (sections.has('bundles') || sections.has('zod')) {
-  const { benchBundles, benchZodStyle } = await import('./bundles.ts');
-  if (sections.has('bundles')) {
-    const report = await benchBundles(ROOT, RUNS);
-    figures.push(...report.figures);
-    extra.bundles = report.bundles;
-  }
-  if (sections.has('zod')) {
-    const launch = (extra.bundles as Record<string, { baselineBytes: number }> | undefined)?.launch;
-    figures.push(...(await benchZodStyle(ROOT, 'launch', launch?.baselineBytes)).figures);
-  }
+if (sections.has('bundles')) {
+  const { benchBundles } = await import('./bundles.ts');
+  const report = await benchBundles(ROOT, RUNS);
+  figures.push(...report.figures);
+  extra.bundles = report.bundles;
 }
 
 const needsAws = ['calls', 'latency', 'roundrobin', 'sweep'].some((s) => sections.has(s));

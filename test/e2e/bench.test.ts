@@ -3,7 +3,7 @@ import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
-import { bundleBaseline, bundleFunction, coldImportMs, namespaceZod } from '../../bench/bundles.ts';
+import { bundleBaseline, bundleFunction, coldImportMs } from '../../bench/bundles.ts';
 import { interleaved, summarize } from '../../bench/stats.ts';
 import { formatTable } from '../../bench/table.ts';
 
@@ -100,13 +100,6 @@ describe('bench bundles', () => {
     expect(readFileSync(join(work, 'fn', 'index.mjs.map'), 'utf8')).not.toContain('"sourcesContent"');
     expect(await coldImportMs(join(work, 'fn', 'index.mjs'))).toBeGreaterThan(0);
   }, 60_000);
-
-  it('rewrites both zod import forms to the namespace import and nothing else', () => {
-    const source = "import { z } from 'zod';\nimport type { z } from 'zod';\nimport { z as zed } from 'zod';\n";
-    expect(namespaceZod(source)).toBe(
-      "import * as z from 'zod';\nimport type * as z from 'zod';\nimport { z as zed } from 'zod';\n",
-    );
-  });
 });
 
 describe('bench statistics', () => {
