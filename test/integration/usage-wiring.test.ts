@@ -62,10 +62,11 @@ afterAll(async () => {
   await ecs.close();
   await fake.close();
 });
-// The table starts empty for each test: so do the accounts the fake provider knows.
+// The table starts empty for each test: so do the accounts the fake provider knows and what it saw.
 beforeEach(() => {
   mine.length = 0;
   profiles.clear();
+  fake.seen.length = 0;
 });
 afterEach(() => {
   vi.useRealTimers();
