@@ -35,6 +35,8 @@ export const bob: ProviderDefinition = {
   cliBaseUrl: undefined,
   cliChatgptBaseUrl: undefined,
   usageEndpoint: DEFAULT_USAGE_ENDPOINTS.bob,
+  usageApi: null,
+  proxy: false,
   helpers: false,
   helperModel: undefined,
   efforts: [],

@@ -32,6 +32,8 @@ export const claude: ProviderDefinition = {
   cliBaseUrl: undefined,
   cliChatgptBaseUrl: undefined,
   usageEndpoint: DEFAULT_USAGE_ENDPOINTS.claude,
+  usageApi: 'anthropic_oauth',
+  proxy: true,
   helpers: true,
   helperModel: 'claude-haiku-4-5',
   efforts: ['low', 'medium', 'high', 'xhigh', 'max'],

@@ -36,6 +36,8 @@ export const codex: ProviderDefinition = {
   cliBaseUrl: undefined,
   cliChatgptBaseUrl: undefined,
   usageEndpoint: DEFAULT_USAGE_ENDPOINTS.codex,
+  usageApi: 'chatgpt_wham',
+  proxy: true,
   helpers: true,
   helperModel: 'gpt-5-mini',
   efforts: ['minimal', 'low', 'medium', 'high', 'xhigh'],

@@ -39,6 +39,8 @@ export const gemini: ProviderDefinition = {
   cliBaseUrl: undefined,
   cliChatgptBaseUrl: undefined,
   usageEndpoint: DEFAULT_USAGE_ENDPOINTS.gemini,
+  usageApi: 'code_assist',
+  proxy: true,
   helpers: true,
   helperModel: 'gemini-2.5-flash',
   efforts: [],

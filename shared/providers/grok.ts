@@ -32,6 +32,8 @@ export const grok: ProviderDefinition = {
   cliBaseUrl: undefined,
   cliChatgptBaseUrl: undefined,
   usageEndpoint: DEFAULT_USAGE_ENDPOINTS.grok,
+  usageApi: null,
+  proxy: false,
   helpers: false,
   helperModel: undefined,
   efforts: {

@@ -2,16 +2,11 @@ import * as z from 'zod/mini';
 import { config } from '#shared/config.ts';
 import { ConfigError, UnknownProviderError } from '#shared/errors.ts';
 import { checkEndpointUrl } from '#shared/net/urls.ts';
-import { bob } from '#shared/providers/bob.ts';
-import { claude } from '#shared/providers/claude.ts';
-import { codex } from '#shared/providers/codex.ts';
-import { gemini } from '#shared/providers/gemini.ts';
-import { grok } from '#shared/providers/grok.ts';
+import { BUILT_IN_PROVIDERS, isProviderId } from '#shared/providers/built-in.ts';
 import { PROVIDER_IDS, type ProviderDefinition, type ProviderId } from '#shared/providers/types.ts';
 
+export { isProviderId } from '#shared/providers/built-in.ts';
 export * from '#shared/providers/types.ts';
-
-const BUILT_IN: Readonly<Record<ProviderId, ProviderDefinition>> = { claude, codex, gemini, bob, grok };
 
 const endpoint = z.string().check(
   z.superRefine((value, ctx) => {
@@ -69,7 +64,7 @@ export function buildProviders(overrides: unknown): ReadonlyMap<ProviderId, Prov
   }
   const result = new Map<ProviderId, ProviderDefinition>();
   for (const id of PROVIDER_IDS) {
-    const base = BUILT_IN[id];
+    const base = BUILT_IN_PROVIDERS[id];
     const { name, refreshLeadMinutes, apiBaseUrl, cliBaseUrl, cliChatgptBaseUrl, usageEndpoint, ...oauth } =
       parsed.data[id] ?? {};
     result.set(id, {
@@ -91,10 +86,6 @@ let registry: ReadonlyMap<ProviderId, ProviderDefinition> | undefined;
 function providers(): ReadonlyMap<ProviderId, ProviderDefinition> {
   registry ??= buildProviders(config().providerOverrides);
   return registry;
-}
-
-export function isProviderId(value: string): value is ProviderId {
-  return (PROVIDER_IDS as readonly string[]).includes(value);
 }
 
 /** The effective definition of `id`, or `unknown_provider`. */

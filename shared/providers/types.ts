@@ -12,6 +12,13 @@ export type EndpointPreset = (typeof ENDPOINT_PRESETS)[number];
  */
 export type ApiDialect = 'anthropic' | 'openai' | 'gemini';
 
+/**
+ * How a provider's allowance endpoint (`usageEndpoint`) is called and read (`shared/usage/read.ts`):
+ * `anthropic_oauth` (Claude's `GET …/api/oauth/usage`), `chatgpt_wham` (ChatGPT's `GET …/wham/usage`
+ * with the workspace id), `code_assist` (Code Assist's `:loadCodeAssist`, then `:retrieveUserQuota`).
+ */
+export type UsageApi = 'anthropic_oauth' | 'chatgpt_wham' | 'code_assist';
+
 /** How a person signs in: paste `code#state`, paste the redirected URL, or approve a device code. */
 export type SignInFlow = 'code' | 'redirect_url' | 'device';
 
@@ -82,6 +89,16 @@ export interface ProviderDefinition {
    * endpoint the provider's CLI uses (`shared/providers/usage-endpoints.ts`); unset means unknown.
    */
   usageEndpoint: string | undefined;
+  /**
+   * The answer shape of `usageEndpoint`; null means the provider has no allowance API Keyfleet can
+   * read, and its allowance stays unknown even if an override names an endpoint.
+   */
+  usageApi: UsageApi | null;
+  /**
+   * `keyfleet proxy` serves this provider's OAuth and API-key accounts: `shared/proxy/routes.ts`
+   * has a route for each kind, and the proxy an agent profile and a grant reader for it.
+   */
+  proxy: boolean;
   /** The commit-message and task-name helpers can use this provider. */
   helpers: boolean;
   /** The helpers' model when the provider's settings name none; set wherever `helpers` is true. */

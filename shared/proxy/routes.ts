@@ -6,6 +6,8 @@
  * speak. Nothing else in `shared/proxy/` branches on the provider.
  */
 
+import { BUILT_IN_PROVIDERS, isProviderId } from '#shared/providers/built-in.ts';
+
 export type ProxyProvider = 'claude' | 'codex' | 'gemini';
 export type ProxyKind = 'oauth' | 'api_key';
 export type RouteKey = `${ProxyProvider}:${ProxyKind}`;
@@ -95,9 +97,12 @@ export const ROUTES: Record<RouteKey, UpstreamRoute> = {
   },
 };
 
-/** Whether the proxy serves this provider (Bob and Grok have no measured base-URL setting yet). */
+/**
+ * Whether the proxy serves this provider: its definition's `proxy` (Bob and Grok have no measured
+ * base-URL setting yet). A unit test holds the flag, {@link ProxyProvider} and {@link ROUTES} together.
+ */
 export function isProxyProvider(provider: string): provider is ProxyProvider {
-  return provider === 'claude' || provider === 'codex' || provider === 'gemini';
+  return isProviderId(provider) && BUILT_IN_PROVIDERS[provider].proxy;
 }
 
 /**

@@ -1,8 +1,9 @@
 import { type OutboundInit, type OutboundResponse, outboundFailure, outboundRequest } from '#shared/net/outbound.ts';
-import type { ProviderId } from '#shared/providers/types.ts';
+import { BUILT_IN_PROVIDERS } from '#shared/providers/built-in.ts';
+import type { ProviderId, UsageApi } from '#shared/providers/types.ts';
 import { DEFAULT_USAGE_ENDPOINTS } from '#shared/usage/endpoints.ts';
 import { parseClaudeUsage, parseCodexUsage, parseGeminiQuota, parseLoadCodeAssist } from '#shared/usage/parse.ts';
-import type { UsageFailure, UsageResult } from '#shared/usage/types.ts';
+import type { AccountUsage, UsageFailure, UsageResult } from '#shared/usage/types.ts';
 
 /** How a usage call goes out: {@link outboundRequest} (address guard, timeout) unless a test injects one. */
 export type UsageTransport = (url: URL, init: OutboundInit) => Promise<OutboundResponse>;
@@ -119,34 +120,52 @@ async function readGemini(
   return { ok: true, usage: parseGeminiQuota(quota.body, tier, readAt()) };
 }
 
+type Reader = (
+  endpoint: string,
+  input: UsageReadInput,
+  options: UsageReadOptions,
+  readAt: () => string,
+) => Promise<UsageResult>;
+
+/** A reader for an API that answers one GET whose JSON one parser reads (Claude's and Codex's). */
+function getReader(
+  extra: (input: UsageReadInput) => Record<string, string>,
+  parse: (body: Record<string, unknown>, readAt: string) => AccountUsage,
+): Reader {
+  return async (endpoint, input, options, readAt) => {
+    const init = { method: 'GET', headers: headers(input.accessToken, options, extra(input)) };
+    const answer = await call(endpoint, init, options);
+    if (!answer.ok) return answer;
+    return { ok: true, usage: parse(answer.body, readAt()) };
+  };
+}
+
+/** How each allowance API is called and read; the provider definition's `usageApi` picks one. */
+const READERS: Readonly<Record<UsageApi, Reader>> = {
+  anthropic_oauth: getReader(() => ({ 'anthropic-beta': 'oauth-2025-04-20' }), parseClaudeUsage),
+  chatgpt_wham: getReader(
+    (input): Record<string, string> => (input.chatgptAccountId ? { 'chatgpt-account-id': input.chatgptAccountId } : {}),
+    parseCodexUsage,
+  ),
+  code_assist: readGemini,
+};
+
 /**
  * Reads one OAuth account's allowance with its own access token from the endpoint its provider's
- * CLI uses. Never throws: a refusal, rate limit, server error, timeout or unreadable body is a
- * typed {@link UsageFailure} whose `detail` is a fixed phrase (no response text, no token).
- * Providers without such an endpoint (Grok, Bob, or an endpoint configured away) are `unsupported`.
+ * CLI uses, in the shape its definition's `usageApi` names. Never throws: a refusal, rate limit,
+ * server error, timeout or unreadable body is a typed {@link UsageFailure} whose `detail` is a fixed
+ * phrase (no response text, no token). Providers without such an API (Grok, Bob) or without an
+ * endpoint (configured away) are `unsupported`, and nothing is sent.
  */
 export async function readUsage(input: UsageReadInput, options: UsageReadOptions = {}): Promise<UsageResult> {
   const endpoint = (options.endpoints ?? DEFAULT_USAGE_ENDPOINTS)[input.provider];
+  const api = BUILT_IN_PROVIDERS[input.provider]?.usageApi;
   const readAt = () => new Date((options.now ?? Date.now)()).toISOString();
-  if (!endpoint || !input.accessToken) {
+  if (!api || !endpoint || !input.accessToken) {
     return failure('unsupported', `${input.provider} has no usage endpoint with a known answer shape`, null);
   }
   try {
-    if (input.provider === 'gemini') return await readGemini(endpoint, input, options, readAt);
-    const extra: Record<string, string> =
-      input.provider === 'claude'
-        ? { 'anthropic-beta': 'oauth-2025-04-20' }
-        : input.chatgptAccountId
-          ? { 'chatgpt-account-id': input.chatgptAccountId }
-          : {};
-    const answer = await call(
-      endpoint,
-      { method: 'GET', headers: headers(input.accessToken, options, extra) },
-      options,
-    );
-    if (!answer.ok) return answer;
-    const parse = input.provider === 'claude' ? parseClaudeUsage : parseCodexUsage;
-    return { ok: true, usage: parse(answer.body, readAt()) };
+    return await READERS[api](endpoint, input, options, readAt);
   } catch {
     // Unreachable by design (the parsers do not throw); kept so a future bug cannot reach a launch.
     return failure('bad_response', 'the usage answer could not be read', null);
