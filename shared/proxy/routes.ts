@@ -3,7 +3,9 @@
  * forwards to by default, the header that carries the credential (the agent sends its placeholder
  * in the same place), an extra header taken from the account, whether the credential is an OAuth
  * access token renewed through the task token, and which usage and rate-limit dialect its answers
- * speak. Nothing else in `shared/proxy/` branches on the provider.
+ * speak. Which providers it serves at all is their definitions' `proxy`. Besides this table, only the
+ * per-provider agent profiles and grant readers (keyed by {@link ProxyProvider}) and Codex's ChatGPT
+ * mode (a JWT placeholder, its own refresh route) are provider-specific in `shared/proxy/`.
  */
 
 import { BUILT_IN_PROVIDERS, isProviderId } from '#shared/providers/built-in.ts';
