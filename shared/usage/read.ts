@@ -127,26 +127,41 @@ type Reader = (
   readAt: () => string,
 ) => Promise<UsageResult>;
 
-/** A reader for an API that answers one GET whose JSON one parser reads (Claude's and Codex's). */
-function getReader(
-  extra: (input: UsageReadInput) => Record<string, string>,
-  parse: (body: Record<string, unknown>, readAt: string) => AccountUsage,
-): Reader {
-  return async (endpoint, input, options, readAt) => {
-    const init = { method: 'GET', headers: headers(input.accessToken, options, extra(input)) };
-    const answer = await call(endpoint, init, options);
-    if (!answer.ok) return answer;
-    return { ok: true, usage: parse(answer.body, readAt()) };
-  };
+/** One GET whose JSON answer one parser reads (Claude's and Codex's allowance APIs). */
+async function readGet(
+  request: {
+    endpoint: string;
+    extra: Record<string, string>;
+    parse: (body: Record<string, unknown>, readAt: string) => AccountUsage;
+  },
+  input: UsageReadInput,
+  options: UsageReadOptions,
+  readAt: () => string,
+): Promise<UsageResult> {
+  const init = { method: 'GET', headers: headers(input.accessToken, options, request.extra) };
+  const answer = await call(request.endpoint, init, options);
+  if (!answer.ok) return answer;
+  return { ok: true, usage: request.parse(answer.body, readAt()) };
 }
 
-/** How each allowance API is called and read; the provider definition's `usageApi` picks one. */
+/**
+ * How each allowance API is called and read; the provider definition's `usageApi` picks one.
+ * Plain functions only, so bundles that import this module for something else can drop the table.
+ */
 const READERS: Readonly<Record<UsageApi, Reader>> = {
-  anthropic_oauth: getReader(() => ({ 'anthropic-beta': 'oauth-2025-04-20' }), parseClaudeUsage),
-  chatgpt_wham: getReader(
-    (input): Record<string, string> => (input.chatgptAccountId ? { 'chatgpt-account-id': input.chatgptAccountId } : {}),
-    parseCodexUsage,
-  ),
+  anthropic_oauth: (endpoint, input, options, readAt) =>
+    readGet(
+      { endpoint, extra: { 'anthropic-beta': 'oauth-2025-04-20' }, parse: parseClaudeUsage },
+      input,
+      options,
+      readAt,
+    ),
+  chatgpt_wham: (endpoint, input, options, readAt) => {
+    const extra: Record<string, string> = input.chatgptAccountId
+      ? { 'chatgpt-account-id': input.chatgptAccountId }
+      : {};
+    return readGet({ endpoint, extra, parse: parseCodexUsage }, input, options, readAt);
+  },
   code_assist: readGemini,
 };
 
