@@ -1,4 +1,5 @@
 import * as z from 'zod/mini';
+import { PROVIDER_IDS } from '#shared/providers/types.ts';
 
 /**
  * The objects the API answers with, as zod schemas: the OpenAPI document is generated from them,
@@ -8,7 +9,7 @@ import * as z from 'zod/mini';
  */
 
 const iso = z.string().check(z.meta({ format: 'date-time' }));
-const providerId = z.enum(['claude', 'codex', 'gemini', 'bob', 'grok']);
+const providerId = z.enum(PROVIDER_IDS);
 
 export const errorBody = z
   .strictObject({

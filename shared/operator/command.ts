@@ -2,6 +2,7 @@ import type { ParseArgsConfig } from 'node:util';
 import { type ApiClient, callApi, UsageError } from '#shared/operator/client.ts';
 import type { OperatorIo, Prompter } from '#shared/operator/io.ts';
 import type { AccountView, ProviderView } from '#shared/operator/views.ts';
+import { PROVIDER_IDS } from '#shared/providers/types.ts';
 
 export type Options = NonNullable<ParseArgsConfig['options']>;
 export type Values = Record<string, string | boolean | (string | boolean)[] | undefined>;
@@ -34,7 +35,8 @@ export interface Command {
   run: (ctx: Context) => Promise<unknown>;
 }
 
-export const PROVIDERS = ['claude', 'codex', 'gemini', 'bob', 'grok'] as const;
+/** The providers, in the order the API lists them. */
+export const PROVIDERS = PROVIDER_IDS;
 
 /** Writes `data` as JSON with `--json`, else the human form. */
 export function output(ctx: Context, data: unknown, human: () => string): void {
