@@ -1,6 +1,6 @@
 import type { EventBridgeEvent } from 'aws-lambda';
 import { audit } from '#shared/audit/audit.ts';
-import { stopLaunch } from '#shared/launch/records.ts';
+import { stopLaunch } from '#shared/launch/stop.ts';
 import { checkStartup } from '#shared/startup.ts';
 
 checkStartup({ lambdaInit: true });

@@ -9,8 +9,8 @@ import { build } from 'esbuild';
 import { audit } from '#shared/audit/audit.ts';
 import { UpstreamError } from '#shared/errors.ts';
 import { localDelivery } from '#shared/launch/local-delivery.ts';
-import { revokeLaunch } from '#shared/launch/records.ts';
 import type { RunRequest, TaskRunner } from '#shared/launch/runner.ts';
+import { revokeLaunch } from '#shared/launch/stop.ts';
 import { logger } from '#shared/log/logger.ts';
 
 const ROOT = join(dirname(fileURLToPath(import.meta.url)), '..', '..');

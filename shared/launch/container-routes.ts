@@ -16,16 +16,10 @@ import { parseInput } from '#shared/http/validate.ts';
 import * as wire from '#shared/http/wire.ts';
 import { freshen, freshTokens, storedCredential } from '#shared/launch/freshen.ts';
 import { authenticateGrant, isGrantToken } from '#shared/launch/grants.ts';
-import {
-  authenticateTaskToken,
-  getLaunch,
-  markRunning,
-  newTaskToken,
-  redeemTicket,
-  type TicketFacts,
-  taskTokenItem,
-} from '#shared/launch/records.ts';
+import { getLaunch, markRunning } from '#shared/launch/records.ts';
 import { CONTAINER_REFRESH_INTERVAL_MS, claimRefreshSlot } from '#shared/launch/refresh-slot.ts';
+import { authenticateTaskToken, newTaskToken, taskTokenItem } from '#shared/launch/task-tokens.ts';
+import { redeemTicket, type TicketFacts } from '#shared/launch/tickets.ts';
 import { FINAL_REPORT_GRACE_MS, recordUsage, usageBody } from '#shared/launch/usage.ts';
 import { buildProfile } from '#shared/profiles/index.ts';
 import type { ProfileInput } from '#shared/profiles/types.ts';

@@ -9,8 +9,8 @@ import { AccountUnusableError, NotFoundError, UnauthorizedError } from '#shared/
 import { ACCOUNT_ID } from '#shared/http/schemas.ts';
 import type { Caller } from '#shared/http/types.ts';
 import { freshen } from '#shared/launch/freshen.ts';
+import { hashOf, ttlOf } from '#shared/launch/hash.ts';
 import { getPreferences } from '#shared/launch/preferences.ts';
-import { hashOf } from '#shared/launch/records.ts';
 import { registerSecret } from '#shared/log/redact.ts';
 import { getProvider } from '#shared/providers/index.ts';
 import { PROVIDER_IDS, type ProviderId } from '#shared/providers/types.ts';
@@ -77,7 +77,6 @@ export interface GrantHolder {
 }
 
 const table = (): string => config().tableName;
-const ttlOf = (iso: string): number => Math.ceil(Date.parse(iso) / 1000) + 86_400;
 
 /** True for values shaped like a grant (`kfg_…`), as opposed to a launch's task token. */
 export const isGrantToken = (value: string | undefined): boolean => value?.startsWith('kfg_') === true;

@@ -7,18 +7,21 @@ import { config } from '#shared/config.ts';
 import { AccountUnusableError, ConflictError, ForbiddenError, NotFoundError, ValidationError } from '#shared/errors.ts';
 import { ACCOUNT_ID, effortLevel, modelId } from '#shared/http/schemas.ts';
 import type { Caller } from '#shared/http/types.ts';
+import { DEFAULT_ENVIRONMENT, type Environment, readLaunchSettings } from '#shared/launch/environments.ts';
 import { freshen } from '#shared/launch/freshen.ts';
-import { choiceFor, DEFAULT_ENVIRONMENT, type Environment, readLaunchSettings } from '#shared/launch/preferences.ts';
+import { hashOf } from '#shared/launch/hash.ts';
+import { listingEntryItems } from '#shared/launch/listing.ts';
+import { choiceFor } from '#shared/launch/preferences.ts';
 import {
-  hashOf,
   type LaunchRecord,
+  launchItem,
+  launchTtl,
   newLaunchId,
-  newLaunchItems,
-  newTicket,
   TASK_MARGIN_MS,
   updateLaunch,
 } from '#shared/launch/records.ts';
 import { type Delivery, PROXY_CONTAINER, type RunRequest, runnerDelivers, taskRunner } from '#shared/launch/runner.ts';
+import { newTicket, ticketItem } from '#shared/launch/tickets.ts';
 import { logger } from '#shared/log/logger.ts';
 import { redactText } from '#shared/log/redact.ts';
 import { checkEffort } from '#shared/providers/efforts.ts';
@@ -346,8 +349,10 @@ function newLaunch(
 }
 
 /**
- * Stores the launch, its listing entries, its ticket and its `launch.started` event with one
- * BatchWriteItem, before the task that will redeem the ticket exists.
+ * Stores the launch, its listing entries, its ticket (only the hash of its value, with the facts
+ * its redemption needs) and its `launch.started` event with one BatchWriteItem, before the task
+ * that will redeem the ticket exists. None needs a condition: the launch id (80 random bits) and
+ * the ticket (256) are new by construction. (One batch across item kinds on purpose.)
  */
 async function recordLaunch(launch: LaunchRecord, ticket: string, account: Account, step: ResolutionStep) {
   const event = auditEntry({
@@ -366,7 +371,12 @@ async function recordLaunch(launch: LaunchRecord, ticket: string, account: Accou
       warnings: launch.warnings,
     },
   });
-  await putAll([...newLaunchItems(launch, ticket, account), event.item]);
+  await putAll([
+    launchItem(launch),
+    ...listingEntryItems(launch, launchTtl(launch)),
+    ticketItem(launch, ticket, account),
+    event.item,
+  ]);
   event.logged();
 }
 

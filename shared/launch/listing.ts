@@ -1,10 +1,9 @@
-import { GetCommand, QueryCommand } from '@aws-sdk/lib-dynamodb';
+import { QueryCommand } from '@aws-sdk/lib-dynamodb';
 import { config } from '#shared/config.ts';
-import type { LaunchRecord } from '#shared/launch/records.ts';
+import { type LaunchRecord, readLaunch } from '#shared/launch/records.ts';
 import type { ProviderId } from '#shared/providers/types.ts';
 import { encodeCursor, parseBefore } from '#shared/store/cursor.ts';
 import { documentClient, dynamo } from '#shared/store/dynamo.ts';
-import { launchKey } from '#shared/store/keys.ts';
 
 /**
  * Launch listing without a Scan or a secondary index: every launch writes two small entries next
@@ -110,13 +109,6 @@ async function entries(partition: string, query: ListQuery): Promise<{ found: En
   }
   // Filters skipped most of what was read: hand back a shorter page that continues where reading stopped.
   return { found, nextSk: String(startKey?.sk) };
-}
-
-async function readLaunch(id: string): Promise<LaunchRecord | undefined> {
-  const out = await dynamo(() =>
-    documentClient().send(new GetCommand({ TableName: config().tableName, Key: launchKey(id) })),
-  );
-  return out.Item as LaunchRecord | undefined;
 }
 
 /**

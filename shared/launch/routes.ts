@@ -7,22 +7,19 @@ import type { ApiRequest, Route } from '#shared/http/types.ts';
 import { callerOf } from '#shared/http/types.ts';
 import { parseInput } from '#shared/http/validate.ts';
 import * as wire from '#shared/http/wire.ts';
-import { grantBody, issueGrant, listGrants, revokeGrant } from '#shared/launch/grants.ts';
-import { launchBody, launchTask } from '#shared/launch/launch.ts';
-import { listLaunches } from '#shared/launch/listing.ts';
 import {
   DEFAULT_ENVIRONMENT,
   deleteEnvironment,
   environmentBody,
   environmentName,
   getEnvironment,
-  getPreferences,
   listEnvironments,
-  type Preferences,
-  preferencesBody,
   putEnvironment,
-  putPreferences,
-} from '#shared/launch/preferences.ts';
+} from '#shared/launch/environments.ts';
+import { grantBody, issueGrant, listGrants, revokeGrant } from '#shared/launch/grants.ts';
+import { launchBody, launchTask } from '#shared/launch/launch.ts';
+import { listLaunches } from '#shared/launch/listing.ts';
+import { getPreferences, type Preferences, preferencesBody, putPreferences } from '#shared/launch/preferences.ts';
 import { getLaunch, type LaunchRecord } from '#shared/launch/records.ts';
 import { checkEffort } from '#shared/providers/efforts.ts';
 import { getProvider } from '#shared/providers/index.ts';

@@ -4,10 +4,11 @@ import { updateAccount } from '#shared/accounts/store.ts';
 import { audit } from '#shared/audit/audit.ts';
 import { config } from '#shared/config.ts';
 import { ConditionFailedError } from '#shared/errors.ts';
-import type { LaunchUsage, TaskTokenGrant } from '#shared/launch/records.ts';
+import { type LaunchUsage, storeLaunchUsage } from '#shared/launch/records.ts';
+import type { TaskTokenGrant } from '#shared/launch/task-tokens.ts';
 import type { ProviderId } from '#shared/providers/types.ts';
-import { conditional, documentClient, dynamo } from '#shared/store/dynamo.ts';
-import { accountKey, launchKey } from '#shared/store/keys.ts';
+import { conditional, documentClient } from '#shared/store/dynamo.ts';
+import { accountKey } from '#shared/store/keys.ts';
 import type { Condition } from '#shared/store/update.ts';
 
 /** A reported limit keeps the account out of the pool at most this long, whatever the provider said. */
@@ -40,34 +41,6 @@ export interface UsageOutcome {
   stored: boolean;
   /** When the account now cools down until, if this report put it (or kept it longer) there. */
   cooldownUntil: string | null;
-}
-
-/**
- * Stores the totals on the launch unless it already holds a report with more requests (reports
- * are cumulative, so a late or repeated one is older news). Answers the totals it replaced, or
- * `stale` when it was older.
- */
-async function storeLaunchUsage(launchId: string, usage: LaunchUsage): Promise<LaunchUsage | null | 'stale'> {
-  try {
-    const out = await dynamo(() =>
-      documentClient().send(
-        new UpdateCommand({
-          TableName: config().tableName,
-          Key: launchKey(launchId),
-          UpdateExpression: 'SET #usage = :usage',
-          ConditionExpression:
-            'attribute_exists(#pk) AND (attribute_not_exists(#usage) OR #usage.#requests <= :requests)',
-          ExpressionAttributeNames: { '#pk': 'pk', '#usage': 'usage', '#requests': 'requests' },
-          ExpressionAttributeValues: { ':usage': usage, ':requests': usage.requests },
-          ReturnValues: 'UPDATED_OLD',
-        }),
-      ),
-    );
-    return (out.Attributes?.usage as LaunchUsage | undefined) ?? null;
-  } catch (error) {
-    if (error instanceof ConditionFailedError) return 'stale';
-    throw error;
-  }
 }
 
 /**

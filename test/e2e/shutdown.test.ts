@@ -4,7 +4,8 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { UnauthorizedError } from '#shared/errors.ts';
-import { authenticateTaskToken, getLaunch } from '#shared/launch/records.ts';
+import { getLaunch } from '#shared/launch/records.ts';
+import { authenticateTaskToken } from '#shared/launch/task-tokens.ts';
 import { type LocalAws, startLocalAws } from '#test/helpers/local-aws.ts';
 import { type SpawnedLocalMode, spawnLocalMode } from '#test/helpers/spawn-local.ts';
 

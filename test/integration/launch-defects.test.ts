@@ -2,7 +2,8 @@ import { afterAll, afterEach, beforeAll, beforeEach, describe, expect, it, vi } 
 import { handler as taskStopped } from '#functions/task-stopped.ts';
 import type { Redeemed } from '#shared/cli/exec.ts';
 import type { LaunchView } from '#shared/launch/launch.ts';
-import { getLaunch, issueTaskToken, updateLaunch } from '#shared/launch/records.ts';
+import { getLaunch, updateLaunch } from '#shared/launch/records.ts';
+import { issueTaskToken } from '#shared/launch/task-tokens.ts';
 import { readSecret } from '#shared/vault/vault.ts';
 import { startTestApi, type TestApi } from '#test/helpers/api.ts';
 import { type FakeEcs, startFakeEcs } from '#test/helpers/fake-ecs.ts';

@@ -1,8 +1,8 @@
 import { afterAll, afterEach, beforeAll, beforeEach, describe, expect, it, vi } from 'vitest';
 import { handler as taskStopped } from '#functions/task-stopped.ts';
 import type { Redeemed } from '#shared/cli/exec.ts';
+import { hashOf } from '#shared/launch/hash.ts';
 import type { LaunchView } from '#shared/launch/launch.ts';
-import { hashOf } from '#shared/launch/records.ts';
 import { deleteSecret, readSecret } from '#shared/vault/vault.ts';
 import { startTestApi, type TestApi } from '#test/helpers/api.ts';
 import { type FakeEcs, startFakeEcs } from '#test/helpers/fake-ecs.ts';

@@ -8,7 +8,8 @@ import {
 } from '@aws-sdk/client-secrets-manager';
 import { ScanCommand } from '@aws-sdk/lib-dynamodb';
 import { config } from '#shared/config.ts';
-import { getLaunch, issueTaskToken } from '#shared/launch/records.ts';
+import { getLaunch } from '#shared/launch/records.ts';
+import { issueTaskToken } from '#shared/launch/task-tokens.ts';
 import { documentClient } from '#shared/store/dynamo.ts';
 import { startOAuthApi, type TestApi, TOKENS } from '#test/helpers/api.ts';
 import { type FakeEcs, startFakeEcs } from '#test/helpers/fake-ecs.ts';
