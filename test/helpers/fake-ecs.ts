@@ -1,5 +1,6 @@
 import { createServer } from 'node:http';
 import type { AddressInfo } from 'node:net';
+import { resetBeforeEachTest } from '#test/helpers/isolation.ts';
 
 /**
  * ECS has no local peer, so this loopback endpoint speaks just enough of its JSON 1.1 protocol
@@ -51,6 +52,12 @@ export async function startFakeEcs(): Promise<FakeEcs> {
     );
   });
   await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+  // Each test sees only its own RunTask calls, and no failure an earlier test asked for and left.
+  const unregister = resetBeforeEachTest(() => {
+    runTasks.length = 0;
+    raw.length = 0;
+    failure = undefined;
+  });
   return {
     endpoint: `http://127.0.0.1:${(server.address() as AddressInfo).port}`,
     runTasks,
@@ -60,6 +67,7 @@ export async function startFakeEcs(): Promise<FakeEcs> {
     },
     close: () =>
       new Promise<void>((resolve) => {
+        unregister();
         server.closeAllConnections();
         server.close(() => resolve());
       }),

@@ -1,5 +1,6 @@
 import { createServer, type IncomingHttpHeaders } from 'node:http';
 import type { AddressInfo } from 'node:net';
+import { resetBeforeEachTest } from '#test/helpers/isolation.ts';
 
 export interface SeenRequest {
   method: string;
@@ -57,6 +58,10 @@ export async function startFakeProviderApi(): Promise<FakeProviderApi> {
     res.end(JSON.stringify(canned?.body ?? { data: [] }));
   });
   await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+  // Each test sees only its own requests.
+  const unregister = resetBeforeEachTest(() => {
+    seen.length = 0;
+  });
   return {
     base: `http://127.0.0.1:${(server.address() as AddressInfo).port}`,
     seen,
@@ -64,6 +69,7 @@ export async function startFakeProviderApi(): Promise<FakeProviderApi> {
     answers,
     close: () =>
       new Promise<void>((resolve) => {
+        unregister();
         server.closeAllConnections();
         server.close(() => resolve());
       }),

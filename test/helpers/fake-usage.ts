@@ -1,6 +1,7 @@
 import { createServer, type IncomingHttpHeaders, type ServerResponse } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import type { ProviderId } from '#shared/providers/types.ts';
+import { resetBeforeEachTest } from '#test/helpers/isolation.ts';
 
 /** One account as the fake providers know it, found by its access token. */
 export interface FakeUsageAccount {
@@ -160,6 +161,10 @@ export async function startFakeUsage(): Promise<FakeUsage> {
     send(res, 200, normalAnswer(route, account as FakeUsageAccount), canned?.headers);
   });
   await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+  // Each test sees only its own usage requests.
+  const unregister = resetBeforeEachTest(() => {
+    seen.length = 0;
+  });
   const base = `http://127.0.0.1:${(server.address() as AddressInfo).port}`;
   Object.assign(fake, {
     base,
@@ -172,6 +177,7 @@ export async function startFakeUsage(): Promise<FakeUsage> {
     },
     close: () =>
       new Promise<void>((resolve) => {
+        unregister();
         server.closeAllConnections();
         server.close(() => resolve());
       }),

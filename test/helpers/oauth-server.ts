@@ -3,6 +3,7 @@ import { createServer, type IncomingMessage, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { parse as parseQuery } from 'node:querystring';
 import Provider, { type KoaContext } from 'oidc-provider';
+import { resetBeforeEachTest } from '#test/helpers/isolation.ts';
 
 /**
  * A real OAuth 2.0 / OIDC server on loopback (oidc-provider) standing in for every provider:
@@ -246,6 +247,13 @@ export async function startOAuthServer(options: OAuthServerOptions = {}): Promis
   const userinfoRequests: UserinfoRequest[] = [];
   const userinfoAnswers: Record<string, unknown>[] = [];
   const injected: Injected[] = [];
+  // Each test sees only its own requests, and no failure or answer an earlier test queued and left.
+  const unregister = resetBeforeEachTest(() => {
+    requests.length = 0;
+    userinfoRequests.length = 0;
+    userinfoAnswers.length = 0;
+    injected.length = 0;
+  });
   const behaviour = (clientId: string | undefined): ClientBehaviour | undefined => {
     const id = providerOfClient(clientId);
     return id ? { ...CLIENT_BEHAVIOUR[id], ...options.behaviour?.[id] } : undefined;
@@ -400,6 +408,7 @@ export async function startOAuthServer(options: OAuthServerOptions = {}): Promis
     },
     close: () =>
       new Promise<void>((resolve) => {
+        unregister();
         server.closeAllConnections();
         server.close(() => resolve());
       }),
