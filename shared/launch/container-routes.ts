@@ -15,7 +15,7 @@ import type { ApiRequest, Route } from '#shared/http/types.ts';
 import { parseInput } from '#shared/http/validate.ts';
 import * as wire from '#shared/http/wire.ts';
 import { freshen, freshTokens, storedCredential } from '#shared/launch/freshen.ts';
-import { authenticateGrant, isGrantToken } from '#shared/launch/grants.ts';
+import { authenticateGrant, isGrantToken } from '#shared/launch/grant-tokens.ts';
 import { getLaunch, markRunning } from '#shared/launch/records.ts';
 import { CONTAINER_REFRESH_INTERVAL_MS, claimRefreshSlot } from '#shared/launch/refresh-slot.ts';
 import { authenticateTaskToken, newTaskToken, taskTokenItem } from '#shared/launch/task-tokens.ts';

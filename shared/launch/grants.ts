@@ -5,13 +5,13 @@ import { resolveAccount } from '#shared/accounts/resolve.ts';
 import { loadProviderState } from '#shared/accounts/state.ts';
 import { audit, auditEntry } from '#shared/audit/audit.ts';
 import { config } from '#shared/config.ts';
-import { AccountUnusableError, NotFoundError, UnauthorizedError } from '#shared/errors.ts';
+import { AccountUnusableError, NotFoundError } from '#shared/errors.ts';
 import { ACCOUNT_ID } from '#shared/http/schemas.ts';
 import type { Caller } from '#shared/http/types.ts';
 import { freshen } from '#shared/launch/freshen.ts';
+import { grantTokenItem, newGrantToken, revokeGrantToken } from '#shared/launch/grant-tokens.ts';
 import { hashOf, ttlOf } from '#shared/launch/hash.ts';
 import { getPreferences } from '#shared/launch/preferences.ts';
-import { registerSecret } from '#shared/log/redact.ts';
 import { getProvider } from '#shared/providers/index.ts';
 import { PROVIDER_IDS, type ProviderId } from '#shared/providers/types.ts';
 import { putAll } from '#shared/store/batch.ts';
@@ -25,10 +25,11 @@ import { queryPartition } from '#shared/store/query.ts';
  * refresh route, the access-token route). Its value is stored only as its SHA-256.
  *
  *   pk                      sk
- *   GRANTTOKEN#<sha256>     TOKEN       the grant, by the hash of its value (authentication)
- *   USER#<caller>           GRANT#<id>  the same grant in its owner's list (no hash of the value)
+ *   USER#<caller>           GRANT#<id>  the grant in its owner's list (this module)
+ *   GRANTTOKEN#<sha256>     TOKEN       the same grant by the hash of its value (grant-tokens.ts)
+ *
+ * Issuing writes both items in one batch, and revoking marks both, on purpose.
  */
-const tokenKey = (hash: string) => ({ pk: `GRANTTOKEN#${hash}`, sk: 'TOKEN' });
 const listKey = (callerId: string, id: string) => ({ pk: `USER#${callerId}`, sk: `GRANT#${id}` });
 
 /** Grants last a day unless asked otherwise; at most 30 days. */
@@ -36,7 +37,6 @@ export const DEFAULT_GRANT_HOURS = 24;
 export const MAX_GRANT_HOURS = 30 * 24;
 /** An OAuth access token handed to a workstation is good for at least this long, or refreshed first. */
 const GRANT_MIN_VALIDITY_MS = 10 * 60 * 1000;
-const GRANT_TOKEN = /^kfg_[A-Za-z0-9_-]{43}$/;
 
 export const grantBody = z.strictObject({
   provider: z.enum(PROVIDER_IDS),
@@ -67,19 +67,7 @@ export interface GrantView {
   status: 'active' | 'revoked' | 'expired';
 }
 
-/** What a grant proves when it is presented: the caller and the account it is bound to. */
-export interface GrantHolder {
-  grantId: string;
-  callerId: string;
-  provider: ProviderId;
-  accountId: string;
-  expiresAt: string;
-}
-
 const table = (): string => config().tableName;
-
-/** True for values shaped like a grant (`kfg_…`), as opposed to a launch's task token. */
-export const isGrantToken = (value: string | undefined): boolean => value?.startsWith('kfg_') === true;
 
 /** The grant as the API shows it; `status` follows `revokedAt` and `expiresAt` at `now`. */
 export function grantView(record: GrantRecord, now = Date.now()): GrantView {
@@ -117,8 +105,7 @@ export async function issueGrant(caller: Caller, body: GrantBody): Promise<{ gra
     throw new AccountUnusableError(`The ${provider.name} account "${account.label}" needs to be signed in again.`);
   }
   const now = Date.now();
-  const token = `kfg_${randomBytes(32).toString('base64url')}`;
-  registerSecret(token);
+  const token = newGrantToken();
   const record: GrantRecord = {
     id: `grt_${randomBytes(10).toString('hex')}`,
     callerId: caller.id,
@@ -138,7 +125,7 @@ export async function issueGrant(caller: Caller, body: GrantBody): Promise<{ gra
     detail: { grantId: record.id, step, expiresAt: record.expiresAt },
   });
   await putAll([
-    { ...tokenKey(hashOf(token)), type: 'grant-token', ...record, ttl },
+    grantTokenItem(token, record, ttl),
     { ...listKey(caller.id, record.id), type: 'grant', ...record, tokenHash: hashOf(token), ttl },
     event.item,
   ]);
@@ -168,20 +155,18 @@ export async function revokeGrant(caller: Caller, id: string, now = Date.now()):
   if (!item) throw new NotFoundError('No such grant.');
   if (item.revokedAt) return grantView(item, now);
   const revokedAt = new Date(now).toISOString();
-  const mark = (target: { pk: string; sk: string }) =>
-    conditional(() =>
-      documentClient().send(
-        new UpdateCommand({
-          TableName: table(),
-          Key: target,
-          UpdateExpression: 'SET revokedAt = if_not_exists(revokedAt, :now)',
-          ConditionExpression: 'attribute_exists(pk)',
-          ExpressionAttributeValues: { ':now': revokedAt },
-        }),
-      ),
-    );
-  await mark(tokenKey(item.tokenHash));
-  await mark(key);
+  await revokeGrantToken(item.tokenHash, revokedAt);
+  await conditional(() =>
+    documentClient().send(
+      new UpdateCommand({
+        TableName: table(),
+        Key: key,
+        UpdateExpression: 'SET revokedAt = if_not_exists(revokedAt, :now)',
+        ConditionExpression: 'attribute_exists(pk)',
+        ExpressionAttributeValues: { ':now': revokedAt },
+      }),
+    ),
+  );
   await audit({
     actor: caller.id,
     action: 'grant.revoked',
@@ -190,23 +175,4 @@ export async function revokeGrant(caller: Caller, id: string, now = Date.now()):
     detail: { grantId: id },
   });
   return grantView({ ...item, revokedAt }, now);
-}
-
-/** The grant a value belongs to, or `unauthorized` if it is unknown, revoked or expired. */
-export async function authenticateGrant(token: string | undefined, now = Date.now()): Promise<GrantHolder> {
-  if (!token || !GRANT_TOKEN.test(token)) throw new UnauthorizedError('A valid grant is required.');
-  const out = await dynamo(() =>
-    documentClient().send(new GetCommand({ TableName: table(), Key: tokenKey(hashOf(token)), ConsistentRead: true })),
-  );
-  const item = out.Item as GrantRecord | undefined;
-  if (!item || item.revokedAt || Date.parse(item.expiresAt) <= now) {
-    throw new UnauthorizedError('This grant is not valid (unknown, revoked or expired). Run keyfleet sync again.');
-  }
-  return {
-    grantId: item.id,
-    callerId: item.callerId,
-    provider: item.provider,
-    accountId: item.accountId,
-    expiresAt: item.expiresAt,
-  };
 }
