@@ -75,10 +75,10 @@ export const financeKey = (provider: ProviderId): Key => ({ pk: FINANCE_PARTITIO
  *   TICKET#<sha256>         TICKET                  a single-use ticket, by the hash of its value
  *   TASKTOKEN#<sha256>      TOKEN                   a task token, by the hash of its value
  *   USER#<caller>           PREFERENCES             a member's launch preferences
- * Kept beside the code that owns them: ENVIRONMENTS/<name> (shared/launch/preferences.ts),
- * LAUNCHES[#<caller>]/<createdAt>#<id> (shared/launch/listing.ts), GRANTTOKEN#<sha256> and
- * USER#<caller>/GRANT#<id> (shared/launch/grants.ts), REFRESHSLOT#<provider>#<id>
- * (shared/launch/refresh-slot.ts).
+ * Kept beside the code that owns them: ENVIRONMENTS/<name> (shared/launch/environments.ts),
+ * LAUNCHES[#<caller>]/<createdAt>#<id> (shared/launch/listing.ts), GRANTTOKEN#<sha256>
+ * (shared/launch/grant-tokens.ts), USER#<caller>/GRANT#<id> (shared/launch/grants.ts),
+ * REFRESHSLOT#<provider>#<id> (shared/launch/refresh-slot.ts).
  */
 export const launchKey = (id: string): Key => ({ pk: `LAUNCH#${id}`, sk: 'LAUNCH' });
 export const ticketKey = (hash: string): Key => ({ pk: `TICKET#${hash}`, sk: 'TICKET' });
