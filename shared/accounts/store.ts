@@ -3,7 +3,7 @@ import type { Account, AccountRef } from '#shared/accounts/model.ts';
 import { config } from '#shared/config.ts';
 import { ConditionFailedError, NotFoundError } from '#shared/errors.ts';
 import type { ProviderId } from '#shared/providers/types.ts';
-import { documentClient, dynamo } from '#shared/store/dynamo.ts';
+import { conditional, documentClient, dynamo } from '#shared/store/dynamo.ts';
 import { accountKey } from '#shared/store/keys.ts';
 import { buildUpdate, type Condition, itemExists } from '#shared/store/update.ts';
 import { type UsageAttributes, usageView } from '#shared/usage/account.ts';
@@ -172,4 +172,49 @@ export async function deleteAccount(provider: ProviderId, accountId: string): Pr
     ),
   );
   return out.Attributes ? accountFromItem(out.Attributes) : undefined;
+}
+
+/** Requests and tokens a launch used since its previous report. */
+export interface UsedDelta {
+  requests: number;
+  inputTokens: number;
+  outputTokens: number;
+}
+
+/**
+ * Adds what the launch used since its previous report to the account's running totals
+ * (`usedRequests`, `usedInputTokens`, `usedOutputTokens`) and sets `lastUsedAt` when it made
+ * requests. An account removed meanwhile is left alone.
+ */
+export async function addAccountUsage({
+  provider,
+  accountId,
+  delta,
+  now,
+}: AccountRef & { delta: UsedDelta; now: number }): Promise<void> {
+  if (delta.requests === 0 && delta.inputTokens === 0 && delta.outputTokens === 0) return;
+  const used = delta.requests > 0 ? ' SET #lastUsedAt = :now' : '';
+  await conditional(() =>
+    documentClient().send(
+      new UpdateCommand({
+        TableName: config().tableName,
+        Key: accountKey(provider, accountId),
+        UpdateExpression: `ADD #requests :requests, #input :input, #output :output${used}`,
+        ConditionExpression: 'attribute_exists(#pk)',
+        ExpressionAttributeNames: {
+          '#pk': 'pk',
+          '#requests': 'usedRequests',
+          '#input': 'usedInputTokens',
+          '#output': 'usedOutputTokens',
+          ...(used ? { '#lastUsedAt': 'lastUsedAt' } : {}),
+        },
+        ExpressionAttributeValues: {
+          ':requests': delta.requests,
+          ':input': delta.inputTokens,
+          ':output': delta.outputTokens,
+          ...(used ? { ':now': new Date(now).toISOString() } : {}),
+        },
+      }),
+    ),
+  );
 }

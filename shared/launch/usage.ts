@@ -1,14 +1,10 @@
-import { UpdateCommand } from '@aws-sdk/lib-dynamodb';
 import * as z from 'zod/mini';
-import { updateAccount } from '#shared/accounts/store.ts';
+import { addAccountUsage, updateAccount } from '#shared/accounts/store.ts';
 import { audit } from '#shared/audit/audit.ts';
-import { config } from '#shared/config.ts';
 import { ConditionFailedError } from '#shared/errors.ts';
 import { type LaunchUsage, storeLaunchUsage } from '#shared/launch/records.ts';
 import type { TaskTokenGrant } from '#shared/launch/task-tokens.ts';
 import type { ProviderId } from '#shared/providers/types.ts';
-import { conditional, documentClient } from '#shared/store/dynamo.ts';
-import { accountKey } from '#shared/store/keys.ts';
 import type { Condition } from '#shared/store/update.ts';
 
 /** A reported limit keeps the account out of the pool at most this long, whatever the provider said. */
@@ -41,44 +37,6 @@ export interface UsageOutcome {
   stored: boolean;
   /** When the account now cools down until, if this report put it (or kept it longer) there. */
   cooldownUntil: string | null;
-}
-
-/**
- * Adds what the launch used since its previous report to the account's running totals
- * (`usedRequests`, `usedInputTokens`, `usedOutputTokens`) and sets `lastUsedAt` when it made
- * requests. An account removed meanwhile is left alone.
- */
-async function addAccountUsage(
-  provider: ProviderId,
-  accountId: string,
-  delta: Omit<LaunchUsage, 'statusCounts'>,
-  now: number,
-): Promise<void> {
-  if (delta.requests === 0 && delta.inputTokens === 0 && delta.outputTokens === 0) return;
-  const used = delta.requests > 0 ? ' SET #lastUsedAt = :now' : '';
-  await conditional(() =>
-    documentClient().send(
-      new UpdateCommand({
-        TableName: config().tableName,
-        Key: accountKey(provider, accountId),
-        UpdateExpression: `ADD #requests :requests, #input :input, #output :output${used}`,
-        ConditionExpression: 'attribute_exists(#pk)',
-        ExpressionAttributeNames: {
-          '#pk': 'pk',
-          '#requests': 'usedRequests',
-          '#input': 'usedInputTokens',
-          '#output': 'usedOutputTokens',
-          ...(used ? { '#lastUsedAt': 'lastUsedAt' } : {}),
-        },
-        ExpressionAttributeValues: {
-          ':requests': delta.requests,
-          ':input': delta.inputTokens,
-          ':output': delta.outputTokens,
-          ...(used ? { ':now': new Date(now).toISOString() } : {}),
-        },
-      }),
-    ),
-  );
 }
 
 /**
@@ -124,16 +82,16 @@ export async function recordUsage(grant: TaskTokenGrant, report: UsageBody, now 
   };
   const previous = await storeLaunchUsage(grant.launchId, usage);
   if (previous === 'stale') return { stored: false, cooldownUntil: null };
-  await addAccountUsage(
-    grant.provider,
-    grant.accountId,
-    {
+  await addAccountUsage({
+    provider: grant.provider,
+    accountId: grant.accountId,
+    delta: {
       requests: minus(usage.requests, previous?.requests),
       inputTokens: minus(usage.inputTokens, previous?.inputTokens),
       outputTokens: minus(usage.outputTokens, previous?.outputTokens),
     },
     now,
-  );
+  });
   const resetsAt = report.rateLimit ? Date.parse(report.rateLimit.resetsAt) : Number.NaN;
   if (!(resetsAt > now)) return { stored: true, cooldownUntil: null };
   const until = new Date(Math.min(resetsAt, now + MAX_COOLDOWN_MS)).toISOString();
