@@ -31,9 +31,8 @@ afterAll(async () => {
   await fake.close();
 });
 
-// Each test starts with the canned answers below and no recorded calls; the table is empty.
+// Each test starts with the canned answers below (the table is empty, the fake has seen nothing).
 beforeEach(() => {
-  fake.seen.length = 0;
   fake.answers.clear();
   fake.answers.set('/v1/messages', {
     status: 200,

@@ -1,4 +1,4 @@
-import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { ProviderId } from '#shared/providers/types.ts';
 import type { UsageAttributes } from '#shared/usage/account.ts';
 import { type UsageCandidate, usageDue, usageReadTasks } from '#shared/usage/sweep.ts';
@@ -21,10 +21,6 @@ beforeAll(async () => {
 afterAll(async () => {
   await fake.close();
   await aws.stop();
-});
-// Each test counts only the usage requests it made.
-beforeEach(() => {
-  fake.seen.length = 0;
 });
 
 async function claudeAccount(id: string, accessToken: string): Promise<UsageCandidate> {

@@ -62,11 +62,10 @@ afterAll(async () => {
   await ecs.close();
   await fake.close();
 });
-// The table starts empty for each test: so do the accounts the fake provider knows and what it saw.
+// The table starts empty for each test: so do the accounts the fake provider knows.
 beforeEach(() => {
   mine.length = 0;
   profiles.clear();
-  fake.seen.length = 0;
 });
 afterEach(() => {
   vi.useRealTimers();
