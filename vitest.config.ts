@@ -8,6 +8,9 @@ export default defineConfig({
     testTimeout: 30_000,
     hookTimeout: 60_000,
     setupFiles: ['test/helpers/setup.ts'],
+    // Tests run in a random order inside each file (the seed is printed; replay with
+    // --sequence.shuffle.tests --sequence.seed=<seed>), so none can lean on another's leftovers.
+    sequence: { shuffle: { files: false, tests: true } },
     env: { AWS_EC2_METADATA_DISABLED: 'true', POWERTOOLS_LOG_LEVEL: 'DEBUG' },
   },
 });
