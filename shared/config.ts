@@ -11,6 +11,11 @@ export interface Config {
   kmsKeyId: string | undefined;
   /** What containers call back (tickets, task tokens, Codex refresh route). */
   apiUrl: string | undefined;
+  /**
+   * The refresh function launches and container routes invoke when a token needs refreshing
+   * (`KEYFLEET_REFRESH_FUNCTION_NAME`); unset in local mode, which refreshes in process.
+   */
+  refreshFunctionName: string | undefined;
   /** Raw `KEYFLEET_PROVIDER_OVERRIDES` JSON, checked by the providers module. */
   providerOverrides: unknown;
   /** IAM principal ARN patterns (`*` wildcard) that are admins when the API uses IAM auth. */
@@ -136,6 +141,7 @@ export function readConfig(env: Env = process.env): { config: Config; problems: 
     stage,
     kmsKeyId: env.KEYFLEET_KMS_KEY_ID?.trim() || undefined,
     apiUrl,
+    refreshFunctionName: env.KEYFLEET_REFRESH_FUNCTION_NAME?.trim() || undefined,
     providerOverrides,
     adminPrincipals: csv(env.KEYFLEET_ADMIN_PRINCIPALS),
     personRoles: csv(env.KEYFLEET_PERSON_ROLES),

@@ -1,6 +1,7 @@
 import { InvokeCommand, LambdaClient } from '@aws-sdk/client-lambda';
 import type { Account } from '#shared/accounts/model.ts';
 import { requireAccount } from '#shared/accounts/store.ts';
+import { config } from '#shared/config.ts';
 import { AccountUnusableError, UpstreamError } from '#shared/errors.ts';
 import type { refreshAccount } from '#shared/oauth/refresh.ts';
 import type { RefreshRequest } from '#shared/oauth/refresh-request.ts';
@@ -51,7 +52,7 @@ export async function freshen(
   const force = options.force === true;
   if (!force && account.tokenExpiresAt && Date.parse(account.tokenExpiresAt) - Date.now() > minValidityMs)
     return account;
-  const functionName = process.env.KEYFLEET_REFRESH_FUNCTION_NAME;
+  const functionName = config().refreshFunctionName;
   if (!functionName) {
     if (!inProcess) throw new Error('KEYFLEET_REFRESH_FUNCTION_NAME is not set and no in-process refresher was given.');
     return (await inProcess({ provider, accountId, minValidityMs, force })).account;

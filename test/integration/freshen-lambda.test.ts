@@ -22,6 +22,8 @@ const invocations: { path: string; payload: unknown }[] = [];
 let answer: { status: number; headers?: Record<string, string>; body: string } = { status: 200, body: '{}' };
 
 beforeAll(async () => {
+  // Set before the API starts: the configuration is read once, on first use.
+  process.env.KEYFLEET_REFRESH_FUNCTION_NAME = 'keyfleet-test-refresh';
   ({ api, oauth, stop } = await startOAuthApi());
   lambda = createServer(async (req, res) => {
     const chunks: Buffer[] = [];
@@ -32,7 +34,6 @@ beforeAll(async () => {
   });
   await new Promise<void>((resolve) => lambda.listen(0, '127.0.0.1', resolve));
   process.env.AWS_ENDPOINT_URL_LAMBDA = `http://127.0.0.1:${(lambda.address() as AddressInfo).port}`;
-  process.env.KEYFLEET_REFRESH_FUNCTION_NAME = 'keyfleet-test-refresh';
 });
 afterAll(async () => {
   delete process.env.KEYFLEET_REFRESH_FUNCTION_NAME;

@@ -10,6 +10,9 @@ const expired = {
   tokenExpiresAt: '2026-11-22T00:00:00.000Z',
 } as Account;
 
+// freshen reads the configuration, which needs a table name; nothing here touches the table.
+process.env.KEYFLEET_TABLE_NAME ??= 'keyfleet-unit';
+
 afterEach(() => refreshInProcess(refreshAccount));
 
 describe('freshen without a refresh function', () => {
