@@ -1,7 +1,7 @@
 import type { ScheduledEvent } from 'aws-lambda';
 import { type SweepSummary, sweep } from '#shared/keepalive/sweeper.ts';
 import { refreshAccount } from '#shared/oauth/refresh.ts';
-import { refreshRequestSchema } from '#shared/oauth/refresh-request.ts';
+import { type RefreshAnswer, refreshRequestSchema } from '#shared/oauth/refresh-request.ts';
 import { checkStartup } from '#shared/startup.ts';
 
 checkStartup({ lambdaInit: true });
@@ -14,7 +14,7 @@ checkStartup({ lambdaInit: true });
 export const handler = async (
   event: Partial<ScheduledEvent> | Record<string, unknown>,
   _context?: unknown,
-): Promise<SweepSummary | { result: 'ok' | 'failed'; status: string }> => {
+): Promise<SweepSummary | RefreshAnswer> => {
   if ((event as { action?: unknown }).action === 'refresh') {
     const request = refreshRequestSchema.parse(event);
     const outcome = await refreshAccount({
@@ -23,7 +23,7 @@ export const handler = async (
       minValidityMs: request.minValidityMs,
       force: request.force === true,
     });
-    return { result: outcome.result, status: outcome.account.status };
+    return { result: outcome.result, status: outcome.account.status, refreshed: outcome.refreshed };
   }
   return sweep();
 };

@@ -1,15 +1,13 @@
-import { InvokeCommand, LambdaClient } from '@aws-sdk/client-lambda';
 import type { Account } from '#shared/accounts/model.ts';
 import { requireAccount } from '#shared/accounts/store.ts';
 import { config } from '#shared/config.ts';
-import { AccountUnusableError, UpstreamError } from '#shared/errors.ts';
+import { AccountUnusableError } from '#shared/errors.ts';
 import type { refreshAccount } from '#shared/oauth/refresh.ts';
 import type { RefreshRequest } from '#shared/oauth/refresh-request.ts';
+import { refreshThroughFunction } from '#shared/oauth/remote-refresh.ts';
 import type { ProviderId } from '#shared/providers/types.ts';
 import { fromSecretValue, type StoredTokens } from '#shared/vault/tokens.ts';
 import { readSecret, SecretNotFoundError, type SecretValue } from '#shared/vault/vault.ts';
-
-let lambda: LambdaClient | undefined;
 
 /** The refresh routine, when it runs in this process (local mode, tests, the bench). */
 let inProcess: typeof refreshAccount | undefined;
@@ -57,7 +55,6 @@ export async function freshen(
     if (!inProcess) throw new Error('KEYFLEET_REFRESH_FUNCTION_NAME is not set and no in-process refresher was given.');
     return (await inProcess({ provider, accountId, minValidityMs, force })).account;
   }
-  lambda ??= new LambdaClient({});
   const request: RefreshRequest = {
     action: 'refresh',
     provider,
@@ -65,10 +62,7 @@ export async function freshen(
     minValidityMs,
     ...(force ? { force } : {}),
   };
-  const out = await lambda.send(
-    new InvokeCommand({ FunctionName: functionName, Payload: Buffer.from(JSON.stringify(request)) }),
-  );
-  if (out.FunctionError) throw new UpstreamError('The refresh function failed; try again.');
+  await refreshThroughFunction(functionName, request);
   return requireAccount(provider, accountId);
 }
 

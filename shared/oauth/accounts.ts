@@ -1,9 +1,10 @@
 import type { Account } from '#shared/accounts/model.ts';
 import type { TestResult } from '#shared/accounts/probe.ts';
 import { addAccount, defaultLabel, newAccount, type Scope } from '#shared/accounts/service.ts';
-import { storeUsage } from '#shared/accounts/store.ts';
+import { requireAccount, storeUsage } from '#shared/accounts/store.ts';
 import { config } from '#shared/config.ts';
 import { refreshAccount } from '#shared/oauth/refresh.ts';
+import { refreshThroughFunction } from '#shared/oauth/remote-refresh.ts';
 import { getProvider } from '#shared/providers/index.ts';
 import type { ProviderId } from '#shared/providers/types.ts';
 import { effectiveUsageEndpoints } from '#shared/usage/account.ts';
@@ -63,15 +64,37 @@ async function readUsageNow(account: Account): Promise<void> {
   await read?.();
 }
 
+/**
+ * The Test action's forced refresh. Deployed, it runs in the refresh function like every other
+ * refresh, so a slow provider (retries, Retry-After) cannot leave a rotated token unstored when the
+ * accounts function or the API request times out first; local mode runs it in process.
+ */
+async function forcedRefresh(account: Account): Promise<{ ok: boolean; refreshed: boolean; current: Account }> {
+  const { provider, id: accountId } = account;
+  const functionName = config().refreshFunctionName;
+  if (!functionName) {
+    const outcome = await refreshAccount({ provider, accountId, force: true });
+    return { ok: outcome.result === 'ok', refreshed: outcome.refreshed, current: outcome.account };
+  }
+  const answer = await refreshThroughFunction(functionName, {
+    action: 'refresh',
+    provider,
+    accountId,
+    minValidityMs: 0,
+    force: true,
+  });
+  const current = await requireAccount(provider, accountId);
+  const ok = answer ? answer.result === 'ok' : current.status === 'connected';
+  return { ok, refreshed: answer?.refreshed ?? true, current };
+}
+
 /** The Test action on an OAuth account: a forced refresh through the shared routine, then a usage read. */
 export async function checkOAuthAccount(account: Account): Promise<TestResult> {
-  const outcome = await refreshAccount({ provider: account.provider, accountId: account.id, force: true });
-  if (outcome.result !== 'ok') {
-    return { ok: false, detail: outcome.account.lastError ?? `Account status: ${outcome.account.status}.` };
-  }
+  const { ok, refreshed, current } = await forcedRefresh(account);
+  if (!ok) return { ok: false, detail: current.lastError ?? `Account status: ${current.status}.` };
   await readUsageNow(account);
   return {
     ok: true,
-    detail: outcome.refreshed ? 'Refreshed the access token.' : 'Tokens are fresh (refreshed moments ago).',
+    detail: refreshed ? 'Refreshed the access token.' : 'Tokens are fresh (refreshed moments ago).',
   };
 }

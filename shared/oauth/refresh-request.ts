@@ -16,3 +16,13 @@ export const refreshRequestSchema = z.strictObject({
 });
 
 export type RefreshRequest = z.infer<typeof refreshRequestSchema>;
+
+/** What the refresh function answers such a request: the outcome, and the account's status after it. */
+export const refreshAnswerSchema = z.object({
+  result: z.enum(['ok', 'failed']),
+  status: z.string(),
+  /** This call refreshed (as opposed to finding fresh tokens or waiting for another writer). */
+  refreshed: z.optional(z.boolean()),
+});
+
+export type RefreshAnswer = z.infer<typeof refreshAnswerSchema>;

@@ -30,14 +30,14 @@ describe('the refresh function invoked for one account', () => {
   it('leaves a token that is still valid alone without force', async () => {
     const before = refreshGrants();
     const out = await handler({ action: 'refresh', provider: 'codex', accountId, minValidityMs: 60_000 });
-    expect(out).toEqual({ result: 'ok', status: 'connected' });
+    expect(out).toEqual({ result: 'ok', status: 'connected', refreshed: false });
     expect(refreshGrants()).toBe(before);
   });
 
   it('regression: a forced refresh request (unauthorized_recovery) is accepted and refreshes a valid token', async () => {
     const before = refreshGrants();
     const out = await handler({ action: 'refresh', provider: 'codex', accountId, minValidityMs: 60_000, force: true });
-    expect(out).toEqual({ result: 'ok', status: 'connected' });
+    expect(out).toEqual({ result: 'ok', status: 'connected', refreshed: true });
     expect(refreshGrants()).toBe(before + 1);
   });
 
