@@ -2,6 +2,7 @@ import * as openid from 'openid-client';
 import * as z from 'zod/mini';
 import { ConflictError, UpstreamError } from '#shared/errors.ts';
 import { logger } from '#shared/log/logger.ts';
+import { retryAfterAt } from '#shared/net/retry-after.ts';
 import { oauthConfigured, type ProviderDefinition } from '#shared/providers/index.ts';
 
 /** What the provider answered to a call that failed, as far as classifying the failure needs. */
@@ -31,7 +32,8 @@ function responseOf(error: unknown): Response | undefined {
 export async function providerAnswer(error: unknown): Promise<ProviderAnswer> {
   const response = responseOf(error);
   if (!response) return { status: undefined, retryAfterSeconds: undefined, errorCode: undefined };
-  const retryAfter = Number(response.headers.get('retry-after') ?? Number.NaN);
+  const now = Date.now();
+  const at = retryAfterAt(response.headers.get('retry-after'), now);
   const errorCode =
     error instanceof openid.ResponseBodyError
       ? error.error
@@ -40,7 +42,7 @@ export async function providerAnswer(error: unknown): Promise<ProviderAnswer> {
         : undefined;
   return {
     status: response.status,
-    retryAfterSeconds: Number.isFinite(retryAfter) && retryAfter >= 0 ? retryAfter : undefined,
+    retryAfterSeconds: at === undefined ? undefined : Math.max(0, at - now) / 1000,
     errorCode,
   };
 }

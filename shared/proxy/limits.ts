@@ -1,4 +1,5 @@
 import type { IncomingHttpHeaders } from 'node:http';
+import { retryAfterAt } from '#shared/net/retry-after.ts';
 import type { LimitDialect } from '#shared/proxy/routes.ts';
 
 /** An upstream said the account is limited until `resetsAt` (epoch ms). */
@@ -29,13 +30,9 @@ const numberHeader = (headers: IncomingHttpHeaders, name: string): number | unde
   return Number.isFinite(value) ? value : undefined;
 };
 
-/** `retry-after` in seconds or as an HTTP date (RFC 9110 §10.2.3). */
+/** `retry-after` in seconds or as an HTTP date, as epoch milliseconds. */
 export function retryAfter(headers: IncomingHttpHeaders, now: number): number | undefined {
-  const raw = header(headers, 'retry-after')?.trim();
-  if (!raw) return undefined;
-  if (/^\d+(\.\d+)?$/.test(raw)) return now + Number(raw) * 1000;
-  const date = Date.parse(raw);
-  return Number.isNaN(date) ? undefined : date;
+  return retryAfterAt(header(headers, 'retry-after'), now);
 }
 
 const obj = (value: unknown): Record<string, unknown> | undefined =>

@@ -1,4 +1,5 @@
 import { type OutboundInit, type OutboundResponse, outboundFailure, outboundRequest } from '#shared/net/outbound.ts';
+import { retryAfterAt } from '#shared/net/retry-after.ts';
 import { BUILT_IN_PROVIDERS } from '#shared/providers/built-in.ts';
 import type { ProviderId, UsageApi } from '#shared/providers/types.ts';
 import { DEFAULT_USAGE_ENDPOINTS } from '#shared/usage/endpoints.ts';
@@ -41,13 +42,10 @@ function failure(
   return { ok: false, kind, detail, status, retryAfterMs } satisfies UsageFailure;
 }
 
-/** `Retry-After` as milliseconds from `now`: delta-seconds or an HTTP date; null when unreadable. */
+/** `Retry-After` as milliseconds from `now` (never negative); null when unreadable. */
 export function retryAfterMs(header: string | string[] | undefined, now: number): number | null {
-  const value = Array.isArray(header) ? header[0] : header;
-  if (!value) return null;
-  if (/^\s*\d+\s*$/.test(value)) return Number(value) * 1000;
-  const at = Date.parse(value);
-  return Number.isFinite(at) ? Math.max(0, at - now) : null;
+  const at = retryAfterAt(header, now);
+  return at === undefined ? null : Math.max(0, at - now);
 }
 
 /** One call: never throws; maps every way it can go wrong to a {@link UsageFailure} with a fixed phrase. */
