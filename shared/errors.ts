@@ -29,7 +29,16 @@ export class KeyfleetError extends Error {
   }
 }
 
+/** Every code each status can carry, filled as the classes below are defined. */
+const codesByStatus = new Map<number, string[]>([[500, ['internal']]]);
+
+/** The error codes of each status, as the classes here define them (the OpenAPI document lists them). */
+export function errorCodesByStatus(): ReadonlyMap<number, readonly string[]> {
+  return codesByStatus;
+}
+
 function errorClass(status: number, code: string, className: string) {
+  codesByStatus.set(status, [...(codesByStatus.get(status) ?? []), code]);
   return class extends KeyfleetError {
     override readonly name = className;
     override readonly status = status;

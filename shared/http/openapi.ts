@@ -1,4 +1,5 @@
 import * as z from 'zod/mini';
+import { errorCodesByStatus } from '#shared/errors.ts';
 import type { Route } from '#shared/http/types.ts';
 import { errorBody } from '#shared/http/wire.ts';
 
@@ -12,21 +13,6 @@ import { errorBody } from '#shared/http/wire.ts';
 type JsonSchema = Record<string, unknown>;
 
 const COMPONENT = '#/components/schemas/';
-
-/** Status → error codes the contract allows there (API.md "Errors"). */
-const ERROR_CODES: Record<number, string[]> = {
-  400: ['bad_request', 'validation_failed'],
-  401: ['unauthorized'],
-  403: ['forbidden'],
-  404: ['not_found', 'unknown_provider'],
-  409: ['conflict', 'provider_not_configured', 'account_unusable'],
-  410: ['sign_in_expired', 'ticket_used'],
-  413: ['payload_too_large'],
-  422: ['sign_in_failed'],
-  429: ['rate_limited'],
-  500: ['internal'],
-  502: ['upstream_error'],
-};
 
 const ACCESS_SECURITY: Record<Route['access'], Record<string, string[]>[]> = {
   member: [{ iam: [] }, { jwt: [] }, { localBearer: [] }],
@@ -94,7 +80,7 @@ function errorResponses(statuses: number[]): Record<string, JsonSchema> {
             },
           }
         : {
-            description: `Error: ${ERROR_CODES[status]?.join(', ') ?? 'error'}`,
+            description: `Error: ${errorCodesByStatus().get(status)?.join(', ') ?? 'error'}`,
             content: { 'application/json': { schema: { $ref: `${COMPONENT}Error` } } },
           };
   }
