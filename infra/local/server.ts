@@ -6,6 +6,7 @@ import { BadRequestError, NotFoundError, PayloadTooLargeError, UnauthorizedError
 import { MAX_BODY_BYTES } from '#shared/http/body.ts';
 import { errorResponse } from '#shared/http/errors.ts';
 import { type HttpEvent, type HttpHandler, type HttpResult, toResult } from '#shared/http/handler.ts';
+import { routePattern } from '#shared/http/route-pattern.ts';
 import type { Caller, Route } from '#shared/http/types.ts';
 import { logger } from '#shared/log/logger.ts';
 import type { ConsoleBundle } from '../../web/build.ts';
@@ -77,11 +78,7 @@ interface CompiledRoute {
 }
 
 function compile(fn: LocalFunction, route: Route): CompiledRoute {
-  const source = route.path
-    .split('/')
-    .map((part) => (part.startsWith('{') && part.endsWith('}') ? '[^/]+' : part.replace(/[.*+?^${}()|[\]\\]/g, '\\$&')))
-    .join('/');
-  return { fn, route, pattern: new RegExp(`^${source}/?$`) };
+  return { fn, route, pattern: routePattern(route.path) };
 }
 
 const digest = (value: string): Buffer => createHash('sha256').update(value).digest();

@@ -1,6 +1,7 @@
 import { afterAll } from 'vitest';
 import * as z from 'zod';
 import { localFunctions } from '#infra/local/functions.ts';
+import { routePattern } from '#shared/http/route-pattern.ts';
 import type { Route } from '#shared/http/types.ts';
 import { errorBody, oauthError } from '#shared/http/wire.ts';
 
@@ -23,7 +24,7 @@ function routes(): Compiled[] {
     .flatMap((fn) => fn.routes)
     .map((route) => ({
       route,
-      pattern: new RegExp(`^${route.path.replace(/[.*+?^$()|[\]\\]/g, '\\$&').replace(/\{[^}]+\}/g, '[^/]+')}/?$`),
+      pattern: routePattern(route.path),
     }));
   return compiled;
 }
