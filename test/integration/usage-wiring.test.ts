@@ -184,6 +184,26 @@ describe('the keep-alive sweep reads each OAuth account’s usage', () => {
     },
   );
 
+  it('regression: a sweep reads no usage for an account whose refresh just failed in it', async () => {
+    await readOnce();
+    // Two hours on both tokens are due; the provider refuses the first refresh it sees for good.
+    const clock = start + 2 * 60 * MINUTE;
+    vi.useFakeTimers({ toFake: ['Date'], now: clock });
+    oauth.injectTokenFailures({ status: 400, body: { error: 'invalid_grant' } });
+    const asked = fake.seen.length;
+    const summary = await sweep({ now: clock });
+    expect(summary.providers.claude).toEqual({ enabled: true, due: 2, failed: 1 });
+    expect(summary.usage).toEqual({ due: 1, read: 1, failed: 0 });
+    const after = await accountsOf('claude');
+    const refused = [first, second].filter((id) => after.get(id)?.status !== 'connected');
+    const working = [first, second].filter((id) => after.get(id)?.status === 'connected');
+    expect([refused.length, working.length]).toEqual([1, 1]);
+    const reads = fake.seen.slice(asked).filter((s) => s.route === 'claude');
+    expect(reads.map((s) => s.headers.authorization)).toEqual([
+      `Bearer ${await accessTokenOf('claude', working[0] as string)}`,
+    ]);
+  });
+
   it('a usage answer whose shape changed reads as no known window and changes nothing else', async () => {
     await readOnce();
     fake.answers.set('claude', { status: 200, body: { five_hour: { percent: 'high' }, seven_day: 'soon', plan: 7 } });
