@@ -16,10 +16,10 @@ import { parseInput } from '#shared/http/validate.ts';
 import * as wire from '#shared/http/wire.ts';
 import { freshen, freshTokens, storedCredential } from '#shared/launch/freshen.ts';
 import { authenticateGrant, isGrantToken } from '#shared/launch/grant-tokens.ts';
-import { getLaunch, markRunning } from '#shared/launch/records.ts';
+import { getLaunch, markRedemptionFailed, markRunning } from '#shared/launch/records.ts';
 import { CONTAINER_REFRESH_INTERVAL_MS, claimRefreshSlot } from '#shared/launch/refresh-slot.ts';
 import { authenticateTaskToken, newTaskToken, taskTokenItem } from '#shared/launch/task-tokens.ts';
-import { redeemTicket, type TicketFacts } from '#shared/launch/tickets.ts';
+import { type AccountHandle, redeemTicket, type TicketFacts } from '#shared/launch/tickets.ts';
 import { FINAL_REPORT_GRACE_MS, recordUsage, usageBody } from '#shared/launch/usage.ts';
 import { buildProfile } from '#shared/profiles/index.ts';
 import type { ProfileInput } from '#shared/profiles/types.ts';
@@ -52,7 +52,7 @@ function secondsUntil(epochMs: number | null): number {
  * Answers what the redemption needs: from the ticket itself, or — for a ticket made before tickets
  * carried it — read from the launch and its account.
  */
-async function spendTicket(ticket: string): Promise<TicketFacts> {
+async function spendTicket(ticket: string): Promise<{ launch: TicketFacts['launch']; account: AccountHandle }> {
   let redeemed: Awaited<ReturnType<typeof redeemTicket>>;
   try {
     redeemed = await redeemTicket(ticket);
@@ -72,7 +72,7 @@ async function spendTicket(ticket: string): Promise<TicketFacts> {
 }
 
 /** What the task's CLI needs of its account's credential: OAuth tokens, or the API key. */
-async function credentialOf(account: Account): Promise<Pick<ProfileInput, 'tokens' | 'apiKey'>> {
+async function credentialOf(account: AccountHandle): Promise<Pick<ProfileInput, 'tokens' | 'apiKey'>> {
   if (account.kind === 'oauth') {
     return { tokens: await freshTokens(account, CONTAINER_MIN_VALIDITY_MS), apiKey: undefined };
   }
@@ -82,23 +82,43 @@ async function credentialOf(account: Account): Promise<Pick<ProfileInput, 'token
   return { tokens: undefined, apiKey: undefined };
 }
 
+/** The fresh account and its credential, or why the task cannot have them. */
+async function settle(
+  read: PromiseSettledResult<Pick<ProfileInput, 'tokens' | 'apiKey'>>,
+  current: PromiseSettledResult<Account | undefined>,
+): Promise<{ account: Account; credential: Pick<ProfileInput, 'tokens' | 'apiKey'> }> {
+  if (current.status === 'rejected') throw current.reason;
+  if (!current.value)
+    throw new AccountUnusableError('The account chosen for this launch no longer exists. Launch again.');
+  if (read.status === 'rejected') throw read.reason;
+  return { account: current.value, credential: read.value };
+}
+
 /**
  * POST /v1/tickets/redeem: the container's first and only use of its ticket. Answers the CLI
  * profile (variables and files) and the task token; a second redemption is `ticket_used`, audited,
- * and so is a ticket whose task has already stopped. The hot path is four calls: the ticket's
- * single-use write (which answers the launch's facts), the launch's starting → running write
- * beside the vault read, and one batch with the task token and the audit event.
+ * and so is a ticket whose task has already stopped. The hot path is five calls in three round
+ * trips: the ticket's single-use write (which answers the launch's facts); the launch's starting →
+ * running write beside the vault read and a fresh read of the account (its endpoint and label as
+ * they are now, and whether it still exists); one batch with the task token and the audit event.
  */
 async function redeem(request: ApiRequest) {
   const { ticket } = parseInput(redeemBody, request.body, 'body');
-  const { launch, account } = await spendTicket(ticket);
+  const { launch, account: handle } = await spendTicket(ticket);
   const provider = getProvider(launch.provider);
   const { token: taskToken, hash } = newTaskToken();
-  // The vault is read beside the write that decides; its answer is used only if that write holds.
-  const [marked, read] = await Promise.allSettled([markRunning(launch.id, hash), credentialOf(account)]);
+  // The reads go beside the write that decides; their answers are used only if that write holds.
+  const [marked, read, current] = await Promise.allSettled([
+    markRunning(launch.id, hash),
+    credentialOf(handle),
+    getAccount(launch.provider, launch.accountId),
+  ]);
   if (marked.status === 'rejected') throw marked.reason;
-  if (read.status === 'rejected') throw read.reason;
-  const credential = read.value;
+  const { account, credential } = await settle(read, current).catch(async (error: unknown) => {
+    // Marked running but nothing to hand out: the launch must not look like a running task.
+    await markRedemptionFailed(launch.id, hash);
+    throw error;
+  });
   const profile = buildProfile({
     provider,
     account,

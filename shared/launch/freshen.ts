@@ -71,7 +71,10 @@ export async function freshen(
  * is the answer when it is valid long enough (its expiry is the one the account item mirrors);
  * otherwise the account is read, refreshed ({@link ensureFresh}) and the vault read again.
  */
-export async function freshTokens(account: Account, minValidityMs: number): Promise<StoredTokens> {
+export async function freshTokens(
+  account: Pick<Account, 'provider' | 'id' | 'secretName'>,
+  minValidityMs: number,
+): Promise<StoredTokens> {
   const stored = fromSecretValue(await storedCredential(account));
   if (stored.expires_at !== null && stored.expires_at - Date.now() > minValidityMs) return stored;
   const fresh = await ensureFresh(account.provider, account.id, minValidityMs);
@@ -82,14 +85,16 @@ export async function freshTokens(account: Account, minValidityMs: number): Prom
  * The account's vault value. A secret that is gone (the account was removed meanwhile) makes the
  * account unusable rather than an internal error.
  */
-export async function storedCredential(account: Account): Promise<SecretValue> {
+export async function storedCredential(
+  account: Pick<Account, 'provider' | 'id' | 'secretName'> & { label?: string },
+): Promise<SecretValue> {
   try {
     if (!account.secretName) throw new SecretNotFoundError('no secret');
     return (await readSecret(account.secretName)).value;
   } catch (error) {
     if (error instanceof SecretNotFoundError) {
       throw new AccountUnusableError(
-        `The ${account.provider} account "${account.label}" has no stored credential; connect it again.`,
+        `The ${account.provider} account ${account.label ? `"${account.label}"` : account.id} has no stored credential; connect it again.`,
       );
     }
     throw error;

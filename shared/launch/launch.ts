@@ -149,6 +149,26 @@ function checkEcs(body: LaunchBody): void {
   }
 }
 
+/** Best effort: marks a launch that will have no task `failed`, with a `launch.failed` event naming why. */
+async function abandonLaunch(
+  launch: Pick<LaunchRecord, 'id' | 'provider' | 'accountId'>,
+  actor: string,
+  error: unknown,
+) {
+  const { id: launchId, provider, accountId } = launch;
+  const reason = (error as { code?: unknown }).code;
+  await Promise.all([
+    updateLaunch(launchId, { status: 'failed' }),
+    audit({
+      actor,
+      action: 'launch.failed',
+      provider,
+      accountId,
+      detail: { launchId, error: typeof reason === 'string' ? reason : 'internal_error' },
+    }),
+  ]).catch((failure: unknown) => logger.warn('could not record the failed launch', { launchId, error: failure }));
+}
+
 /**
  * Runs the task; a launch whose task did not start is marked `failed` (its ticket was never handed
  * out) and gets a `launch.failed` event beside its `launch.started` one, naming the error's code.
@@ -157,18 +177,11 @@ async function startTask(request: RunRequest, actor: string): Promise<string> {
   try {
     return await taskRunner().run(request);
   } catch (error) {
-    const { launchId, provider, accountId } = request;
-    const reason = (error as { code?: unknown }).code;
-    await Promise.all([
-      updateLaunch(launchId, { status: 'failed' }),
-      audit({
-        actor,
-        action: 'launch.failed',
-        provider,
-        accountId,
-        detail: { launchId, error: typeof reason === 'string' ? reason : 'internal_error' },
-      }),
-    ]).catch((failure: unknown) => logger.warn('could not record the failed launch', { launchId, error: failure }));
+    await abandonLaunch(
+      { id: request.launchId, provider: request.provider, accountId: request.accountId },
+      actor,
+      error,
+    );
     throw error;
   }
 }
@@ -399,7 +412,11 @@ export async function launchTask(caller: Caller, body: LaunchBody): Promise<Laun
   const coverage = await covered(provider, choice, minutes, now);
   const ticket = newTicket();
   const launch = { ...newLaunch(caller, choice, coverage, { minutes, now }), ticketHash: hashOf(ticket) };
-  await recordLaunch(launch, ticket, coverage.account, choice.step);
+  await recordLaunch(launch, ticket, coverage.account, choice.step).catch(async (error: unknown) => {
+    // Part of the batch may be stored: the launch must not stay "starting" with no task.
+    await abandonLaunch(launch, caller.id, error);
+    throw error;
+  });
   const { id, accountId, accountLabel, expiresAt, warnings, delivery } = launch;
   const taskArn = await startTask(
     {

@@ -4,6 +4,7 @@ import { config } from '#shared/config.ts';
 import { ConditionFailedError, TicketUsedError } from '#shared/errors.ts';
 import { ttlOf } from '#shared/launch/hash.ts';
 import type { Delivery } from '#shared/launch/runner.ts';
+import { logger } from '#shared/log/logger.ts';
 import type { ProviderId } from '#shared/providers/types.ts';
 import { conditional, documentClient, dynamo } from '#shared/store/dynamo.ts';
 import { launchKey } from '#shared/store/keys.ts';
@@ -115,6 +116,23 @@ export async function markRunning(launchId: string, taskTokenHash: string): Prom
   if (!marked) {
     throw new TicketUsedError('This task has stopped; its ticket can no longer be used. Launch the task again.');
   }
+}
+
+/**
+ * Gives up a redemption that marked the launch running but could not hand out its credential: the
+ * launch becomes `failed`, but only while it still carries this redemption's task-token hash.
+ * Best effort; a failure is logged, never thrown.
+ */
+export async function markRedemptionFailed(launchId: string, taskTokenHash: string): Promise<void> {
+  const ours: Condition = {
+    expression: '#hash = :hash AND #status = :running',
+    names: { '#hash': 'taskTokenHash', '#status': 'status' },
+    values: { ':hash': taskTokenHash, ':running': 'running' },
+  };
+  const parts = buildUpdate({ status: 'failed' }, { conditions: [itemExists, ours] });
+  await conditional(() =>
+    documentClient().send(new UpdateCommand({ TableName: table(), Key: launchKey(launchId), ...parts })),
+  ).catch((error: unknown) => logger.warn('could not mark the launch failed', { launchId, error }));
 }
 
 /**

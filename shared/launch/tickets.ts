@@ -26,14 +26,23 @@ export interface TicketFacts {
     LaunchRecord,
     'id' | 'provider' | 'accountId' | 'model' | 'effort' | 'deliverRefreshToken' | 'expiresAt'
   >;
-  /** The launch's account as it was when the ticket was made, without its usage figures. */
-  account: Account;
+  /**
+   * Where the launch's account keeps its credential: what never changes for an account, so the
+   * vault can be read beside the fresh account read. Label, endpoint and status are read fresh at
+   * redemption (an endpoint changed since the launch must not receive a rotated key).
+   */
+  account: AccountHandle;
 }
 
+/** The parts of an account that never change: enough to read its credential. */
+export type AccountHandle = Pick<Account, 'provider' | 'id' | 'kind' | 'secretName'>;
+
 function ticketFacts(launch: LaunchRecord, account: Account): TicketFacts {
-  const { usage: _usage, usageNextReadAt: _next, lastUsedAt: _used, ...snapshot } = account;
   const { id, provider, accountId, model, effort, deliverRefreshToken, expiresAt } = launch;
-  return { launch: { id, provider, accountId, model, effort, deliverRefreshToken, expiresAt }, account: snapshot };
+  return {
+    launch: { id, provider, accountId, model, effort, deliverRefreshToken, expiresAt },
+    account: { provider: account.provider, id: account.id, kind: account.kind, secretName: account.secretName },
+  };
 }
 
 /** A new ticket value (256 random bits), registered for redaction. */

@@ -202,7 +202,7 @@ describe('call budgets, counted at the endpoints', () => {
   });
 
   it.each(['claude', 'gemini'] as const)(
-    'redeems a %s ticket in four calls, the vault read included',
+    'redeems a %s ticket in five calls over three round trips: the vault read and a fresh account read included',
     async (provider) => {
       await launchTask(caller, launchBody(provider));
       const ticket = tickets.at(-1) as string;
@@ -211,6 +211,7 @@ describe('call budgets, counted at the endpoints', () => {
       expect(answer.status).toBe(200);
       expect(counts).toEqual({
         'dynamodb.UpdateItem': 2,
+        'dynamodb.GetItem': 1,
         'dynamodb.BatchWriteItem': 1,
         'secrets.GetSecretValue': 1,
       });
