@@ -10,6 +10,7 @@ import {
 } from 'node:http';
 import { Agent as HttpsAgent, request as httpsRequest } from 'node:https';
 import type { AddressInfo, Socket } from 'node:net';
+import { guardedLookup, type ResolveHost, systemResolver } from '#shared/net/outbound.ts';
 import type { CliProfile } from '#shared/profiles/types.ts';
 import { type Fetch, fetchTransport, type KeyfleetClient, keyfleetClient } from '#shared/proxy/client.ts';
 import { CredentialKeeper } from '#shared/proxy/credentials.ts';
@@ -40,6 +41,8 @@ export interface ProxyOptions {
   log?: (message: string) => void;
   /** Told the size of every body chunk relayed either way (the sidecar paces its garbage collection). */
   onRelayed?: (bytes: number) => void;
+  /** Resolves upstream host names before the address check; the system resolver by default (tests). */
+  resolve?: ResolveHost;
 }
 
 export interface RunningProxy {
@@ -137,7 +140,14 @@ async function listen(grant: ProxyGrant, client: KeyfleetClient, options: Resolv
   const meter = new UsageMeter();
   const reporter = new UsageReporter(meter, client, () => grant.taskToken.reveal(), options.now, options.log);
   const placeholder = newPlaceholder(grant.provider, grant.kind, options.now());
-  const agents = { http: new HttpAgent({ keepAlive: true }), https: new HttpsAgent({ keepAlive: true }) };
+  // The saved-endpoint rule again after DNS: a name that resolves (or is rebound) to a private,
+  // link-local or metadata address never receives the credential. Loopback stays allowed, as the
+  // rule allows http on loopback for a local model server.
+  const lookup = guardedLookup(options.resolve ?? systemResolver, true);
+  const agents = {
+    http: new HttpAgent({ keepAlive: true, lookup }),
+    https: new HttpsAgent({ keepAlive: true, lookup }),
+  };
   const state = { profileServed: false, port: 0, profile: undefined as CliProfile | undefined };
   const context: Context = { grant, route, keeper, meter, placeholder, agents, state, options };
 
