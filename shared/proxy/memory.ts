@@ -16,6 +16,8 @@ type Gc = (options?: { type?: 'minor' | 'major'; execution?: 'sync' | 'async' })
  */
 export function minorCollector(): () => void {
   let gc = (globalThis as { gc?: Gc }).gc;
+  // With frozen V8 flags, changing one aborts the process (uncatchably): then V8's own pacing it is.
+  if (!gc && process.execArgv.some((arg) => arg.startsWith('--freeze-flags-after-init'))) return () => {};
   if (!gc) {
     setFlagsFromString('--expose-gc');
     try {

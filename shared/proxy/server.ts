@@ -310,7 +310,14 @@ interface Sent {
  * Sends the agent's request upstream with the account's credential: its body streamed as it
  * arrives (`body` undefined) or, when sent again after a 401, the copy kept meanwhile.
  */
-function send(context: Context, req: IncomingMessage, target: URL, credential: string, body?: Buffer): Sent {
+function send(
+  context: Context,
+  exchange: { req: IncomingMessage; res: ServerResponse },
+  target: URL,
+  credential: string,
+  body?: Buffer,
+): Sent {
+  const { req, res } = exchange;
   const { route, grant, agents } = context;
   const headers = upstreamRequestHeaders(
     req.headers,
@@ -330,9 +337,10 @@ function send(context: Context, req: IncomingMessage, target: URL, credential: s
     // `on`, not `once`: a later error (the rest of a body the upstream no longer reads) is expected.
     request.on('error', reject);
   });
-  req.once('close', () => {
-    // The agent went away before its request was complete: nothing useful can follow.
-    if (!req.complete) request.destroy();
+  res.once('close', () => {
+    // The agent went away (mid-upload, while the model thinks, or mid-answer): stop the provider's
+    // work too. A finished answer leaves the connection to the keep-alive pool.
+    if (!res.writableFinished) request.destroy();
   });
   if (body) return { request: request.end(body), answer };
   const { onRelayed } = context.options;
@@ -348,14 +356,15 @@ function send(context: Context, req: IncomingMessage, target: URL, credential: s
  */
 async function retryAfter401(
   context: Context,
-  req: IncomingMessage,
+  exchange: { req: IncomingMessage; res: ServerResponse },
   target: URL,
   first: Sent,
   answer: IncomingMessage,
   copy: ReplayCopy,
 ): Promise<IncomingMessage> {
   const { keeper } = context;
-  if (!req.complete) {
+  const { req } = exchange;
+  if (!req.readableEnded) {
     // The upstream has answered: the rest of the body only goes to the copy (or nowhere).
     req.unpipe(first.request);
     req.resume();
@@ -368,7 +377,7 @@ async function retryAfter401(
   }
   if (!(await keeper.renew(true))) return answer;
   answer.resume();
-  return send(context, req, target, (await keeper.current()).reveal(), body).answer;
+  return send(context, exchange, target, (await keeper.current()).reveal(), body).answer;
 }
 
 async function forward(
@@ -383,11 +392,12 @@ async function forward(
   const credential = (await keeper.current()).reveal();
   let answer: IncomingMessage;
   try {
-    const first = send(context, req, target, credential);
+    const first = send(context, { req, res }, target, credential);
     // Only a renewing account can cure a 401 by sending again; the copy streams along.
     const copy = keeper.renews ? new ReplayCopy(req, options.replayLimitBytes ?? DEFAULT_REPLAY_LIMIT) : undefined;
     answer = await first.answer;
-    if (copy && answer.statusCode === 401) answer = await retryAfter401(context, req, target, first, answer, copy);
+    if (copy && answer.statusCode === 401)
+      answer = await retryAfter401(context, { req, res }, target, first, answer, copy);
     else copy?.release();
   } catch (error) {
     options.log(`upstream unreachable: ${(error as NodeJS.ErrnoException).code ?? (error as Error).name}`);
