@@ -86,11 +86,12 @@ function after(from: Position | undefined, rank: number): { op: '<' | '<='; valu
   return { op: rank < from.rank ? '<=' : '<', value: from.sk };
 }
 
+/** A partition's newest items after the bound, and whether DynamoDB stopped early (its 1 MB page limit). */
 async function newestOf(
   pk: string,
   count: number,
   bound: ReturnType<typeof after>,
-): Promise<Record<string, unknown>[]> {
+): Promise<{ items: Record<string, unknown>[]; cut: boolean }> {
   const out = await dynamo(() =>
     documentClient().send(
       new QueryCommand({
@@ -103,7 +104,8 @@ async function newestOf(
       }),
     ),
   );
-  return out.Items ?? [];
+  const items = out.Items ?? [];
+  return { items, cut: out.LastEvaluatedKey !== undefined && items.length < count };
 }
 
 const rankOf = (item: Record<string, unknown>): number => PARTITIONS.indexOf(String(item.pk));
@@ -136,10 +138,16 @@ export async function listAudit(limit: number, before?: string): Promise<{ event
         : { sk: String(start.cursor.sk), rank: PARTITIONS.indexOf(String(start.cursor.pk)) };
   // One more than asked: whether it exists decides `next`, so the last page never points at an empty one.
   const pages = await Promise.all(PARTITIONS.map((pk, rank) => newestOf(pk, limit + 1, after(from, rank))));
-  const merged = pages.flat().sort(newestFirst);
+  let merged = pages.flatMap((page) => page.items).sort(newestFirst);
+  // A partition cut short by DynamoDB's 1 MB page may hold unread events older than its last one:
+  // this page ends there, and the next one resumes from it, so none is skipped.
+  for (const page of pages.filter((p) => p.cut)) {
+    const oldest = page.items.at(-1);
+    if (oldest) merged = merged.filter((item) => newestFirst(item, oldest) <= 0);
+  }
   const items = merged.slice(0, limit);
   const last = items.at(-1);
-  const more = merged.length > limit;
+  const more = merged.length > limit || pages.some((page) => page.cut);
   return {
     events: items.map(toEvent),
     ...(more && last ? { next: encodeCursor({ pk: String(last.pk), sk: String(last.sk) }) } : {}),

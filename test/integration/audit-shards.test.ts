@@ -253,3 +253,26 @@ describe('auditItem and auditEntry', () => {
     expect(auditEntry({ actor: 'admin', action: 'grant.issued' }).item.at).toEqual(expect.any(String));
   });
 });
+
+describe('a partition cut short by DynamoDB’s 1 MB page', () => {
+  it('regression: ends the page where that partition stopped, so none of its newer events is skipped', async () => {
+    const put = (pk: string, at: string, n: string, detail: Record<string, unknown> = {}) =>
+      documentClient().send(
+        new PutCommand({
+          TableName: config().tableName,
+          Item: { pk, sk: `${at}#${n}`, at, actor: 'test', action: 'settings.changed', detail: { n, ...detail } },
+        }),
+      );
+    const minute = (m: number) => new Date(Date.parse('2026-11-22T00:00:00Z') + m * 60_000).toISOString();
+    // 120 large events in one shard (about 12 KB each: a 101-item Query of them exceeds 1 MB) …
+    const padding = 'x'.repeat(12_000);
+    for (let m = 100; m < 220; m++) await put(auditPartition(0), minute(m), `big-${m}`, { padding });
+    // … and 50 small ones, all older, in another.
+    for (let m = 0; m < 50; m++) await put(auditPartition(1), minute(m), `small-${m}`);
+    const { events } = await pageAll(100);
+    const seen = numbers(events);
+    expect(new Set(seen).size).toBe(170);
+    expect(seen.slice(0, 2)).toEqual(['big-219', 'big-218']);
+    expect(seen.at(-1)).toBe('small-0');
+  });
+});
