@@ -4,6 +4,7 @@ import { GetCommand, PutCommand } from '@aws-sdk/lib-dynamodb';
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
 import { setActiveAccount } from '#shared/accounts/active.ts';
 import type { Account } from '#shared/accounts/model.ts';
+import { listAudit } from '#shared/audit/audit.ts';
 import { config } from '#shared/config.ts';
 import { containerRoutes } from '#shared/launch/container-routes.ts';
 import { issueGrant } from '#shared/launch/grants.ts';
@@ -30,6 +31,8 @@ interface Proxy {
   counts: Record<string, number>;
   /** The next BatchWriteItem writes only its last item and answers the others as unprocessed. */
   throttleNextBatch: () => void;
+  /** The next `count` BatchWriteItems write nothing and answer every item as unprocessed. */
+  refuseBatches: (count: number) => void;
   close: () => Promise<void>;
 }
 
@@ -68,6 +71,7 @@ function forward(
 async function startProxy(service: string, upstreamUrl: string, counts: Record<string, number>): Promise<Proxy> {
   const upstream = new URL(upstreamUrl);
   let throttle = false;
+  let refuse = 0;
   const server: Server = createServer((req, res) => {
     const chunks: Buffer[] = [];
     req.on('data', (c: Buffer) => chunks.push(c));
@@ -79,6 +83,17 @@ async function startProxy(service: string, upstreamUrl: string, counts: Record<s
       counts[`${service}.${operation}`] = (counts[`${service}.${operation}`] ?? 0) + 1;
       let body = Buffer.concat(chunks).toString('utf8');
       let reshape = (answer: string) => answer;
+      if (operation === 'BatchWriteItem' && refuse > 0) {
+        refuse -= 1;
+        const input = JSON.parse(body) as { RequestItems: Record<string, unknown[]> };
+        const answer = JSON.stringify({ UnprocessedItems: input.RequestItems });
+        res.writeHead(200, {
+          'content-type': 'application/x-amz-json-1.0',
+          'content-length': Buffer.byteLength(answer),
+        });
+        res.end(answer);
+        return;
+      }
       if (operation === 'BatchWriteItem' && throttle) {
         throttle = false;
         const input = JSON.parse(body) as { RequestItems: Record<string, unknown[]> };
@@ -98,6 +113,9 @@ async function startProxy(service: string, upstreamUrl: string, counts: Record<s
     counts,
     throttleNextBatch: () => {
       throttle = true;
+    },
+    refuseBatches: (count) => {
+      refuse = count;
     },
     close: () =>
       new Promise<void>((resolve) => {
@@ -319,6 +337,24 @@ describe('batch writes DynamoDB leaves partly undone', () => {
     expect(await getLaunch(view.id)).toMatchObject({ status: 'starting', taskArn: `test:task/${view.id}` });
     const answer = await redeem(ticket);
     expect(answer.status).toBe(200);
+  });
+
+  it('regression: a launch whose batch write gives up starts no task and leaves a launch.failed event', async () => {
+    const account = await poolAccount();
+    const handedOut = tickets.length;
+    // Every round of the batch (five) comes back whole as unprocessed.
+    dynamo.refuseBatches(5);
+    await expect(launchTask(caller, { ...launchBody('claude'), preferredAccountId: account.id })).rejects.toMatchObject(
+      {
+        code: 'upstream_error',
+      },
+    );
+    expect(tickets.length).toBe(handedOut);
+    const { events } = await listAudit(20);
+    const failed = events.find((e) => e.action === 'launch.failed' && e.accountId === account.id);
+    expect(failed).toMatchObject({ actor: caller.id, provider: 'claude', detail: { error: 'upstream_error' } });
+    expect(await getLaunch(String(failed?.detail?.launchId))).toBeUndefined();
+    dynamo.refuseBatches(0);
   });
 
   it('stores the task token when a redemption batch comes back partly unprocessed', async () => {
