@@ -102,25 +102,31 @@ describe('Claude Code 2.1.330', () => {
   });
 });
 
+/** A team Codex OAuth account whose access and id tokens (ChatGPT-shaped JWTs) last two more hours. */
+async function pooledCodexAccount(refreshToken: string, label: string) {
+  const pooledAccess = jwt(openaiClaims(2 * 3600));
+  const { account } = await createOAuthAccount({
+    provider: 'codex',
+    scope: { owner: null },
+    tokens: {
+      access_token: pooledAccess,
+      refresh_token: refreshToken,
+      id_token: jwt(openaiClaims(2 * 3600)),
+      token_type: 'Bearer',
+      scope: 'openid profile email offline_access',
+      expires_at: Date.now() + 2 * 3600_000,
+      account_id: 'acct_1',
+    },
+    label,
+    email: 'pool@example.test',
+    actor: 'test',
+  });
+  return { account, pooledAccess };
+}
+
 describe('Codex CLI 0.169.0', () => {
   it('refreshes an expired access JWT through Keyfleet and calls the model with the pooled token', async () => {
-    const pooledAccess = jwt(openaiClaims(2 * 3600));
-    const { account } = await createOAuthAccount({
-      provider: 'codex',
-      scope: { owner: null },
-      tokens: {
-        access_token: pooledAccess,
-        refresh_token: 'pooled-refresh-token-never-leaves-0001',
-        id_token: jwt(openaiClaims(2 * 3600)),
-        token_type: 'Bearer',
-        scope: 'openid profile email offline_access',
-        expires_at: Date.now() + 2 * 3600_000,
-        account_id: 'acct_1',
-      },
-      label: 'pooled',
-      email: 'pool@example.test',
-      actor: 'test',
-    });
+    const { account, pooledAccess } = await pooledCodexAccount('pooled-refresh-token-never-leaves-0001', 'pooled');
     // The task has been running long enough that the token in its auth.json has expired.
     const wrapper = join(scripts, 'codex-expired.mjs');
     writeFileSync(
@@ -308,23 +314,10 @@ describe('keyfleet sync on a workstation', () => {
   });
 
   it('Codex CLI refreshes its expired access token through Keyfleet with the grant, then calls the model', async () => {
-    const pooledAccess = jwt(openaiClaims(2 * 3600));
-    const { account } = await createOAuthAccount({
-      provider: 'codex',
-      scope: { owner: null },
-      tokens: {
-        access_token: pooledAccess,
-        refresh_token: 'pooled-refresh-token-workstation-0001',
-        id_token: jwt(openaiClaims(2 * 3600)),
-        token_type: 'Bearer',
-        scope: 'openid profile email offline_access',
-        expires_at: Date.now() + 2 * 3600_000,
-        account_id: 'acct_1',
-      },
-      label: 'pooled for workstations',
-      email: 'pool@example.test',
-      actor: 'test',
-    });
+    const { account, pooledAccess } = await pooledCodexAccount(
+      'pooled-refresh-token-workstation-0001',
+      'pooled for workstations',
+    );
     const { home, exports } = await syncInto('codex', account.id);
     expect(exports).toEqual({ CODEX_REFRESH_TOKEN_URL_OVERRIDE: `${api.base}/v1/oauth/codex/token` });
     const file = join(home, '.codex/auth.json');
