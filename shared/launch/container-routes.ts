@@ -361,7 +361,7 @@ export const containerRoutes: Route[] = [
       summary: "The launch's (or grant's) account's current access token; recover=true refreshes it first",
       tag: 'container',
       responses: { 200: { description: 'The access token', schema: wire.taskToken } },
-      errors: [409, 502],
+      errors: [403, 409, 502],
     },
     handler: taskAccessToken,
   },

@@ -2,6 +2,7 @@ import * as openid from 'openid-client';
 import * as z from 'zod/mini';
 import { ConflictError, UpstreamError } from '#shared/errors.ts';
 import { logger } from '#shared/log/logger.ts';
+import { redactText } from '#shared/log/redact.ts';
 import { retryAfterAt } from '#shared/net/retry-after.ts';
 import { oauthConfigured, type ProviderDefinition } from '#shared/providers/index.ts';
 
@@ -34,12 +35,13 @@ export async function providerAnswer(error: unknown): Promise<ProviderAnswer> {
   if (!response) return { status: undefined, retryAfterSeconds: undefined, errorCode: undefined };
   const now = Date.now();
   const at = retryAfterAt(response.headers.get('retry-after'), now);
-  const errorCode =
+  const errorCode = codeWord(
     error instanceof openid.ResponseBodyError
       ? error.error
       : response.status >= 400
         ? await errorCodeOf(response)
-        : undefined;
+        : undefined,
+  );
   return {
     status: response.status,
     retryAfterSeconds: at === undefined ? undefined : Math.max(0, at - now) / 1000,
@@ -67,13 +69,21 @@ function providerFetch(provider: ProviderDefinition): typeof fetch {
   }) as typeof fetch;
 }
 
-async function errorCodeOf(response: Response): Promise<string | undefined> {
+/**
+ * The provider's error code: only its leading code-like word, with any secret this process knows
+ * scrubbed (it ends up in `lastError`, which members see), so a gateway that echoes the request in
+ * its `error` carries nothing further.
+ */
+function codeWord(code: unknown): string | undefined {
+  const word = typeof code === 'string' ? /^[\w.-]{1,64}/.exec(code.trim())?.[0] : undefined;
+  return word ? redactText(word) : undefined;
+}
+
+async function errorCodeOf(response: Response): Promise<unknown> {
   try {
     // A clone: the body may have been read (or cancelled) already, and then there is no code to find.
     const body = (await response.clone().json()) as { error?: unknown };
-    if (typeof body.error === 'string') return body.error;
-    const code = (body.error as { code?: unknown } | undefined)?.code;
-    return typeof code === 'string' ? code : undefined;
+    return typeof body.error === 'string' ? body.error : (body.error as { code?: unknown } | undefined)?.code;
   } catch {
     return undefined;
   }

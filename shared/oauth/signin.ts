@@ -328,6 +328,8 @@ export async function completeSignIn(input: CompleteSignInInput): Promise<Comple
   const provider = getProvider(session.provider);
   const configuration = await oauthConfiguration(provider);
   const sealed = JSON.parse(await unseal(session.sealed, session.id)) as SealedParts;
+  // This process may not be the one that started the sign-in: each part is scrubbed on its own too.
+  for (const part of [sealed.verifier, sealed.nonce, sealed.deviceCode]) registerSecret(part);
   const c: Completion = { session, provider, configuration, sealed };
 
   const exchange = session.flow === 'device' ? devicePoll(c) : codeExchange(c, input.pasted(session.flow));

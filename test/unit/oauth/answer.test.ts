@@ -17,6 +17,11 @@ const answers: Record<string, { status: number; headers: Record<string, string>;
     headers: { 'content-type': 'application/json' },
     body: JSON.stringify({ error: { code: 'refresh_token_reused', message: 'reused' } }),
   },
+  '/echoing': {
+    status: 400,
+    headers: { 'content-type': 'application/json' },
+    body: JSON.stringify({ error: 'invalid_request: refresh_token=rt-answer-test-000 was not accepted' }),
+  },
   '/html-outage': { status: 503, headers: { 'content-type': 'text/html', 'retry-after': '2' }, body: '<h1>down</h1>' },
   '/challenge': {
     status: 401,
@@ -53,6 +58,7 @@ describe('providerAnswer', () => {
     ['/rate-limited', { status: 429, retryAfterSeconds: 7, errorCode: 'rate_limited' }],
     ['/dead', { status: 400, retryAfterSeconds: undefined, errorCode: 'invalid_grant' }],
     ['/openai-reused', { status: 401, retryAfterSeconds: undefined, errorCode: 'refresh_token_reused' }],
+    ['/echoing', { status: 400, retryAfterSeconds: undefined, errorCode: 'invalid_request' }],
     ['/html-outage', { status: 503, retryAfterSeconds: 2, errorCode: undefined }],
     ['/challenge', { status: 401, retryAfterSeconds: undefined, errorCode: undefined }],
   ])('reads %s from the response openid-client attached to its error', async (path, expected) => {
