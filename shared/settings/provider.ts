@@ -18,6 +18,8 @@ export interface ProviderSettings {
 export const DEFAULT_INTERVAL_HOURS = 6;
 /** Default for `pool.<provider>.skipAbovePercent` (the rule lives in `shared/usage/pool.ts`). */
 export const DEFAULT_SKIP_ABOVE_PERCENT = 95;
+/** The setting's accepted values: a percentage; 100 skips only fully used windows. */
+export const SKIP_ABOVE_PERCENT_RANGE = { min: 1, max: 100 } as const;
 
 export function defaultProviderSettings(): ProviderSettings {
   return {

@@ -3,7 +3,7 @@ import * as z from 'zod/mini';
 import { config } from '#shared/config.ts';
 import { modelId } from '#shared/http/schemas.ts';
 import { PROVIDER_IDS, type ProviderId } from '#shared/providers/types.ts';
-import type { KeepaliveSettings, ProviderSettings } from '#shared/settings/provider.ts';
+import { type KeepaliveSettings, type ProviderSettings, SKIP_ABOVE_PERCENT_RANGE } from '#shared/settings/provider.ts';
 import { getProviderSettings, updateProviderSettings } from '#shared/settings/store.ts';
 import { documentClient, dynamo } from '#shared/store/dynamo.ts';
 import { serverSettingsKey } from '#shared/store/keys.ts';
@@ -36,7 +36,12 @@ export const settingsPatch = z
       z.partialRecord(
         provider,
         z.strictObject({
-          skipAbovePercent: z.number().check(z.gte(1, 'must be 1–100'), z.lte(100, 'must be 1–100')),
+          skipAbovePercent: z
+            .number()
+            .check(
+              z.gte(SKIP_ABOVE_PERCENT_RANGE.min, 'must be 1–100'),
+              z.lte(SKIP_ABOVE_PERCENT_RANGE.max, 'must be 1–100'),
+            ),
         }),
       ),
     ),

@@ -1,5 +1,5 @@
-import * as z from 'zod/mini';
 import type { AccountStatus } from '#shared/accounts/model.ts';
+import { DEFAULT_SKIP_ABOVE_PERCENT, SKIP_ABOVE_PERCENT_RANGE } from '#shared/settings/provider.ts';
 import type { UsageWindow } from '#shared/usage/types.ts';
 
 /**
@@ -27,11 +27,7 @@ import type { UsageWindow } from '#shared/usage/types.ts';
  * within 1, so a span crossing k changes stays within k + 1 plus those racing launches.
  */
 
-/** Default for settings `pool.<provider>.skipAbovePercent`. */
-export const DEFAULT_SKIP_ABOVE_PERCENT = 95;
-
-/** The setting's accepted values (a percentage; 100 skips only fully used windows). */
-export const skipAbovePercentSchema = z.number().check(z.minimum(1), z.maximum(100));
+const { min, max } = SKIP_ABOVE_PERCENT_RANGE;
 
 /** What selection needs to know about a pool account. */
 export interface PoolMember {
@@ -68,7 +64,7 @@ const time = (iso: string | null): number => (iso ? Date.parse(iso) : Number.NaN
 
 /** A threshold outside 1–100 (or not a number) falls back to the default rather than skip everything. */
 function threshold(value: number | undefined): number {
-  return skipAbovePercentSchema.safeParse(value).success ? (value as number) : DEFAULT_SKIP_ABOVE_PERCENT;
+  return typeof value === 'number' && value >= min && value <= max ? value : DEFAULT_SKIP_ABOVE_PERCENT;
 }
 
 /**

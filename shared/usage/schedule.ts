@@ -1,11 +1,8 @@
-import * as z from 'zod/mini';
+import { USAGE_INTERVAL } from '#shared/config.ts';
 import type { UsageResult } from '#shared/usage/types.ts';
 
 /** Default for the per-account usage read interval: no more often than this. */
-export const DEFAULT_USAGE_INTERVAL_MINUTES = 10;
-
-/** Accepted values of the interval setting: at least one sweep (5 min), at most a day. */
-export const usageIntervalMinutesSchema = z.number().check(z.int(), z.gte(5), z.lte(24 * 60));
+export const DEFAULT_USAGE_INTERVAL_MINUTES = USAGE_INTERVAL.fallback;
 
 /** A usage endpoint that answers 429 is left alone this long at most, whatever `Retry-After` says. */
 const MAX_BACKOFF_MS = 6 * 60 * 60 * 1000;
@@ -26,9 +23,12 @@ export function usageReadDue(nextReadAt: string | null | undefined, now: number)
  * or later still when the endpoint itself answered 429 with a longer `Retry-After` (capped at 6 h).
  */
 export function nextUsageReadAt(result: UsageResult, now: number, intervalMinutes: number): string {
-  const minutes = usageIntervalMinutesSchema.safeParse(intervalMinutes).success
-    ? intervalMinutes
-    : DEFAULT_USAGE_INTERVAL_MINUTES;
+  // The configuration refuses anything else at start; a caller's odd value falls back to the default.
+  const { min, max } = USAGE_INTERVAL;
+  const minutes =
+    Number.isInteger(intervalMinutes) && intervalMinutes >= min && intervalMinutes <= max
+      ? intervalMinutes
+      : DEFAULT_USAGE_INTERVAL_MINUTES;
   let wait = minutes * 60_000;
   if (!result.ok && result.kind === 'rate_limited' && result.retryAfterMs !== null) {
     wait = Math.max(wait, Math.min(result.retryAfterMs, MAX_BACKOFF_MS));
