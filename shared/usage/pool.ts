@@ -135,22 +135,3 @@ export function pickAt<T>(usable: readonly T[], cursor: number): T | undefined {
   if (n === 0) return undefined;
   return usable[(((cursor - 1) % n) + n) % n];
 }
-
-export type PoolSelection<T extends PoolMember> =
-  | { picked: T; index: number; plan: PoolPlan<T> }
-  | { picked: null; index: null; plan: PoolPlan<T> };
-
-/**
- * {@link planPool} then {@link pickAt} in one call, for a cursor value already taken. Callers that
- * step the cursor themselves should plan first and step only when `plan.usable` is not empty.
- */
-export function selectFromPool<T extends PoolMember>(
-  pool: readonly T[],
-  cursor: number,
-  options: { skipAbovePercent?: number | undefined; now: number },
-): PoolSelection<T> {
-  const plan = planPool(pool, options);
-  const picked = pickAt(plan.usable, cursor);
-  if (picked === undefined) return { picked: null, index: null, plan };
-  return { picked, index: plan.usable.indexOf(picked), plan };
-}

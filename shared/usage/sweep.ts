@@ -9,7 +9,7 @@ import {
 } from '#shared/usage/account.ts';
 import type { UsageReadOptions } from '#shared/usage/read.ts';
 import { DEFAULT_USAGE_INTERVAL_MINUTES, usageReadDue } from '#shared/usage/schedule.ts';
-import type { AccountUsage, UsageFailureKind } from '#shared/usage/types.ts';
+import type { UsageFailureKind } from '#shared/usage/types.ts';
 
 /** What the sweep needs to know about an account to read its usage. */
 export type UsageCandidate = Pick<Account, 'id' | 'provider' | 'kind' | 'status' | 'secretName'> & {
@@ -73,12 +73,4 @@ export function usageReadTasks(
     }
     return { provider, accountId, ok: result.ok, failure: result.ok ? null : result.kind, stored };
   });
-}
-
-/** A one-line account usage summary for the account test's detail and the CLI. */
-export function describeUsage(usage: AccountUsage | null): string {
-  if (!usage) return 'Usage: unknown.';
-  if (usage.windows.length === 0) return `Usage: no windows reported${usage.plan ? ` (plan ${usage.plan})` : ''}.`;
-  const windows = usage.windows.map((w) => `${w.name} ${w.usedPercent}%${w.resetsAt ? ` (resets ${w.resetsAt})` : ''}`);
-  return `Usage${usage.plan ? ` (plan ${usage.plan})` : ''}: ${windows.join(', ')}.`;
 }

@@ -1,6 +1,9 @@
 import fc from 'fast-check';
 import { afterEach, beforeEach, describe, expect, it, vi } from 'vitest';
-import { type PoolMember, pickAt, planPool, selectFromPool, skipOf } from '#shared/usage/pool.ts';
+import { type PoolMember, pickAt, planPool, skipOf } from '#shared/usage/pool.ts';
+
+/** The account a launch with this cursor value picks: plan at `now`, then index the usable list. */
+const pick = (pool: PoolMember[], cursor: number, now: number) => pickAt(planPool(pool, { now }).usable, cursor);
 
 const T0 = Date.parse('2026-03-02T10:00:00.000Z');
 const iso = (ms: number) => new Date(ms).toISOString();
@@ -17,7 +20,7 @@ const at = (name: string, usedPercent: number, resetsAt: string | null) => ({
 function launches(pool: PoolMember[], from: number, to: number, now: () => number): Record<string, number> {
   const counts: Record<string, number> = Object.fromEntries(pool.map((m) => [m.id, 0]));
   for (let cursor = from; cursor <= to; cursor++) {
-    const { picked } = selectFromPool(pool, cursor, { now: now() });
+    const picked = pick(pool, cursor, now());
     if (picked) counts[picked.id] = (counts[picked.id] ?? 0) + 1;
   }
   return counts;
@@ -142,11 +145,11 @@ describe('quota-aware pool selection', () => {
       member('c', at('five_hour', 99, null)),
       member('d', null, { status: 'needs_reconnect' }),
     ];
-    const selection = selectFromPool(pool, 5, { now: T0 });
-    expect(selection.picked).toBeNull();
-    expect(selection.plan.usable).toEqual([]);
-    expect(selection.plan.earliestResetAt).toBe(iso(T0 + HOUR));
-    expect(selection.plan.skipped.map((s) => [s.id, s.reasons, s.until])).toEqual([
+    const plan = planPool(pool, { now: T0 });
+    expect(pickAt(plan.usable, 5)).toBeUndefined();
+    expect(plan.usable).toEqual([]);
+    expect(plan.earliestResetAt).toBe(iso(T0 + HOUR));
+    expect(plan.skipped.map((s) => [s.id, s.reasons, s.until])).toEqual([
       ['a', ['usage'], iso(T0 + 3 * HOUR)],
       ['b', ['usage'], iso(T0 + HOUR)],
       ['c', ['usage'], null],
@@ -169,7 +172,7 @@ describe('quota-aware pool selection', () => {
   it('resumes strict rotation over the new usable set right after it changes', () => {
     const pool = [member('a'), member('b'), member('c', at('five_hour', 99, iso(T0 + HOUR))), member('d')];
     const picks = (from: number, to: number, now: number) =>
-      Array.from({ length: to - from + 1 }, (_, i) => selectFromPool(pool, from + i, { now }).picked?.id);
+      Array.from({ length: to - from + 1 }, (_, i) => pick(pool, from + i, now)?.id);
     expect(picks(1, 7, T0)).toEqual(['a', 'b', 'd', 'a', 'b', 'd', 'a']);
     // c's window resets between cursor 7 and 8: from 8 on, every 4 consecutive launches cover a..d once.
     const after = picks(8, 15, T0 + HOUR);

@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import { DEFAULT_USAGE_ENDPOINTS } from '#shared/usage/endpoints.ts';
-import { describeUsage, type UsageCandidate, usageDue } from '#shared/usage/sweep.ts';
+import { type UsageCandidate, usageDue } from '#shared/usage/sweep.ts';
 
 const NOW = Date.parse('2026-03-02T10:00:00.000Z');
 const candidate = (id: string, extra: Partial<UsageCandidate> = {}): UsageCandidate => ({
@@ -31,28 +31,5 @@ describe('which accounts the sweep reads usage for', () => {
       'cooling',
       'refresh-failed',
     ]);
-  });
-});
-
-describe('usage summary line', () => {
-  it('lists each window with its percentage and reset time, and the plan', () => {
-    expect(
-      describeUsage({
-        plan: 'max',
-        readAt: '2026-03-02T10:00:00.000Z',
-        windows: [
-          { name: 'five_hour', usedPercent: 61, resetsAt: '2026-03-02T12:00:00.000Z' },
-          { name: 'seven_day', usedPercent: 12.5, resetsAt: null },
-        ],
-        credits: null,
-      }),
-    ).toBe('Usage (plan max): five_hour 61% (resets 2026-03-02T12:00:00.000Z), seven_day 12.5%.');
-  });
-
-  it('says unknown without usage, and no windows when none were reported', () => {
-    expect(describeUsage(null)).toBe('Usage: unknown.');
-    expect(describeUsage({ plan: 'free-tier', readAt: '2026-03-02T10:00:00.000Z', windows: [], credits: null })).toBe(
-      'Usage: no windows reported (plan free-tier).',
-    );
   });
 });
