@@ -1,12 +1,13 @@
 import { randomBytes } from 'node:crypto';
-import { GetCommand, UpdateCommand } from '@aws-sdk/lib-dynamodb';
+import { GetCommand } from '@aws-sdk/lib-dynamodb';
 import { config } from '#shared/config.ts';
 import { UnauthorizedError } from '#shared/errors.ts';
 import type { GrantRecord } from '#shared/launch/grants.ts';
 import { hashOf } from '#shared/launch/hash.ts';
 import { registerSecret } from '#shared/log/redact.ts';
 import type { ProviderId } from '#shared/providers/types.ts';
-import { conditional, documentClient, dynamo } from '#shared/store/dynamo.ts';
+import { documentClient, dynamo } from '#shared/store/dynamo.ts';
+import { markRevoked } from '#shared/store/revoke.ts';
 
 /**
  * A grant's value, `GRANTTOKEN#<sha256>` / `TOKEN`: the grant as presented by a workstation, found
@@ -44,18 +45,8 @@ export function grantTokenItem(token: string, record: GrantRecord, ttl: number):
 }
 
 /** Marks the grant's value revoked at `revokedAt` (kept if it already was); false when there is no such item. */
-export async function revokeGrantToken(tokenHash: string, revokedAt: string): Promise<boolean> {
-  return conditional(() =>
-    documentClient().send(
-      new UpdateCommand({
-        TableName: table(),
-        Key: tokenKey(tokenHash),
-        UpdateExpression: 'SET revokedAt = if_not_exists(revokedAt, :now)',
-        ConditionExpression: 'attribute_exists(pk)',
-        ExpressionAttributeValues: { ':now': revokedAt },
-      }),
-    ),
-  );
+export function revokeGrantToken(tokenHash: string, revokedAt: string): Promise<boolean> {
+  return markRevoked(tokenKey(tokenHash), revokedAt);
 }
 
 /** The grant a value belongs to, or `unauthorized` if it is unknown, revoked or expired. */

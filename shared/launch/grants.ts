@@ -1,5 +1,5 @@
 import { randomBytes } from 'node:crypto';
-import { GetCommand, UpdateCommand } from '@aws-sdk/lib-dynamodb';
+import { GetCommand } from '@aws-sdk/lib-dynamodb';
 import * as z from 'zod/mini';
 import { resolveAccount } from '#shared/accounts/resolve.ts';
 import { loadProviderState } from '#shared/accounts/state.ts';
@@ -15,8 +15,9 @@ import { getPreferences } from '#shared/launch/preferences.ts';
 import { getProvider } from '#shared/providers/index.ts';
 import { PROVIDER_IDS, type ProviderId } from '#shared/providers/types.ts';
 import { putAll } from '#shared/store/batch.ts';
-import { conditional, documentClient, dynamo } from '#shared/store/dynamo.ts';
+import { documentClient, dynamo } from '#shared/store/dynamo.ts';
 import { queryPartition } from '#shared/store/query.ts';
+import { markRevoked } from '#shared/store/revoke.ts';
 
 /**
  * Personal grants: what `keyfleet sync` puts on a workstation in place of a pooled refresh token.
@@ -156,17 +157,7 @@ export async function revokeGrant(caller: Caller, id: string, now = Date.now()):
   if (item.revokedAt) return grantView(item, now);
   const revokedAt = new Date(now).toISOString();
   await revokeGrantToken(item.tokenHash, revokedAt);
-  await conditional(() =>
-    documentClient().send(
-      new UpdateCommand({
-        TableName: table(),
-        Key: key,
-        UpdateExpression: 'SET revokedAt = if_not_exists(revokedAt, :now)',
-        ConditionExpression: 'attribute_exists(pk)',
-        ExpressionAttributeValues: { ':now': revokedAt },
-      }),
-    ),
-  );
+  await markRevoked(key, revokedAt);
   await audit({
     actor: caller.id,
     action: 'grant.revoked',

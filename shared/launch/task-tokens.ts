@@ -1,5 +1,5 @@
 import { randomBytes } from 'node:crypto';
-import { GetCommand, UpdateCommand } from '@aws-sdk/lib-dynamodb';
+import { GetCommand } from '@aws-sdk/lib-dynamodb';
 import { config } from '#shared/config.ts';
 import { UnauthorizedError } from '#shared/errors.ts';
 import { hashOf, ttlOf } from '#shared/launch/hash.ts';
@@ -8,8 +8,9 @@ import type { Delivery } from '#shared/launch/runner.ts';
 import { registerSecret } from '#shared/log/redact.ts';
 import type { ProviderId } from '#shared/providers/types.ts';
 import { putAll } from '#shared/store/batch.ts';
-import { conditional, documentClient, dynamo } from '#shared/store/dynamo.ts';
+import { documentClient, dynamo } from '#shared/store/dynamo.ts';
 import { taskTokenKey } from '#shared/store/keys.ts';
+import { markRevoked } from '#shared/store/revoke.ts';
 
 /**
  * A launch's task token, `TASKTOKEN#<sha256>` / `TOKEN`: what its task (or proxy) presents on the
@@ -97,16 +98,6 @@ export async function authenticateTaskToken(
 }
 
 /** Revokes a task token (by its hash) from now on; false when there is no such token. */
-export async function revokeTaskToken(hash: string): Promise<boolean> {
-  return conditional(() =>
-    documentClient().send(
-      new UpdateCommand({
-        TableName: table(),
-        Key: taskTokenKey(hash),
-        UpdateExpression: 'SET revokedAt = if_not_exists(revokedAt, :now)',
-        ConditionExpression: 'attribute_exists(pk)',
-        ExpressionAttributeValues: { ':now': new Date().toISOString() },
-      }),
-    ),
-  );
+export function revokeTaskToken(hash: string): Promise<boolean> {
+  return markRevoked(taskTokenKey(hash), new Date().toISOString());
 }
