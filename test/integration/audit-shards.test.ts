@@ -206,15 +206,24 @@ describe('audit listing: ties, the old partition and bad cursors', () => {
   });
 
   it('pages through the route with next values that are URL-safe and opaque', async () => {
+    // 90 events a minute apart: three pages of 40, 40 and 10.
+    for (let i = 0; i < 90; i++) {
+      const at = new Date(Date.parse('2026-11-20T00:00:00Z') + i * 60_000).toISOString();
+      await audit({ at, actor: 'admin', action: 'settings.changed', detail: { n: String(i).padStart(2, '0') } });
+    }
     const seen: string[] = [];
+    let pages = 0;
     let next: string | undefined;
     do {
       const res: ApiResult<Page> = await api.call<Page>('GET', `/v1/audit?limit=40${next ? `&before=${next}` : ''}`);
       expect(res.status).toBe(200);
       seen.push(...res.body.events.map((e) => `${e.at} ${String(e.detail?.n)}`));
       next = res.body.next;
+      pages++;
       if (next !== undefined) expect(next).toMatch(/^[A-Za-z0-9_-]+$/);
     } while (next);
+    expect(pages).toBe(3);
+    expect(seen).toHaveLength(90);
     expect(new Set(seen).size).toBe(seen.length);
     expect(seen).toEqual([...seen].sort().reverse());
   });

@@ -65,7 +65,7 @@ describe('keyfleet exec behind the proxy', () => {
     expect({ code: out.code, stderr: out.stderr }).toEqual({ code: 0, stderr: '' });
     const agentEnv = JSON.parse(out.stdout) as Record<string, string>;
     expect(agentEnv.ANTHROPIC_BASE_URL).toBe(proxy.url);
-    expect(agentEnv.CLAUDE_CODE_OAUTH_TOKEN).toMatch(/keyfleet-proxy/);
+    expect(agentEnv.CLAUDE_CODE_OAUTH_TOKEN).toMatch(/^sk-ant-oat01-keyfleet-proxy-[A-Za-z0-9_-]{43}$/);
     expect(agentEnv).not.toHaveProperty('KEYFLEET_TICKET');
     expect(agentEnv).not.toHaveProperty('KEYFLEET_TASK_TOKEN');
     expect(out.stdout).not.toContain(credential);
